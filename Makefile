@@ -1,0 +1,144 @@
+# esmtp-inspect - GNU make, pkg-config.  See README.md.
+#
+#   make                 build esmtp-inspect-milter into $(BUILD)
+#   make check           install missing packages, build, run every test
+#                        (unit, integration, fuzz smoke, then all again
+#                        under ASan+UBSan)
+#   make demo            run the milter in front of a private Postfix
+#   make fuzz            run each libFuzzer target for FUZZ_SECONDS
+#   make install         PREFIX, DESTDIR, SYSCONFDIR
+#   make SANITIZE=address,undefined   sanitizer build
+
+PREFIX     ?= /usr/local
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+DESTDIR    ?=
+VERSION    := 0.1.0
+
+BUILD      ?= build
+SANITIZE   ?=
+FUZZ_SECONDS ?= 30
+
+PKGS       := libconfuse milter
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CRIT_LIBS  := $(shell pkg-config --libs criterion 2>/dev/null)
+
+CC         ?= cc
+WARN       := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
+	      -Wmissing-prototypes -Wpointer-arith -Wcast-qual -Wwrite-strings \
+	      -Wvla -Werror
+CFLAGS     ?= -O2 -g
+CPPFLAGS   += -D_GNU_SOURCE -Icommon -DVERSION='"$(VERSION)"' \
+	      -DSYSCONFDIR='"$(SYSCONFDIR)"'
+ALL_CFLAGS  = -std=c11 $(WARN) $(CFLAGS) $(PKG_CFLAGS) -pthread
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS    += -fsanitize=$(SANITIZE)
+endif
+LDLIBS     += $(PKG_LIBS) -pthread
+
+COMMON_SRCS := $(wildcard common/*.c)
+MILTER_SRCS := $(wildcard milter/*.c)
+COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
+MILTER_OBJS := $(MILTER_SRCS:%.c=$(BUILD)/%.o)
+UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
+UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+MILTER_BIN  := $(BUILD)/esmtp-inspect-milter
+MANS        := man/esmtp-inspect-milter.8 man/esmtp-inspect.conf.5
+
+.PHONY: all deps test-deps check check-suite unit integration fuzz-smoke \
+	fuzz demo install clean
+
+all: deps $(MILTER_BIN)
+
+# Missing Debian packages are installed by the project's own script, so
+# that a fresh machine (and CI) needs nothing by hand.
+deps:
+	@scripts/install-deps build
+test-deps:
+	@scripts/install-deps test
+
+$(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard milter/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcommon.a: $(COMMON_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(MILTER_BIN): $(MILTER_OBJS) $(BUILD)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $(MILTER_OBJS) $(BUILD)/libcommon.a $(LDLIBS)
+
+# The milter callbacks, driven through a test double of milter/mfwrap.c.
+$(BUILD)/tests/test_milter: tests/unit/test_milter.c tests/unit/mfwrap_stub.c \
+		$(BUILD)/milter/milter.o $(BUILD)/libcommon.a \
+		$(wildcard common/*.h) $(wildcard milter/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) -Imilter $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ \
+		tests/unit/test_milter.c tests/unit/mfwrap_stub.c \
+		$(BUILD)/milter/milter.o $(BUILD)/libcommon.a \
+		$(LDFLAGS) $(LDLIBS) $(CRIT_LIBS)
+
+# Unit tests: one Criterion binary per module of common/.
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libcommon.a $(wildcard common/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< \
+		$(BUILD)/libcommon.a $(LDFLAGS) $(LDLIBS) $(CRIT_LIBS)
+
+unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do \
+		echo "== $$t"; (cd tests/unit && ../../$$t --jobs 1 --short-filename) ; \
+	done
+
+integration: $(MILTER_BIN)
+	tests/integration/run --milter $(MILTER_BIN) --build $(BUILD)
+
+# Fuzz targets, built with clang's libFuzzer (independent of $(CC)).
+FUZZ_CC     ?= clang
+FUZZ_FLAGS  := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRCS) $(wildcard common/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(COMMON_SRCS) $(PKG_LIBS) -pthread
+
+# In make check every target runs over its seed corpus plus a short burst.
+fuzz-smoke: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); \
+		echo "== $$n"; mkdir -p $(BUILD)/fuzz/corpus/$$n; \
+		$$f -max_total_time=10 -print_final_stats=0 \
+		    $(BUILD)/fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 2; \
+	done
+
+fuzz: $(FUZZ_BINS)
+	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); \
+		mkdir -p $(BUILD)/fuzz/corpus/$$n; \
+		$$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus/$$n tests/fuzz/corpus/$$n; \
+	done
+
+check-suite: $(MILTER_BIN) unit integration
+
+check: test-deps
+	$(MAKE) all check-suite fuzz-smoke
+	$(MAKE) BUILD=$(BUILD)/san SANITIZE=address,undefined CFLAGS='-O1 -g' all check-suite
+	@echo "make check: all suites passed"
+
+demo: deps test-deps $(MILTER_BIN)
+	scripts/demo --milter $(MILTER_BIN) --build $(BUILD)
+
+install: $(MILTER_BIN)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
+		$(DESTDIR)$(SYSCONFDIR)/esmtp-inspect
+	install -m 755 $(MILTER_BIN) $(DESTDIR)$(SBINDIR)/
+	install -m 644 man/esmtp-inspect-milter.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 man/esmtp-inspect.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/esmtp-inspect/esmtp-inspect.conf ]; then \
+		echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/esmtp-inspect/esmtp-inspect.conf"; \
+	else \
+		install -m 644 conf/esmtp-inspect.conf $(DESTDIR)$(SYSCONFDIR)/esmtp-inspect/; \
+	fi
+
+clean:
+	rm -rf $(BUILD)

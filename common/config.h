@@ -1,0 +1,125 @@
+/*
+ * config.h - the configuration file (SPEC 3): load, validate, print.
+ *
+ * config_load() parses a libconfuse file, applies the profile (explicit
+ * settings win over profile defaults), validates everything, and returns an
+ * immutable snapshot with a reference count.  Readers take a reference
+ * (config_ref) for as long as they use it; the last config_unref frees it.
+ * config_current()/config_install() keep the process-wide current snapshot
+ * under a lock, so a SIGHUP reload can swap it while sessions keep theirs.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include <stdio.h>
+
+#include "cidr.h"
+#include "policy.h"
+
+#define CONFIG_DEFAULT_PATH	SYSCONFDIR "/esmtp-inspect/esmtp-inspect.conf"
+
+/* Exit status for configuration errors (sysexits.h EX_CONFIG). */
+#define CONFIG_EX		78
+
+/* Longest error message config_load() produces. */
+#define CONFIG_ERR_MAX		1024
+
+enum config_profile { CONFIG_STANDARD, CONFIG_ASA };
+enum config_mode { CONFIG_ENFORCE, CONFIG_MONITOR };
+enum config_on_error { CONFIG_ON_ERROR_TEMPFAIL, CONFIG_ON_ERROR_ACCEPT };
+enum config_banner { CONFIG_BANNER_PASS, CONFIG_BANNER_MASK, CONFIG_BANNER_ASTERISKS };
+enum config_ehlo_other { CONFIG_EHLO_PASS, CONFIG_EHLO_STRIP, CONFIG_EHLO_MASK };
+enum config_command_other { CONFIG_CMD_REJECT, CONFIG_CMD_MASK };
+enum config_starttls { CONFIG_TLS_ALLOW, CONFIG_TLS_STRIP, CONFIG_TLS_TERMINATE };
+enum config_proxy { CONFIG_PROXY_NONE, CONFIG_PROXY_V1, CONFIG_PROXY_V2 };
+
+/* A NULL-terminated, owned array of strings. */
+struct config_strv {
+	char  **v;
+	size_t	n;
+};
+
+struct config_rule {
+	enum policy_action action;
+	long long limit;		/* only for rules with a limit */
+	int	log;			/* log = yes|no */
+	char   *reply;			/* "" for the default text */
+	struct cidr_list exempt;
+	struct config_strv headers;	/* duplicate-header only, lower case */
+};
+
+struct config_milter {
+	char   *socket;			/* libmilter spec */
+	unsigned socket_mode;		/* octal, unix sockets */
+	int	timeout;		/* seconds */
+	enum config_on_error on_error;
+};
+
+struct config_shim {
+	struct config_strv listen;
+	char   *upstream;
+	enum config_proxy proxy_protocol;
+	struct cidr_list accept_proxy_from;
+	enum config_banner banner;
+	char   *banner_text;
+	struct config_strv ehlo_keywords;	/* upper case */
+	enum config_ehlo_other ehlo_other;
+	struct config_strv commands;		/* upper case */
+	enum config_command_other command_other;
+	enum config_starttls starttls;
+	char   *tls_certificate;
+	char   *tls_key;
+	int	upstream_tls;
+	int	max_connections;
+	int	max_connections_per_client;
+	int	max_embryonic;
+	int	connect_timeout;
+	int	command_timeout;
+	int	data_timeout;
+	int	shutdown_timeout;
+};
+
+struct config {
+	int	refs;			/* atomic; see config_ref() */
+	char   *path;
+	enum config_profile profile;
+	enum config_mode mode;
+	int	facility;		/* LOG_MAIL, ... */
+	struct cidr_list exempt;
+	char   *user;
+	char   *group;
+	struct config_milter milter;
+	struct config_shim shim;
+	struct config_rule rules[POLICY_NRULES];
+};
+
+/**
+ * config_load(path, err, errlen): read and validate ${path}.  Returns a new
+ * snapshot with one reference, or NULL with "FILE:LINE: message" (or
+ * "FILE: message" when no line applies) in ${err}.
+ */
+struct config *config_load(const char *path, char *err, size_t errlen);
+
+/** config_ref(cfg): take another reference to ${cfg}; returns ${cfg}. */
+struct config *config_ref(struct config *cfg);
+
+/** config_unref(cfg): drop a reference; frees at zero.  NULL is a no-op. */
+void	config_unref(struct config *cfg);
+
+/** config_print(cfg, fp): write the effective configuration in the file's own syntax. */
+void	config_print(const struct config *cfg, FILE *fp);
+
+/** config_install(cfg): make ${cfg} current (takes over the caller's reference). */
+void	config_install(struct config *cfg);
+
+/** config_current(): a new reference to the current snapshot, or NULL before the first install. */
+struct config *config_current(void);
+
+/** config_facility_name(facility): the syslog facility's name ("mail"), or NULL. */
+const char *config_facility_name(int facility);
+
+/** config_exempt(cfg, rule, sa): 1 if a client at ${sa} is exempt from ${rule} (per-rule list). */
+int	config_rule_exempt(const struct config *cfg, enum policy_rule rule,
+	    const struct sockaddr *sa);
+
+#endif /* CONFIG_H */

@@ -1,0 +1,350 @@
+/*
+ * main.c - esmtp-inspect-milter: command line, start-up, signals.
+ *
+ * Start-up order: parse the command line; load the configuration (errors:
+ * "FILE:LINE: message", exit 78); open the milter socket while still
+ * privileged (exit 71 if it cannot be opened) and fix a unix socket's mode
+ * and owner; daemonize unless -f; drop privileges (setgroups, setgid,
+ * setuid, each checked); block SIGHUP, SIGTERM and SIGINT in every thread;
+ * run smfi_main() in a second thread.
+ *
+ * The main thread then sigwait()s for those signals.  Linux hands a
+ * process-directed signal to the thread-group leader first when it is
+ * waiting for it, so libmilter's own signal thread (which takes SIGHUP for
+ * "stop") does not see them.  SIGHUP reloads the configuration (a file
+ * that does not validate is logged and the running snapshot kept);
+ * SIGTERM and SIGINT call smfi_stop(), join the milter thread and exit 0.
+ * SIGUSR1 (milter thread to main: smfi_main() returned) and SIGUSR2 (main
+ * to listener: wake up from select()) are internal.
+ */
+#include <errno.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "config.h"
+#include "sockspec.h"
+
+#include "mfwrap.h"
+#include "milter.h"
+
+#define PROGNAME	"esmtp-inspect-milter"
+
+/* sysexits.h values, spelled out where used. */
+#define EX_USAGE_	64
+#define EX_SOFTWARE_	70
+#define EX_OSERR_	71
+
+/* Result of smfi_main(), written by the milter thread before it signals. */
+static int main_milter_ret;
+static pthread_t main_thread;
+
+static void
+usage(FILE *fp)
+{
+
+	(void)fprintf(fp, "usage: %s [-c FILE] [-f] [-d] [-n] [-V] [-h]\n"
+	    "  -c FILE  configuration file (default %s)\n"
+	    "  -f       stay in the foreground\n"
+	    "  -d       debug: log also to standard error, with debug lines\n"
+	    "  -n       check the configuration, print the effective settings, exit\n"
+	    "  -V       print the version and exit\n"
+	    "  -h       print this help and exit\n",
+	    PROGNAME, CONFIG_DEFAULT_PATH);
+}
+
+/* A fatal start-up error: to stderr and syslog, then exit ${status}. */
+static void __attribute__((noreturn, format(printf, 2, 3)))
+fatal(int status, const char *fmt, ...)
+{
+	char	msg[1024], esc[1024];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	(void)fprintf(stderr, "%s: %s\n", PROGNAME, msg);
+	(void)audit_escape(esc, sizeof(esc), msg, strlen(msg));
+	audit_log(LOG_ERR, NULL, "event=error stage=start detail=\"%s\"", esc);
+	exit(status);
+}
+
+/* Look up ${user} and ${group} (empty: none) before anything else changes. */
+static void
+lookup_ids(const struct config *cfg, uid_t *uid, gid_t *gid, int *have_uid,
+    int *have_gid)
+{
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char	buf[16384];
+
+	*have_uid = *have_gid = 0;
+	if (cfg->user != NULL && cfg->user[0] != '\0') {
+		if (getpwnam_r(cfg->user, &pw, buf, sizeof(buf), &pwp) != 0 ||
+		    pwp == NULL) {
+			(void)fprintf(stderr, "%s: unknown user \"%s\"\n",
+			    cfg->path, cfg->user);
+			exit(CONFIG_EX);
+		}
+		*uid = pw.pw_uid;
+		*gid = pw.pw_gid;
+		*have_uid = *have_gid = 1;
+	}
+	if (cfg->group != NULL && cfg->group[0] != '\0') {
+		if (getgrnam_r(cfg->group, &gr, buf, sizeof(buf), &grp) != 0 ||
+		    grp == NULL) {
+			(void)fprintf(stderr, "%s: unknown group \"%s\"\n",
+			    cfg->path, cfg->group);
+			exit(CONFIG_EX);
+		}
+		*gid = gr.gr_gid;
+		*have_gid = 1;
+	}
+}
+
+/* Give up root: supplementary groups, group, user; each step checked. */
+static void
+drop_privileges(uid_t uid, gid_t gid, int have_uid, int have_gid)
+{
+
+	if (!have_gid)
+		return;
+	if (setgroups(1, &gid) != 0)
+		fatal(EX_OSERR_, "setgroups(%lu): %m", (unsigned long)gid);
+	if (setgid(gid) != 0)
+		fatal(EX_OSERR_, "setgid(%lu): %m", (unsigned long)gid);
+	if (have_uid && setuid(uid) != 0)
+		fatal(EX_OSERR_, "setuid(%lu): %m", (unsigned long)uid);
+	/* Paranoia: root must not be recoverable. */
+	if (have_uid && uid != 0 && setuid(0) == 0)
+		fatal(EX_OSERR_, "could still regain root after setuid");
+}
+
+/* SIGHUP: load ${path} again; keep the running snapshot if it is bad. */
+static void
+reload(const char *path)
+{
+	struct config *cfg;
+	char	err[CONFIG_ERR_MAX], esc[CONFIG_ERR_MAX * 4];
+
+	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
+		(void)audit_escape(esc, sizeof(esc), err, strlen(err));
+		audit_log(LOG_ERR, NULL, "event=config-error config=%s "
+		    "detail=\"%s\"", path, esc);
+		return;
+	}
+	audit_set_facility(cfg->facility);
+	config_install(cfg);
+	audit_log(LOG_INFO, NULL, "event=reload config=%s", path);
+}
+
+/* SIGUSR2 only interrupts the listener's select(); see stop_milter(). */
+static void
+wake(int sig)
+{
+
+	(void)sig;
+}
+
+/* smfi_stop() blocks until the listener leaves select(): its own thread. */
+static void *
+stopper_thread(void *arg)
+{
+
+	(void)arg;
+	mfwrap_stop();
+	return (NULL);
+}
+
+/*
+ * smfi_stop() and wait for the milter thread.  libmilter's listener holds
+ * a lock across a select() of several seconds, and smfi_stop() needs that
+ * lock; so smfi_stop() runs in a helper thread while SIGUSR2 at the
+ * listener makes select() return EINTR, drop the lock and see the stop.
+ * Repeated, because a signal may land before the stop flag is set or
+ * before select() starts.
+ */
+static void
+stop_milter(pthread_t tid)
+{
+	struct timespec ts;
+	pthread_t st;
+	int	have_st;
+
+	have_st = pthread_create(&st, NULL, stopper_thread, NULL) == 0;
+	if (!have_st)
+		mfwrap_stop();
+	/*
+	 * Give smfi_stop() time to set its flag before the first wake-up: a
+	 * listener woken before it loops once more and may then find its
+	 * socket closed under it, which libmilter reports as a failure.
+	 */
+	ts.tv_sec = 0;
+	ts.tv_nsec = 20 * 1000 * 1000;
+	(void)nanosleep(&ts, NULL);
+	for (;;) {
+		(void)pthread_kill(tid, SIGUSR2);
+		(void)clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000 * 1000 * 1000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000 * 1000 * 1000;
+		}
+		if (pthread_timedjoin_np(tid, NULL, &ts) == 0)
+			break;
+	}
+	if (have_st)
+		(void)pthread_join(st, NULL);
+}
+
+/* The libmilter thread: run until smfi_stop(), then wake the main thread. */
+static void *
+milter_thread(void *arg)
+{
+
+	(void)arg;
+	main_milter_ret = mfwrap_main();
+	(void)pthread_kill(main_thread, SIGUSR1);
+	return (NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = CONFIG_DEFAULT_PATH, *sockpath;
+	char   *abspath;
+	char	err[CONFIG_ERR_MAX];
+	struct config *cfg;
+	sigset_t set;
+	struct sigaction sa;
+	pthread_t tid;
+	uid_t	uid = 0;
+	gid_t	gid = 0;
+	int	ch, foreground = 0, debug = 0, check = 0, have_uid, have_gid;
+	int	sig, running;
+
+	while ((ch = getopt(argc, argv, "c:fdnVh")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'V':
+			(void)printf("%s %s\n", PROGNAME, VERSION);
+			return (0);
+		case 'h':
+			usage(stdout);
+			return (0);
+		default:
+			usage(stderr);
+			return (EX_USAGE_);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return (EX_USAGE_);
+	}
+
+	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
+		(void)fprintf(stderr, "%s\n", err);
+		return (CONFIG_EX);
+	}
+	if (check) {
+		config_print(cfg, stdout);
+		config_unref(cfg);
+		return (fflush(stdout) == 0 ? 0 : EX_OSERR_);
+	}
+	audit_open(PROGNAME, cfg->facility, debug, debug);
+	/* Reloads happen after daemon() has changed to "/". */
+	if ((abspath = realpath(path, NULL)) == NULL)
+		fatal(EX_OSERR_, "%s: %m", path);
+	lookup_ids(cfg, &uid, &gid, &have_uid, &have_gid);
+
+	if (mfwrap_register(&milter_desc) != 0)
+		fatal(EX_SOFTWARE_, "smfi_register failed");
+	if (mfwrap_setconn(cfg->milter.socket) != 0 ||
+	    mfwrap_settimeout(cfg->milter.timeout) != 0)
+		fatal(EX_SOFTWARE_, "cannot set up milter socket %s",
+		    cfg->milter.socket);
+	errno = 0;
+	if (mfwrap_opensocket(1) != 0) {
+		char	eb[256];
+
+		fatal(EX_OSERR_, "cannot open milter socket %s%s%s",
+		    cfg->milter.socket, errno ? ": " : "",
+		    errno ? strerror_r(errno, eb, sizeof(eb)) : "");
+	}
+	if (sockspec_milter_is_unix(cfg->milter.socket, &sockpath)) {
+		if (chmod(sockpath, cfg->milter.socket_mode) != 0)
+			fatal(EX_OSERR_, "chmod %s: %m", sockpath);
+		if ((have_uid || have_gid) && chown(sockpath,
+		    have_uid ? uid : (uid_t)-1, have_gid ? gid : (gid_t)-1) != 0)
+			fatal(EX_OSERR_, "chown %s: %m", sockpath);
+	}
+	if (!foreground && daemon(0, debug) != 0)
+		fatal(EX_OSERR_, "daemon: %m");
+	drop_privileges(uid, gid, have_uid, have_gid);
+
+	/* Every thread created from here on inherits the blocked set. */
+	(void)sigemptyset(&set);
+	(void)sigaddset(&set, SIGHUP);
+	(void)sigaddset(&set, SIGTERM);
+	(void)sigaddset(&set, SIGINT);
+	(void)sigaddset(&set, SIGUSR1);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
+		fatal(EX_OSERR_, "pthread_sigmask failed");
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = wake;		/* no SA_RESTART: select() gets EINTR */
+	(void)sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR2, &sa, NULL) != 0)
+		fatal(EX_OSERR_, "sigaction: %m");
+	main_thread = pthread_self();
+	audit_log(LOG_INFO, NULL, "event=start version=%s config=%s socket=%s",
+	    VERSION, abspath, cfg->milter.socket);
+	config_install(cfg);		/* takes over our reference */
+	cfg = NULL;
+	if (pthread_create(&tid, NULL, milter_thread, NULL) != 0)
+		fatal(EX_OSERR_, "cannot start the milter thread");
+
+	for (running = 1; running; ) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		switch (sig) {
+		case SIGHUP:
+			reload(abspath);
+			break;
+		case SIGUSR1:		/* smfi_main() returned by itself */
+		case SIGTERM:
+		case SIGINT:
+			running = 0;
+			break;
+		}
+	}
+	stop_milter(tid);
+	/* After our own stop request, the listener's complaint is not an error. */
+	if (sig == SIGUSR1 && main_milter_ret != 0)
+		audit_log(LOG_ERR, NULL, "event=error stage=main "
+		    "detail=\"smfi_main failed\"");
+	audit_log(LOG_INFO, NULL, "event=stop");
+	free(abspath);
+	return (sig == SIGUSR1 && main_milter_ret != 0 ? EX_SOFTWARE_ : 0);
+}

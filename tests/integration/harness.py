@@ -1,0 +1,993 @@
+#!/usr/bin/python3
+"""harness - a real, private Postfix, a /dev/log listener, the milter under test.
+
+Used by tests/integration/run (the test runner) and scripts/demo.  Python 3
+standard library only.
+
+  Postfix        a private instance (`postfix -c DIR start`): own main.cf,
+                 master.cf, queue, data directory and maillog under DIR;
+                 smtpd on a loopback port, virtual delivery of dest.test
+                 into one Maildir per recipient.  /etc/postfix and the
+                 system's Postfix are never touched.
+  SyslogListener collects what syslog(3) sends to /dev/log (binds its own
+                 socket there, or over it in a private mount namespace).
+  Milter         starts/reloads/stops the milter binary, keeps its stderr
+                 and fails on sanitizer reports.
+  SMTPSession    a raw SMTP client for exact multi-step sessions.
+  swaks()        a normal send with swaks.
+
+Synchronisation is done by polling (ports in /proc/net/tcp, files, the
+collected log), never by sleeping for a guessed time.
+"""
+
+import atexit
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+POSTFIX = "/usr/sbin/postfix"
+MASTER_CF_DIST = "/usr/share/postfix/master.cf.dist"
+DEV_LOG = "/dev/log"
+DOMAIN = "dest.test"
+QUEUE_SUBDIRS = ("incoming", "active", "deferred", "hold", "maildrop")
+# Recipients with their own Maildir: u1..u300@dest.test and these names;
+# any other address at dest.test lands in the catch-all's Maildir.
+LOCAL_PARTS = ["u%d" % i for i in range(1, 301)] + ["user", "demo", "postmaster"]
+CATCHALL = "catchall"
+
+# syslog severities
+LOG_EMERG, LOG_ALERT, LOG_CRIT, LOG_ERR, LOG_WARNING, LOG_NOTICE, LOG_INFO, \
+    LOG_DEBUG = range(8)
+LEVEL_NAMES = ("emerg", "alert", "crit", "err", "warning", "notice", "info",
+               "debug")
+
+
+class HarnessError(Exception):
+    """The environment (not the product) failed: Postfix, ports, tools."""
+
+
+def log(msg):
+    sys.stderr.write("harness: %s\n" % msg)
+    sys.stderr.flush()
+
+
+def poll(cond, timeout, what, interval=0.02):
+    """Call cond() until it returns a true value; return it, or raise AssertionError."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = cond()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %gs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def free_port():
+    """A free TCP port on 127.0.0.1 (bind port 0, read it, close)."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def port_is_free(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def listening(port, addr="127.0.0.1"):
+    """True if something listens on addr:port (TCP).  Read from /proc/net/tcp,
+    so that polling does not open sessions (a probe connection would show up
+    in the milter's and Postfix's logs)."""
+    want_port = "%04X" % port
+    want_addrs = {"00000000"}
+    a = socket.inet_aton(addr)
+    want_addrs.add("%08X" % int.from_bytes(a, "little"))
+    try:
+        with open("/proc/net/tcp") as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                la, lp = fields[1].split(":")
+                if lp == want_port and la in want_addrs and fields[3] == "0A":
+                    return True
+    except OSError:
+        pass
+    return False
+
+
+def wait_listening(port, timeout, what, proc=None):
+    def cond():
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError("%s exited with status %s before listening on port %d"
+                                 % (what, proc.returncode, port))
+        return listening(port)
+    poll(cond, timeout, "%s to listen on 127.0.0.1:%d" % (what, port))
+
+
+# ----------------------------------------------------------------------
+# Cleanup: everything started here is stopped at exit and on SIGTERM/SIGHUP.
+
+_cleanups = []
+_cleanup_lock = threading.Lock()
+
+
+def add_cleanup(fn):
+    with _cleanup_lock:
+        _cleanups.append(fn)
+    return fn
+
+
+def remove_cleanup(fn):
+    with _cleanup_lock:
+        if fn in _cleanups:
+            _cleanups.remove(fn)
+
+
+def run_cleanups():
+    while True:
+        with _cleanup_lock:
+            if not _cleanups:
+                return
+            fn = _cleanups.pop()
+        try:
+            fn()
+        except Exception as e:          # cleanup must go on
+            log("cleanup %r failed: %s" % (fn, e))
+
+
+def _fatal_signal(signum, frame):
+    run_cleanups()
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def install_cleanup_handlers(signals=(signal.SIGTERM, signal.SIGHUP)):
+    atexit.register(run_cleanups)
+    for s in signals:
+        signal.signal(s, _fatal_signal)
+
+
+# ----------------------------------------------------------------------
+# Private Postfix
+
+def _uid_gid(name):
+    pw = pwd.getpwnam(name)
+    return pw.pw_uid, pw.pw_gid
+
+
+class Postfix:
+    """A private Postfix instance under ${base}: configuration in base/etc
+    (`postfix -c base/etc`), queue in base/queue, data in base/data, the
+    log in base/maillog, mailboxes under base/mail.  (The configuration
+    directory holds nothing else: postfix-script checks it recursively for
+    root ownership.)
+
+    smtpd listens on 127.0.0.1:${smtp_port}; the milter, if ${milter_port}
+    is given, is reached at inet:127.0.0.1:${milter_port}.  Mail for
+    anything@dest.test lands in ${base}/mail/<localpart>/Maildir/new.
+    """
+
+    def __init__(self, base, smtp_port=None, milter_port=None,
+                 hostname="mx.harness.test", extra_main=None):
+        self.base = os.path.abspath(base)
+        self.etc = os.path.join(self.base, "etc")
+        self.smtp_port = smtp_port or free_port()
+        self.milter_port = milter_port
+        self.hostname = hostname
+        self.extra_main = extra_main or {}
+        self.queue = os.path.join(self.base, "queue")
+        self.data = os.path.join(self.base, "data")
+        self.mail = os.path.join(self.base, "mail")
+        self.maillog = os.path.join(self.base, "maillog")
+        self.running = False
+        self._cleanup = None
+
+    # -- configuration
+
+    def main_cf(self):
+        uid, gid = _uid_gid("nobody")
+        p = {
+            "compatibility_level": "3.6",
+            "queue_directory": self.queue,
+            "data_directory": self.data,
+            "mail_owner": "postfix",
+            "setgid_group": "postdrop",
+            "myhostname": self.hostname,
+            "mydomain": "harness.test",
+            "myorigin": "$myhostname",
+            "mydestination": "",
+            "inet_interfaces": "127.0.0.1",
+            "inet_protocols": "ipv4",
+            "mynetworks": "127.0.0.0/8",
+            "maillog_file": self.maillog,
+            "maillog_file_prefixes": self.base,
+            "smtputf8_enable": "no",
+            "biff": "no",
+            "append_dot_mydomain": "no",
+            "alias_maps": "",
+            "alias_database": "",
+            # headers are never added: the delivered bytes are the sent bytes
+            "local_header_rewrite_clients": "",
+            "always_add_missing_headers": "no",
+            # no mail leaves the machine, and nothing waits for DNS
+            "default_transport": "error:no external delivery in the harness",
+            "relay_transport": "error:no external delivery in the harness",
+            "smtp_dns_support_level": "disabled",
+            "notify_classes": "",
+            "virtual_mailbox_domains": DOMAIN,
+            "virtual_mailbox_base": self.mail,
+            "virtual_mailbox_maps": "texthash:" + os.path.join(self.etc, "vmailbox"),
+            "virtual_uid_maps": "static:%d" % uid,
+            "virtual_gid_maps": "static:%d" % gid,
+            "virtual_minimum_uid": "1",
+            "smtpd_error_sleep_time": "0",
+            "smtpd_soft_error_limit": "1000",
+            "smtpd_hard_error_limit": "1000",
+            "smtpd_junk_command_limit": "1000",
+            "smtpd_recipient_limit": "1000",
+            "smtpd_client_port_logging": "yes",
+            "smtpd_banner": "$myhostname ESMTP",
+            "queue_run_delay": "1s",
+            "minimal_backoff_time": "1s",
+            "maximal_backoff_time": "2s",
+            "milter_default_action": "tempfail",
+            "milter_connect_timeout": "5s",
+            "milter_command_timeout": "20s",
+            "milter_content_timeout": "60s",
+            "import_environment": "MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ LANG=C",
+        }
+        if self.milter_port:
+            p["smtpd_milters"] = "inet:127.0.0.1:%d" % self.milter_port
+        p.update(self.extra_main)
+        return "".join("%s = %s\n" % kv for kv in p.items())
+
+    def master_cf(self):
+        out = []
+        with open(MASTER_CF_DIST) as f:
+            lines = f.read().splitlines()
+        skip = False
+        for line in lines:
+            if not line.strip() or line.startswith("#"):
+                continue
+            if line[0] in " \t":           # continuation of the entry above
+                if not skip:
+                    out.append(line)
+                continue
+            fields = line.split()
+            skip = False
+            if len(fields) >= 8 and fields[7] == "pipe":
+                skip = True                 # maildrop, uucp, ...: not needed
+                continue
+            if fields[0] == "smtp" and fields[1] == "inet":
+                out.append("127.0.0.1:%d inet n - n - - smtpd" % self.smtp_port)
+                continue
+            if len(fields) >= 5:
+                fields[4] = "n"             # no chroot
+            out.append(" ".join(fields[:8]) + ("" if len(fields) <= 8 else
+                                                " " + " ".join(fields[8:])))
+        if not any(l.split()[0] == "postlog" for l in out if l and l[0] not in " \t"):
+            out.append("postlog unix-dgram n - n - 1 postlogd")
+        return "\n".join(out) + "\n"
+
+    def write_config(self):
+        os.makedirs(self.base, exist_ok=True)
+        os.chmod(self.base, 0o755)
+        p = self.base
+        while p != "/":                     # every parent must be searchable
+            p = os.path.dirname(p)
+            st = os.stat(p)
+            if st.st_mode & 0o001 == 0:
+                os.chmod(p, st.st_mode | 0o011)
+        os.makedirs(self.etc, exist_ok=True)
+        os.chmod(self.etc, 0o755)
+        with open(os.path.join(self.etc, "main.cf"), "w") as f:
+            f.write(self.main_cf())
+        with open(os.path.join(self.etc, "master.cf"), "w") as f:
+            f.write(self.master_cf())
+        # virtual(8) refuses $1 substitution from regexp maps: list the
+        # recipients instead (u1..u300 and a few names), plus a catch-all.
+        with open(os.path.join(self.etc, "vmailbox"), "w") as f:
+            for name in LOCAL_PARTS:
+                f.write("%s@%s %s/Maildir/\n" % (name, DOMAIN, name))
+            f.write("@%s %s/Maildir/\n" % (DOMAIN, CATCHALL))
+        pu, pg = _uid_gid("postfix")
+        nu, ng = _uid_gid("nobody")
+        os.makedirs(self.queue, exist_ok=True)
+        os.chown(self.queue, 0, 0)
+        os.chmod(self.queue, 0o755)
+        os.makedirs(self.data, exist_ok=True)
+        os.chown(self.data, pu, pg)
+        os.chmod(self.data, 0o700)
+        os.makedirs(self.mail, exist_ok=True)
+        os.chown(self.mail, nu, ng)
+        os.chmod(self.mail, 0o755)
+
+    # -- lifecycle
+
+    def _postfix(self, *args, check=True):
+        env = dict(os.environ, MAIL_CONFIG=self.etc)
+        r = subprocess.run([POSTFIX, "-c", self.etc] + list(args),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, env=env, timeout=60)
+        if check and r.returncode != 0:
+            raise HarnessError("postfix -c %s %s failed (status %d):\n%s%s\n%s"
+                               % (self.etc, " ".join(args), r.returncode,
+                                  r.stdout.decode(errors="replace"), self.diagnose(),
+                                  self.maillog_tail()))
+        return r
+
+    def diagnose(self):
+        """Postfix reports early errors only to a terminal or syslog: run
+        `postfix check` under script(1) (a pseudo-terminal) to see them."""
+        if not shutil.which("script"):
+            return ""
+        try:
+            r = subprocess.run(["script", "-qec", "%s -c %s check" % (POSTFIX, self.etc),
+                                "/dev/null"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               timeout=30)
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        out = r.stdout.decode(errors="replace").replace("\r", "").strip()
+        return "postfix check says:\n  %s\n" % out.replace("\n", "\n  ") if out else ""
+
+    def maillog_text(self):
+        try:
+            with open(self.maillog, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def maillog_tail(self, n=40):
+        lines = self.maillog_text().splitlines()
+        if not lines:
+            return "(%s is empty or missing)" % self.maillog
+        return "last lines of %s:\n  " % self.maillog + "\n  ".join(lines[-n:])
+
+    def master_pid(self):
+        try:
+            with open(os.path.join(self.queue, "pid", "master.pid")) as f:
+                pid = int(f.read().strip())
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    def start(self, timeout=30):
+        if not port_is_free(self.smtp_port):
+            raise HarnessError("127.0.0.1:%d is already in use" % self.smtp_port)
+        self.write_config()
+        if self.master_pid():               # a leftover instance of this DIR
+            self._postfix("stop", check=False)
+            poll(lambda: self.master_pid() is None, 15, "old Postfix master to exit")
+        self._postfix("check", check=False)  # creates the queue subdirectories
+        self._postfix("start")
+        self.running = True
+        self._cleanup = add_cleanup(self.stop)
+        try:
+            wait_listening(self.smtp_port, timeout, "Postfix smtpd")
+        except AssertionError as e:
+            raise HarnessError("%s\n%s%s" % (e, self.diagnose(), self.maillog_tail()))
+
+    def stop(self):
+        if not self.running:
+            return
+        self.running = False
+        if self._cleanup:
+            remove_cleanup(self._cleanup)
+            self._cleanup = None
+        pid = self.master_pid()
+        self._postfix("stop", check=False)
+        if pid:
+            try:
+                poll(lambda: not _alive(pid), 10, "Postfix master to exit")
+            except AssertionError:
+                _kill(pid)
+        self._kill_leftovers()
+
+    def _kill_leftovers(self):
+        """Kill Postfix daemons still running with this configuration directory."""
+        for pid in _pids_with_env("MAIL_CONFIG", self.etc):
+            _kill(pid)
+
+    def reload(self):
+        self._postfix("reload")
+
+    # -- delivery
+
+    def maildir(self, rcpt):
+        local = rcpt.rsplit("@", 1)[0]
+        if local not in LOCAL_PARTS:
+            local = CATCHALL
+        return os.path.join(self.mail, local, "Maildir")
+
+    def mark(self):
+        """Every message delivered so far: new_for() only counts later ones."""
+        out = set()
+        for root, dirs, files in os.walk(self.mail):
+            if os.path.basename(root) == "new":
+                out.update(os.path.join(root, f) for f in files)
+        return frozenset(out)
+
+    def delivered(self, rcpt, mark=frozenset()):
+        """Paths of the messages delivered to ${rcpt} (new/), not in ${mark}."""
+        d = os.path.join(self.maildir(rcpt), "new")
+        try:
+            return sorted(p for p in (os.path.join(d, n) for n in os.listdir(d))
+                          if p not in mark)
+        except FileNotFoundError:
+            return []
+
+    def wait_delivered(self, rcpt, mark=frozenset(), n=1, timeout=20):
+        """Wait until ${rcpt} has ${n} messages more than in ${mark}; return
+        their contents.  More than ${n} is an error."""
+        try:
+            files = poll(lambda: len(self.delivered(rcpt, mark)) >= n
+                         and self.delivered(rcpt, mark),
+                         timeout, "%d message(s) for %s" % (n, rcpt))
+        except AssertionError as e:
+            raise AssertionError("%s\n%s" % (e, self.maillog_tail(15)))
+        if len(files) != n:
+            raise AssertionError("%d messages for %s, expected %d" % (len(files), rcpt, n))
+        out = []
+        for p in files:
+            with open(p, "rb") as f:
+                out.append(f.read())
+        return out
+
+    def assert_nothing_delivered(self, mark, client_port=None, timeout=20):
+        """Nothing delivered since ${mark}: the queue drains empty and no new
+        Maildir file appears; the maillog has no status=sent for the session
+        from ${client_port}."""
+        self.wait_queue_empty(timeout)
+        new = self.mark() - mark
+        if new:
+            raise AssertionError("unexpected deliveries: %s" % sorted(new))
+        if client_port is not None:
+            qid = self.queue_id_for(client_port, timeout=0)
+            if qid and re.search(r"\b%s: to=.*status=sent" % qid, self.maillog_text()):
+                raise AssertionError("maillog shows status=sent for %s" % qid)
+
+    def queue_files(self):
+        out = []
+        for sub in QUEUE_SUBDIRS:
+            for root, dirs, files in os.walk(os.path.join(self.queue, sub)):
+                out.extend(os.path.join(root, f) for f in files)
+        return out
+
+    def wait_queue_empty(self, timeout=20):
+        try:
+            poll(lambda: not self.queue_files(), timeout, "Postfix queue to be empty")
+        except AssertionError as e:
+            raise AssertionError("%s: %s" % (e, self.queue_files()))
+
+    def queue_id_for(self, client_port, timeout=10):
+        """The queue id Postfix gave the session from 127.0.0.1:${client_port}
+        (None when ${timeout} is 0 and there is none)."""
+        rx = re.compile(r"postfix/smtpd\[\d+\]: ([0-9A-F]+): client=[^\[]*\[127\.0\.0\.1\]:%d$"
+                        % client_port)
+
+        def find():
+            for line in self.maillog_text().splitlines():
+                m = rx.search(line)
+                if m:
+                    return m.group(1)
+            return None
+        if timeout == 0:
+            return find()
+        return poll(find, timeout, "queue id of the session from port %d in maillog"
+                    % client_port)
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+def _kill(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def _pids_with_env(name, value):
+    want = ("%s=%s" % (name, value)).encode()
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit() or int(d) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/environ" % d, "rb") as f:
+                env = f.read().split(b"\0")
+        except OSError:
+            continue
+        if want in env:
+            out.append(int(d))
+    return out
+
+
+def check_delivered(data, sent):
+    """Assert that ${data} (a delivered Maildir file) is ${sent} (bytes, LF
+    line ends) byte for byte after the header lines Postfix prepends."""
+    if not data.endswith(sent):
+        raise AssertionError("delivered message does not end with the sent bytes:\n"
+                             "--- sent\n%r\n--- delivered\n%r" % (sent, data))
+    prefix = data[:len(data) - len(sent)]
+    allowed = (b"Return-Path:", b"X-Original-To:", b"Delivered-To:", b"Received:")
+    for line in prefix.split(b"\n")[:-1]:
+        if line[:1] in (b" ", b"\t"):
+            continue
+        if not line.startswith(allowed):
+            raise AssertionError("unexpected line before the sent message: %r\n"
+                                 "--- delivered\n%r" % (line, data))
+    if not prefix.startswith(b"Return-Path:"):
+        raise AssertionError("delivered message does not start with Return-Path: %r" % data[:200])
+
+
+# ----------------------------------------------------------------------
+# syslog listener
+
+_SYSLOG_RX = re.compile(
+    rb"^<(\d{1,3})>"
+    rb"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d |\d{4}-\d\d-\d\dT\S+ )?"
+    rb"([^\[: ]+)(?:\[(\d+)\])?: ?(.*)$", re.S)
+
+
+class LogLine:
+    __slots__ = ("priority", "facility", "ident", "pid", "message")
+
+    def __init__(self, priority, facility, ident, pid, message):
+        self.priority, self.facility = priority, facility
+        self.ident, self.pid, self.message = ident, pid, message
+
+    def __repr__(self):
+        return "<%s %s[%s]: %s>" % (LEVEL_NAMES[self.priority], self.ident,
+                                    self.pid, self.message)
+
+
+class SyslogListener:
+    """Collects syslog(3) datagrams sent to /dev/log.
+
+    If /dev/log does not exist the listener binds it (and removes it at
+    exit).  If it exists, the process must already run in a private mount
+    namespace (see ensure_private_devlog()): a socket is bound in a temp
+    directory and bind-mounted over /dev/log.
+    """
+
+    def __init__(self, path=DEV_LOG):
+        self.path = path
+        self.lines = []
+        self.cond = threading.Condition()
+        self.sock = None
+        self.mounted = False
+        self.tmpdir = None
+        self.own_path = None
+        self.own_ino = None
+
+    def start(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        if os.path.lexists(self.path):
+            if os.environ.get("ESMTP_HARNESS_UNSHARED") != "1":
+                raise HarnessError("%s exists; run under unshare -m (the runner "
+                                   "re-executes itself so)" % self.path)
+            self.tmpdir = tempfile.mkdtemp(prefix="esmtp-devlog-")
+            os.chmod(self.tmpdir, 0o755)
+            p = os.path.join(self.tmpdir, "log")
+            self.sock.bind(p)
+            os.chmod(p, 0o666)
+            subprocess.run(["mount", "--bind", p, self.path], check=True)
+            self.mounted = True
+        else:
+            try:
+                self.sock.bind(self.path)
+            except OSError as e:
+                raise HarnessError("cannot bind %s: %s" % (self.path, e))
+            os.chmod(self.path, 0o666)
+            self.own_path = self.path
+            self.own_ino = os.lstat(self.path).st_ino
+        add_cleanup(self.stop)
+        t = threading.Thread(target=self._loop, name="syslog", daemon=True)
+        t.start()
+
+    def stop(self):
+        if self.mounted:
+            subprocess.run(["umount", self.path], check=False)
+            self.mounted = False
+        if self.own_path:
+            try:
+                if os.lstat(self.own_path).st_ino == self.own_ino:
+                    os.unlink(self.own_path)
+            except OSError:
+                pass
+            self.own_path = None
+        if self.tmpdir:
+            shutil.rmtree(self.tmpdir, ignore_errors=True)
+            self.tmpdir = None
+        if self.sock:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+
+    def _loop(self):
+        while True:
+            try:
+                data = self.sock.recv(65536)
+            except OSError:
+                return
+            line = self.parse(data)
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+
+    @staticmethod
+    def parse(data):
+        data = data.rstrip(b"\n\0")
+        m = _SYSLOG_RX.match(data)
+        if not m:
+            return LogLine(LOG_INFO, None, "?", None, data.decode("utf-8", "replace"))
+        pri = int(m.group(1))
+        return LogLine(pri & 7, pri >> 3, m.group(2).decode("utf-8", "replace"),
+                       int(m.group(3)) if m.group(3) else None,
+                       m.group(4).decode("utf-8", "surrogateescape"))
+
+    def mark(self):
+        """An index: wait_for_log(..., since=mark) only looks at later lines."""
+        with self.cond:
+            return len(self.lines)
+
+    def since(self, mark=0, ident=None, pid=None):
+        """Lines after ${mark}, from ${ident} and process ${pid} if given (other
+        programs on the machine may log to the same /dev/log meanwhile)."""
+        with self.cond:
+            ls = self.lines[mark:]
+        return [l for l in ls if (ident is None or l.ident == ident)
+                and (pid is None or l.pid == pid)]
+
+    def wait_for_log(self, regex, timeout=10, since=0, ident=None, pid=None):
+        """Wait for a line whose message matches ${regex} (fullmatch); return it."""
+        rx = re.compile(regex)
+
+        def find():
+            for l in self.since(since, ident, pid):
+                if rx.fullmatch(l.message):
+                    return l
+            return None
+        try:
+            return poll(find, timeout, "log line matching %r" % regex)
+        except AssertionError as e:
+            raise AssertionError("%s; lines so far:\n  %s" % (
+                e, "\n  ".join(repr(l) for l in self.since(since, ident, pid)) or "(none)"))
+
+    def expect(self, exact, level, timeout=10, since=0, ident=None, pid=None,
+               variable=None):
+        """Wait for the log line ${exact} at ${level}.  ${variable} maps
+        placeholders in ${exact} (e.g. "{PORT}") to regexes for the parts that
+        vary; everything else must match literally.  Returns the LogLine."""
+        variable = variable or {}
+        parts = re.split("(%s)" % "|".join(re.escape(k) for k in variable), exact) \
+            if variable else [exact]
+        rx = "".join(variable.get(p, re.escape(p)) for p in parts)
+        l = self.wait_for_log(rx, timeout, since, ident, pid)
+        if l.priority != level:
+            raise AssertionError("log line %r has level %s, expected %s"
+                                 % (l.message, LEVEL_NAMES[l.priority], LEVEL_NAMES[level]))
+        return l
+
+    def assert_absent(self, regex, since=0, ident=None, pid=None):
+        rx = re.compile(regex)
+        bad = [l for l in self.since(since, ident, pid) if rx.search(l.message)]
+        if bad:
+            raise AssertionError("unexpected log line(s): %r" % bad)
+
+
+def ensure_private_devlog(argv):
+    """If /dev/log exists (a syslog daemon runs), re-execute ${argv} under
+    `unshare -m` so that our own socket can be bind-mounted over /dev/log
+    without touching the system's.  Returns only when no re-exec is needed."""
+    if not os.path.lexists(DEV_LOG) or os.environ.get("ESMTP_HARNESS_UNSHARED") == "1":
+        return
+    unshare = shutil.which("unshare")
+    if not unshare:
+        raise HarnessError("%s exists and unshare(1) is missing" % DEV_LOG)
+    os.environ["ESMTP_HARNESS_UNSHARED"] = "1"
+    os.execv(unshare, [unshare, "-m", "--propagation", "private",
+                       sys.executable] + list(argv))
+
+
+# ----------------------------------------------------------------------
+# The milter
+
+class Milter:
+    """The milter binary run in the foreground with a given configuration."""
+
+    IDENT = "esmtp-inspect-milter"
+
+    def __init__(self, binary, workdir, port, syslog=None):
+        self.binary = os.path.abspath(binary)
+        self.workdir = workdir
+        self.port = port
+        self.syslog = syslog
+        self.conf = os.path.join(workdir, "milter.conf")
+        self.stderr_path = os.path.join(workdir, "milter.stderr")
+        self.proc = None
+        self.pid = None                 # of the last start, for log filtering
+        self._stderr = None
+        self._cleanup = None
+
+    def socket_line(self):
+        return 'milter {\n  socket = "inet:%d@127.0.0.1"\n}\n' % self.port
+
+    def write_conf(self, text, with_socket=True):
+        with open(self.conf, "w") as f:
+            f.write(text)
+            if with_socket:
+                f.write("\n" + self.socket_line())
+
+    def start(self, conf_text=None, args=("-f",), timeout=15, with_socket=True):
+        if conf_text is not None:
+            self.write_conf(conf_text, with_socket)
+        self._stderr = open(self.stderr_path, "ab")
+        mark = self.syslog.mark() if self.syslog else 0
+        self.proc = subprocess.Popen([self.binary] + list(args) + ["-c", self.conf],
+                                     stdin=subprocess.DEVNULL, stdout=self._stderr,
+                                     stderr=self._stderr)
+        self.pid = self.proc.pid
+        self._cleanup = add_cleanup(self.kill)
+        wait_listening(self.port, timeout, "the milter", self.proc)
+        if self.syslog:
+            self.syslog.wait_for_log(r"NOQUEUE: event=start .*", timeout, since=mark,
+                                     ident=self.IDENT, pid=self.pid)
+
+    def expect_log(self, exact, level, since, **kw):
+        """syslog.expect() restricted to this milter process's lines."""
+        return self.syslog.expect(exact, level, since=since, ident=self.IDENT,
+                                  pid=self.pid, **kw)
+
+    def assert_no_log(self, regex, since):
+        self.syslog.assert_absent(regex, since=since, ident=self.IDENT, pid=self.pid)
+
+    def log_lines(self, since):
+        return self.syslog.since(since, self.IDENT, self.pid)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def reload(self, conf_text=None, with_socket=True):
+        if conf_text is not None:
+            self.write_conf(conf_text, with_socket)
+        self.proc.send_signal(signal.SIGHUP)
+
+    def stop(self, timeout=15):
+        """SIGTERM; assert exit status 0 and a clean stderr."""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise AssertionError("milter did not exit within %gs of SIGTERM" % timeout)
+        finally:
+            if self._cleanup:
+                remove_cleanup(self._cleanup)
+                self._cleanup = None
+            if self._stderr:
+                self._stderr.close()
+                self._stderr = None
+        self.check_stderr()
+        if rc != 0:
+            raise AssertionError("milter exited with status %d after SIGTERM; stderr:\n%s"
+                                 % (rc, self.stderr_text()[-2000:]))
+        wait_gone = poll(lambda: not listening(self.port), 10, "milter port to close")
+        return wait_gone
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def stderr_text(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def check_stderr(self):
+        t = self.stderr_text()
+        for bad in ("AddressSanitizer", "runtime error", "LeakSanitizer"):
+            if bad in t:
+                raise AssertionError("milter stderr contains %r:\n%s" % (bad, t[-4000:]))
+
+    def run(self, args, timeout=15):
+        """Run the binary to completion (e.g. -n); returns CompletedProcess (text)."""
+        return subprocess.run([self.binary] + list(args), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=timeout, text=True, errors="replace")
+
+
+# ----------------------------------------------------------------------
+# SMTP clients
+
+class Reply:
+    def __init__(self, code, lines):
+        self.code = code
+        self.lines = lines              # text after "NNN-"/"NNN "
+
+    @property
+    def text(self):
+        return "\n".join(self.lines)
+
+    def __repr__(self):
+        return "%d %s" % (self.code, " / ".join(self.lines))
+
+
+class SMTPSession:
+    """A raw SMTP client: exact commands, exact replies, EOF detection."""
+
+    def __init__(self, port, host="127.0.0.1", timeout=30):
+        self.sock = socket.create_connection((host, port), timeout=timeout)
+        self.local_port = self.sock.getsockname()[1]
+        self.buf = b""
+        self.eof = False
+        self.transcript = []
+
+    def _readline(self):
+        while b"\r\n" not in self.buf:
+            data = self.sock.recv(65536)
+            if not data:
+                self.eof = True
+                if self.buf:
+                    raise AssertionError("connection closed mid-line: %r" % self.buf)
+                return None
+            self.buf += data
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line.decode("utf-8", "replace")
+
+    def reply(self):
+        """Read one (multi-line) reply.  Returns a Reply, or None at EOF."""
+        lines = []
+        while True:
+            line = self._readline()
+            if line is None:
+                if lines:
+                    raise AssertionError("connection closed inside a reply: %r" % lines)
+                return None
+            self.transcript.append("S: " + line)
+            if len(line) < 3 or not line[:3].isdigit() or (len(line) > 3 and line[3] not in " -"):
+                raise AssertionError("malformed reply line %r" % line)
+            lines.append(line[4:])
+            if len(line) == 3 or line[3] == " ":
+                return Reply(int(line[:3]), lines)
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def cmd(self, line):
+        """Send one command line, return its reply (None at EOF)."""
+        self.transcript.append("C: " + (line if len(line) < 200 else line[:200] + "..."))
+        self.send(line.encode("utf-8", "surrogateescape") + b"\r\n")
+        return self.reply()
+
+    def expect(self, line, code, startswith=None):
+        r = self.cmd(line) if line is not None else self.reply()
+        if r is None:
+            raise AssertionError("EOF after %r, expected %d" % (line, code))
+        if r.code != code or (startswith and not r.lines[-1].startswith(startswith)):
+            raise AssertionError("%r: got %r, expected %d %s" % (
+                (line or "")[:80], r, code, startswith or ""))
+        return r
+
+    def greet(self, helo="client.harness.test"):
+        self.expect(None, 220)
+        return self.expect("EHLO " + helo, 250)
+
+    def data(self, message):
+        """DATA, the message (bytes, LF or CRLF), the final dot; returns the reply."""
+        r = self.cmd("DATA")
+        if r is None or r.code != 354:
+            return r
+        body = message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        body = re.sub(rb"(?m)^\.", b"..", body)
+        if not body.endswith(b"\r\n"):
+            body += b"\r\n"
+        self.send(body + b".\r\n")
+        self.transcript.append("C: <message, %d octets>" % len(body))
+        return self.reply()
+
+    def expect_eof(self, timeout=10):
+        """Assert that the server closes the connection (no more replies)."""
+        self.sock.settimeout(timeout)
+        try:
+            while True:
+                r = self.reply()
+                if r is None:
+                    return
+                raise AssertionError("expected the connection to be closed, got %r" % r)
+        except socket.timeout:
+            raise AssertionError("connection still open %gs later" % timeout)
+        except ConnectionResetError:
+            return
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.close()
+
+
+def swaks(port, sender, rcpts, data=None, headers=(), local_port=None, extra=(),
+          timeout=60):
+    """Send with swaks.  ${data}: bytes of the whole message (LF line ends),
+    sent as is.  Returns CompletedProcess (text)."""
+    args = ["swaks", "--server", "127.0.0.1:%d" % port, "--from", sender,
+            "--to", ",".join(rcpts) if not isinstance(rcpts, str) else rcpts,
+            "--helo", "client.harness.test", "--timeout", "30"]
+    if local_port:
+        args += ["--local-interface", "127.0.0.1", "--local-port", str(local_port)]
+    tmp = None
+    if data is not None:
+        fd, tmp = tempfile.mkstemp(prefix="swaks-data-")
+        with os.fdopen(fd, "wb") as f:
+            # swaks adds CRLF before the final dot: drop the last line end
+            f.write(data[:-1] if data.endswith(b"\n") else data)
+        args += ["--data", "@" + tmp]
+    for h in headers:
+        args += ["--header", h]
+    args += list(extra)
+    try:
+        return subprocess.run(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=timeout, text=True,
+                              errors="replace")
+    finally:
+        if tmp:
+            os.unlink(tmp)
+
+
+def make_message(sender, rcpt, subject="harness test", body=b"Hello.\n"):
+    """A complete message (bytes, LF line ends) with every header Postfix
+    could otherwise add, so that the delivered bytes equal the sent bytes."""
+    return (b"From: <%s>\nTo: <%s>\nSubject: %s\n"
+            b"Date: Thu, 01 Jan 2026 00:00:00 +0000\n"
+            b"Message-ID: <%d.%d@client.harness.test>\n\n"
+            % (sender.encode(), rcpt.encode(), subject.encode(), os.getpid(),
+               int(time.monotonic() * 1e6))) + body

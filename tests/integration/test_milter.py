@@ -1,0 +1,355 @@
+"""test_milter - esmtp-inspect-milter in front of a real Postfix (issue 3).
+
+Every test gets a Context (see run): ctx.postfix (the private Postfix,
+smtpd_milters pointing at ctx.milter_port), ctx.syslog (what the milter sent
+to /dev/log), ctx.milter (start/reload/stop with a configuration written into
+ctx.tmp).  Each test asserts the SMTP replies, the delivered bytes and the
+exact log lines; regexes stand only for queue ids and client ports where
+those are not known beforehand.
+"""
+
+import os
+import re
+
+import harness
+from harness import (LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING, SMTPSession,
+                     check_delivered, make_message, swaks)
+
+IDENT = harness.Milter.IDENT
+SENDER = "sender@example.test"
+DOMAIN = "@example.test"
+SENDER_320 = "s" * (320 - len(DOMAIN)) + DOMAIN
+SENDER_321 = "s" * (321 - len(DOMAIN)) + DOMAIN
+QID = r"[0-9A-F]+"
+
+
+def client(port):
+    """The client field of a log line for a session from 127.0.0.1:${port}
+    (Postfix resolves 127.0.0.1 to localhost and passes that name)."""
+    return "client=localhost[127.0.0.1]:%d" % port
+
+
+def logged_addr(addr):
+    """An address as the audit log writes it: cut at 200 octets plus "..."."""
+    return addr if len(addr) <= 200 else addr[:200] + "..."
+
+
+def rcpts(n, first=1):
+    return ["u%d@dest.test" % i for i in range(first, first + n)]
+
+
+def session(ctx):
+    s = SMTPSession(ctx.smtp_port)
+    s.greet()
+    return s
+
+
+def queued_id(reply):
+    m = re.search(r"queued as (%s)" % QID, reply.text)
+    assert m, "no queue id in %r" % reply
+    return m.group(1)
+
+
+def expect_reply(r, code, text):
+    assert r is not None, "connection closed, expected %d %s" % (code, text)
+    assert (r.code, r.text) == (code, text), "got %r, expected %d %s" % (r, code, text)
+
+
+def send_ok(ctx, sender, to, subject="harness test"):
+    """A normal swaks send of one message that must be delivered byte for byte.
+    Returns swaks' local port."""
+    mark = ctx.postfix.mark()
+    msg = make_message(sender, to[0], subject)
+    port = harness.free_port()
+    r = swaks(ctx.smtp_port, sender, to, data=msg, local_port=port)
+    assert r.returncode == 0, "swaks failed (%d):\n%s" % (r.returncode, r.stdout[-1500:])
+    for rc in to:
+        check_delivered(ctx.postfix.wait_delivered(rc, mark)[0], msg)
+    return port
+
+
+def no_rule_lines(ctx, since):
+    ctx.milter.assert_no_log(r"rule=", since)
+
+
+# ----------------------------------------------------------------------
+# rcpt-count
+
+def test_rcpt_count_standard_101st_tempfailed(ctx):
+    ctx.start_milter("profile = standard\n")
+    lm, dm = ctx.syslog.mark(), ctx.postfix.mark()
+    to = rcpts(101)
+    msg = make_message(SENDER, to[0], "101 recipients")
+    with session(ctx) as s:
+        s.expect("MAIL FROM:<%s>" % SENDER, 250)
+        for a in to[:100]:
+            s.expect("RCPT TO:<%s>" % a, 250)
+        expect_reply(s.cmd("RCPT TO:<%s>" % to[100]), 452, "4.5.3 Too many recipients")
+        r = s.data(msg)
+        assert r is not None and r.code == 250, "DATA: %r" % r
+        qid = queued_id(r)
+        s.expect("QUIT", 221)
+        port = s.local_port
+    for a in to[:100]:
+        check_delivered(ctx.postfix.wait_delivered(a, dm)[0], msg)
+    ctx.postfix.wait_queue_empty()
+    assert not ctx.postfix.delivered(to[100], dm), "the 101st recipient got the message"
+    ctx.milter.expect_log("%s: rule=rcpt-count action=tempfail value=101 limit=100 stage=rcpt "
+                          "%s from=<%s> rcpt=<%s>" % (qid, client(port), SENDER, to[100]),
+                          LOG_WARNING, since=lm)
+    assert len([l for l in ctx.milter.log_lines(lm) if "rule=" in l.message]) == 1
+
+
+def test_rcpt_count_asa_101st_drops_connection(ctx):
+    ctx.start_milter("profile = asa\n")
+    lm, dm = ctx.syslog.mark(), ctx.postfix.mark()
+    to = rcpts(101)
+    with session(ctx) as s:
+        s.expect("MAIL FROM:<%s>" % SENDER, 250)
+        for a in to[:100]:
+            s.expect("RCPT TO:<%s>" % a, 250)
+        expect_reply(s.cmd("RCPT TO:<%s>" % to[100]), 421,
+                     "4.7.0 Message refused by policy (rcpt-count)")
+        s.expect_eof()
+        port = s.local_port
+    qid = ctx.postfix.queue_id_for(port)
+    ctx.postfix.assert_nothing_delivered(dm, port)
+    ctx.milter.expect_log("%s: rule=rcpt-count action=drop-connection value=101 limit=100 "
+                          "stage=rcpt %s from=<%s> rcpt=<%s>" % (qid, client(port), SENDER, to[100]),
+                          LOG_WARNING, since=lm)
+
+
+# ----------------------------------------------------------------------
+# sender-length
+
+def test_sender_length_320_accepted_321_refused(ctx):
+    ctx.start_milter("profile = standard\n")
+    lm = ctx.syslog.mark()
+    assert len(SENDER_320) == 320 and len(SENDER_321) == 321
+    send_ok(ctx, SENDER_320, ["u1@dest.test"], "320-octet sender")
+    no_rule_lines(ctx, lm)
+
+    lm, dm = ctx.syslog.mark(), ctx.postfix.mark()
+    with session(ctx) as s:
+        expect_reply(s.cmd("MAIL FROM:<%s>" % SENDER_321), 553,
+                     "5.1.7 Message refused by policy (sender-length)")
+        # the refused MAIL leaves the session usable
+        s.expect("MAIL FROM:<%s>" % SENDER, 250)
+        s.expect("QUIT", 221)
+        port = s.local_port
+    ctx.milter.expect_log("NOQUEUE: rule=sender-length action=reject value=321 limit=320 "
+                          "stage=mail %s from=<%s>" % (client(port), logged_addr(SENDER_321)),
+                          LOG_WARNING, since=lm)
+    ctx.postfix.assert_nothing_delivered(dm, port)
+
+
+# ----------------------------------------------------------------------
+# address-characters
+
+def test_address_characters_mail_refused(ctx):
+    ctx.start_milter("profile = standard\n")
+    dm = ctx.postfix.mark()
+    for addr, value, detail in (("a|b@example.test", 1, "|"),
+                                ("a`b@example.test", 1, "`"),
+                                ("a|b`c|d@example.test", 3, "|")):
+        lm = ctx.syslog.mark()
+        with session(ctx) as s:
+            expect_reply(s.cmd("MAIL FROM:<%s>" % addr), 550,
+                         "5.7.1 Message refused by policy (address-characters)")
+            s.expect("QUIT", 221)
+            port = s.local_port
+        ctx.milter.expect_log('NOQUEUE: rule=address-characters action=reject value=%d limit=0 '
+                              'stage=mail %s from=<%s> detail="%s"'
+                              % (value, client(port), addr, detail),
+                              LOG_WARNING, since=lm)
+    ctx.postfix.assert_nothing_delivered(dm)
+
+
+def test_address_characters_rcpt_refused(ctx):
+    ctx.start_milter("profile = standard\n")
+    dm = ctx.postfix.mark()
+    for addr, detail in (("x|y@dest.test", "|"), ("x`y@dest.test", "`")):
+        lm = ctx.syslog.mark()
+        with session(ctx) as s:
+            s.expect("MAIL FROM:<%s>" % SENDER, 250)
+            s.expect("RCPT TO:<u1@dest.test>", 250)     # opens the queue file
+            expect_reply(s.cmd("RCPT TO:<%s>" % addr), 550,
+                         "5.7.1 Message refused by policy (address-characters)")
+            s.expect("RSET", 250)
+            s.expect("QUIT", 221)
+            port = s.local_port
+        qid = ctx.postfix.queue_id_for(port)
+        ctx.milter.expect_log('%s: rule=address-characters action=reject value=1 limit=0 '
+                              'stage=rcpt %s from=<%s> rcpt=<%s> detail="%s"'
+                              % (qid, client(port), SENDER, addr, detail),
+                              LOG_WARNING, since=lm)
+    ctx.postfix.assert_nothing_delivered(dm)
+
+
+# ----------------------------------------------------------------------
+# monitor mode
+
+def test_monitor_mode_logs_and_delivers(ctx):
+    ctx.start_milter("profile = standard\nmode = monitor\n")
+    lm, dm = ctx.syslog.mark(), ctx.postfix.mark()
+    to = rcpts(101)
+    msg = make_message(SENDER_321, to[0], "monitor mode")
+    with session(ctx) as s:
+        s.expect("MAIL FROM:<%s>" % SENDER_321, 250)
+        for a in to:
+            s.expect("RCPT TO:<%s>" % a, 250)
+        r = s.data(msg)
+        assert r is not None and r.code == 250, "DATA: %r" % r
+        qid = queued_id(r)
+        s.expect("QUIT", 221)
+        port = s.local_port
+    for a in to:
+        check_delivered(ctx.postfix.wait_delivered(a, dm)[0], msg)
+    ctx.milter.expect_log("NOQUEUE: rule=sender-length action=reject value=321 limit=320 "
+                          "stage=mail %s from=<%s> mode=monitor"
+                          % (client(port), logged_addr(SENDER_321)),
+                          LOG_NOTICE, since=lm)
+    ctx.milter.expect_log("%s: rule=rcpt-count action=tempfail value=101 limit=100 stage=rcpt "
+                          "%s from=<%s> rcpt=<%s> mode=monitor"
+                          % (qid, client(port), logged_addr(SENDER_321), to[100]),
+                          LOG_NOTICE, since=lm)
+
+
+# ----------------------------------------------------------------------
+# exemptions
+
+def test_exempt_clients_global(ctx):
+    ctx.start_milter('profile = standard\nexempt-clients = { "127.0.0.1/32" }\n')
+    lm = ctx.syslog.mark()
+    port = send_ok(ctx, SENDER_321, ["u2@dest.test"], "exempt client")
+    ctx.milter.expect_log("NOQUEUE: event=exempt %s" % client(port), LOG_INFO, since=lm)
+    no_rule_lines(ctx, lm)
+
+
+def test_exempt_clients_per_rule(ctx):
+    ctx.start_milter('profile = standard\n'
+                     'rule sender-length { exempt-clients = { "127.0.0.1/32" } }\n')
+    lm = ctx.syslog.mark()
+    send_ok(ctx, SENDER_321, ["u3@dest.test"], "per-rule exemption")
+    no_rule_lines(ctx, lm)
+    ctx.milter.assert_no_log(r"event=exempt", lm)
+    with session(ctx) as s:
+        expect_reply(s.cmd("MAIL FROM:<a|b@example.test>"), 550,
+                     "5.7.1 Message refused by policy (address-characters)")
+        s.expect("QUIT", 221)
+        port = s.local_port
+    ctx.milter.expect_log('NOQUEUE: rule=address-characters action=reject value=1 limit=0 '
+                          'stage=mail %s from=<a|b@example.test> detail="|"' % client(port),
+                          LOG_WARNING, since=lm)
+
+
+# ----------------------------------------------------------------------
+# SIGHUP
+
+def _three_rcpts(s, codes):
+    s.expect("MAIL FROM:<%s>" % SENDER, 250)
+    got = [s.cmd("RCPT TO:<%s>" % a) for a in rcpts(3)]
+    assert [r.code if r else None for r in got] == codes, "RCPT replies %r" % got
+    return got
+
+
+def test_sighup_reload_applies_to_next_connection(ctx):
+    m = ctx.start_milter("profile = standard\n")
+    old = session(ctx)                  # connected before the reload: keeps limit 100
+    try:
+        lm = ctx.syslog.mark()
+        m.reload("profile = standard\nrule rcpt-count { limit = 2 }\n")
+        ctx.milter.expect_log("NOQUEUE: event=reload config=%s" % m.conf, LOG_INFO, since=lm)
+        _three_rcpts(old, [250, 250, 250])
+        old.expect("QUIT", 221)
+    finally:
+        old.close()
+    with session(ctx) as s:
+        got = _three_rcpts(s, [250, 250, 452])
+        assert got[2].text == "4.5.3 Too many recipients", got[2]
+        s.expect("QUIT", 221)
+        port = s.local_port
+    qid = ctx.postfix.queue_id_for(port)
+    ctx.milter.expect_log("%s: rule=rcpt-count action=tempfail value=3 limit=2 stage=rcpt "
+                          "%s from=<%s> rcpt=<u3@dest.test>" % (qid, client(port), SENDER),
+                          LOG_WARNING, since=lm)
+    assert m.running(), "milter died after SIGHUP"
+
+
+def test_sighup_broken_file_keeps_old_config(ctx):
+    m = ctx.start_milter("profile = standard\nrule rcpt-count { limit = 2 }\n")
+    lm = ctx.syslog.mark()
+    m.reload("profile = standard\nno-such-option = 1\n")
+    ctx.milter.expect_log('NOQUEUE: event=config-error config={P} detail="{P}:2: {MSG}"'
+                          .replace("{P}", m.conf), LOG_ERR, since=lm,
+                          variable={"{MSG}": r'[^"]+'})
+    assert m.running(), "milter died after SIGHUP with a broken file"
+    with session(ctx) as s:
+        _three_rcpts(s, [250, 250, 452])
+        s.expect("QUIT", 221)
+    ctx.milter.assert_no_log(r"event=reload", lm)
+
+
+# ----------------------------------------------------------------------
+# milter down
+
+def test_milter_stopped_postfix_tempfails(ctx):
+    m = ctx.start_milter("profile = standard\n")
+    m.stop()                            # asserts exit status 0
+    dm = ctx.postfix.mark()
+    msg = make_message(SENDER, "u4@dest.test", "milter down")
+    with session(ctx) as s:
+        # with milter_default_action = tempfail Postfix answers 4xx; find where
+        replies = []
+        for line in ("MAIL FROM:<%s>" % SENDER, "RCPT TO:<u4@dest.test>"):
+            r = s.cmd(line)
+            replies.append(r)
+            if r is None or r.code != 250:
+                break
+        else:
+            replies.append(s.data(msg))
+        last = replies[-1]
+        assert last is not None and 400 <= last.code < 500, \
+            "expected a 4xx while the milter is down, got %r" % replies
+        if s.cmd("QUIT") is not None:
+            pass
+        port = s.local_port
+    ctx.postfix.assert_nothing_delivered(dm, port)
+    # started again, the same message goes through
+    ctx.start_milter("profile = standard\n")
+    send_ok(ctx, SENDER, ["u4@dest.test"], "milter down")
+
+
+# ----------------------------------------------------------------------
+# command line
+
+def test_dump_config_n(ctx):
+    conf = os.path.join(ctx.tmp, "dump.conf")
+    with open(conf, "w") as f:
+        f.write('profile = asa\nrule rcpt-count { limit = 50 }\n')
+    r = ctx.milter.run(["-n", "-c", conf])
+    assert r.returncode == 0, "-n exited %d: %s" % (r.returncode, r.stderr)
+    out = r.stdout
+    for want in ("profile = asa", "action = drop-connection", "limit = 50"):
+        assert want in out, "%r missing from -n output:\n%s" % (want, out)
+    again = os.path.join(ctx.tmp, "dump2.conf")
+    with open(again, "w") as f:
+        f.write(out)
+    r2 = ctx.milter.run(["-n", "-c", again])
+    assert r2.returncode == 0, "-n of -n output exited %d: %s" % (r2.returncode, r2.stderr)
+    assert r2.stdout == out, "-n output, loaded again, differs"
+    for t in (r.stderr, r2.stderr):
+        assert "AddressSanitizer" not in t and "runtime error" not in t, t
+
+
+def test_broken_config_exits_78(ctx):
+    conf = os.path.join(ctx.tmp, "broken.conf")
+    with open(conf, "w") as f:
+        f.write('profile = standard\n\nrule sender-length { limit = -1 }\n')
+    for args in (["-n", "-c", conf], ["-f", "-c", conf]):
+        r = ctx.milter.run(args)
+        assert r.returncode == 78, "%s exited %d, expected 78; stderr %r" % (
+            args, r.returncode, r.stderr)
+        assert re.search(r"(?m)^%s:3: \S" % re.escape(conf), r.stderr), \
+            "no '%s:3: message' on stderr: %r" % (conf, r.stderr)
+        assert "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr

@@ -1,0 +1,156 @@
+/*
+ * test_addr.c - addr_strip() and addr_badchars() rows.  Inputs carry an
+ * explicit length so that NUL, CR and LF can sit inside them; rows hold
+ * their bytes inline (Criterion 2.4 copies parameters to a worker).
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <string.h>
+
+#include "addr.h"
+
+/* A string literal as (bytes, length), embedded NULs included. */
+#define S(x)	x, sizeof(x) - 1
+
+struct strip_row {
+	char	in[64];
+	size_t	inlen;
+	char	out[64];
+	size_t	outlen;
+};
+
+ParameterizedTestParameters(addr, strip)
+{
+	static struct strip_row rows[] = {
+		{ S("<user@example.test>"), S("user@example.test") },
+		{ S("user@example.test"), S("user@example.test") },
+		{ S("<>"), S("") },
+		{ S(""), S("") },
+		{ S("   "), S("") },
+		{ S(" <>  "), S("") },
+		{ S("  <user@example.test>  "), S("user@example.test") },
+		{ S("< user@example.test >"), S("user@example.test") },
+		/* ESMTP parameters after the closing bracket */
+		{ S("<user@example.test> SIZE=1000 BODY=8BITMIME"), S("user@example.test") },
+		{ S("<user@example.test>SIZE=1000"), S("user@example.test") },
+		{ S("<> SIZE=1000"), S("") },
+		{ S("user@example.test SIZE=1000"), S("user@example.test") },
+		/* unclosed bracket: the rest */
+		{ S("<user@example.test"), S("user@example.test") },
+		{ S("<"), S("") },
+		/* a quoted local part may hold '>' and spaces */
+		{ S("<\"a>b\"@example.test> SIZE=1"), S("\"a>b\"@example.test") },
+		{ S("<\"a b\\\"c\"@example.test>"), S("\"a b\\\"c\"@example.test") },
+		{ S("<\"unterminated@x> Y"), S("\"unterminated@x") },
+		/* source route kept */
+		{ S("<@relay.test:user@example.test>"), S("@relay.test:user@example.test") },
+		/* NUL and other octets are just octets */
+		{ S("<us\0er@example.test>"), S("us\0er@example.test") },
+		{ S("\0"), S("\0") },
+		{ S("<a|b`c\r\n@x>"), S("a|b`c\r\n@x") },
+		{ S("<a<b@x>>"), S("a<b@x") },
+		{ S("\t<a@x>\t"), S("a@x") },
+	};
+	return cr_make_param_array(struct strip_row, rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+ParameterizedTest(struct strip_row *r, addr, strip)
+{
+	const char *out = NULL;
+	size_t	outlen = 12345;
+
+	addr_strip(r->in, r->inlen, &out, &outlen);
+	cr_assert_eq(outlen, r->outlen, "\"%s\": got %zu, want %zu", r->in, outlen,
+	    r->outlen);
+	cr_assert_not_null(out);
+	if (r->inlen > 0)
+		cr_assert(out >= r->in && out + outlen <= r->in + r->inlen);
+	cr_assert_eq(memcmp(out, r->out, outlen), 0, "\"%s\"", r->in);
+}
+
+Test(addr, strip_does_not_read_past_len)
+{
+	/* the length, not the NUL, ends the input */
+	const char buf[] = "<a@x>ZZZZ";
+	const char *out;
+	size_t	outlen;
+
+	addr_strip(buf, 4, &out, &outlen);	/* "<a@x" */
+	cr_assert_eq(outlen, 3);
+	cr_assert_eq(memcmp(out, "a@x", 3), 0);
+	addr_strip(NULL, 0, &out, &outlen);
+	cr_assert_eq(outlen, 0);
+}
+
+struct bad_row {
+	char	in[64];
+	size_t	inlen;
+	size_t	count;
+	unsigned char first;
+};
+
+ParameterizedTestParameters(addr, badchars)
+{
+	static struct bad_row rows[] = {
+		{ S("<user@example.test>"), 0, 0 },
+		{ S("user@example.test"), 0, 0 },
+		{ S("<>"), 0, 0 },
+		{ S(""), 0, 0 },
+		{ S(" <user@example.test> "), 0, 0 },
+		{ S("<first.last+tag@example.test>"), 0, 0 },
+		{ S("<\"quoted local\"@example.test>"), 0, 0 },
+		/* forbidden octets */
+		{ S("<a|b@example.test>"), 1, '|' },
+		{ S("<a`b@example.test>"), 1, '`' },
+		{ S("<a\0b@example.test>"), 1, '\0' },
+		{ S("\0"), 1, '\0' },
+		{ S("<a\rb@example.test>"), 1, '\r' },
+		{ S("<a\nb@example.test>"), 1, '\n' },
+		/* anything after ">" but spaces: the brackets are no pair */
+		{ S("<a@example.test>\r\n"), 4, '<' },
+		{ S("<|`\0\r\n@x>"), 5, '|' },
+		{ S("<`|@x>"), 2, '`' },
+		{ S("||||"), 4, '|' },
+		/* stray angle brackets */
+		{ S("<a<b@example.test>"), 1, '<' },
+		{ S("<a>b@example.test>"), 1, '>' },
+		{ S("<<a@example.test>>"), 2, '<' },
+		{ S("a@example.test>"), 1, '>' },
+		{ S("<a@example.test"), 1, '<' },
+		{ S("<a@example.test> SIZE=1"), 2, '<' },
+		{ S("><"), 2, '>' },
+		{ S("<"), 1, '<' },
+		{ S(">"), 1, '>' },
+		{ S("a<b>c"), 2, '<' },
+		{ S("<a@x>|"), 3, '<' },
+		/* 8-bit and spaces are not this rule's business */
+		{ S("<j\xc3\xb6rg@example.test>"), 0, 0 },
+		{ S("<a b@example.test>"), 0, 0 },
+	};
+	return cr_make_param_array(struct bad_row, rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+ParameterizedTest(struct bad_row *r, addr, badchars)
+{
+	unsigned char first = 0xAA;
+	size_t	n;
+
+	n = addr_badchars(r->in, r->inlen, &first);
+	cr_assert_eq(n, r->count, "\"%s\" (%zu octets): got %zu, want %zu",
+	    r->in, r->inlen, n, r->count);
+	if (r->count > 0)
+		cr_assert_eq(first, r->first, "\"%s\": first 0x%02x, want 0x%02x",
+		    r->in, first, r->first);
+	else
+		cr_assert_eq(first, 0xAA, "first must be left alone");
+	/* first may be NULL */
+	cr_assert_eq(addr_badchars(r->in, r->inlen, NULL), r->count);
+}
+
+Test(addr, badchars_uses_len)
+{
+	unsigned char first = 0;
+
+	cr_assert_eq(addr_badchars("<a@x>|", 5, &first), 0);
+	cr_assert_eq(addr_badchars(NULL, 0, &first), 0);
+}
