@@ -94,15 +94,22 @@ def port_is_free(port):
 
 
 def listening(port, addr="127.0.0.1"):
-    """True if something listens on addr:port (TCP).  Read from /proc/net/tcp,
-    so that polling does not open sessions (a probe connection would show up
-    in the milter's and Postfix's logs)."""
+    """True if something listens on addr:port (TCP, IPv4 or IPv6).  Read from
+    /proc/net/tcp{,6}, so that polling does not open sessions (a probe
+    connection would show up in the milter's and Postfix's logs)."""
     want_port = "%04X" % port
-    want_addrs = {"00000000"}
-    a = socket.inet_aton(addr)
-    want_addrs.add("%08X" % int.from_bytes(a, "little"))
+    if ":" in addr:
+        table = "/proc/net/tcp6"
+        raw = socket.inet_pton(socket.AF_INET6, addr)
+        # the kernel prints each 32-bit word in host (little-endian) order
+        want_addrs = {"0" * 32, "".join("%08X" % int.from_bytes(raw[i:i + 4], "little")
+                                        for i in range(0, 16, 4))}
+    else:
+        table = "/proc/net/tcp"
+        want_addrs = {"00000000",
+                      "%08X" % int.from_bytes(socket.inet_aton(addr), "little")}
     try:
-        with open("/proc/net/tcp") as f:
+        with open(table) as f:
             next(f)
             for line in f:
                 fields = line.split()
@@ -114,13 +121,13 @@ def listening(port, addr="127.0.0.1"):
     return False
 
 
-def wait_listening(port, timeout, what, proc=None):
+def wait_listening(port, timeout, what, proc=None, addr="127.0.0.1"):
     def cond():
         if proc is not None and proc.poll() is not None:
             raise AssertionError("%s exited with status %s before listening on port %d"
                                  % (what, proc.returncode, port))
-        return listening(port)
-    poll(cond, timeout, "%s to listen on 127.0.0.1:%d" % (what, port))
+        return listening(port, addr)
+    poll(cond, timeout, "%s to listen on %s port %d" % (what, addr, port))
 
 
 # ----------------------------------------------------------------------
@@ -741,8 +748,14 @@ class Milter:
         self._stderr = None
         self._cleanup = None
 
+    # Where the milter listens: IPv4 (what the private Postfix uses) unless
+    # a test sets listen_addr = "::1" for an inet6: socket.
+    listen_addr = "127.0.0.1"
+
     def socket_line(self):
-        return 'milter {\n  socket = "inet:%d@127.0.0.1"\n}\n' % self.port
+        if ":" in self.listen_addr:
+            return 'milter {\n  socket = "inet6:%d@[%s]"\n}\n' % (self.port, self.listen_addr)
+        return 'milter {\n  socket = "inet:%d@%s"\n}\n' % (self.port, self.listen_addr)
 
     def write_conf(self, text, with_socket=True):
         with open(self.conf, "w") as f:
@@ -760,7 +773,7 @@ class Milter:
                                      stderr=self._stderr)
         self.pid = self.proc.pid
         self._cleanup = add_cleanup(self.kill)
-        wait_listening(self.port, timeout, "the milter", self.proc)
+        wait_listening(self.port, timeout, "the milter", self.proc, self.listen_addr)
         if self.syslog:
             self.syslog.wait_for_log(r"NOQUEUE: event=start .*", timeout, since=mark,
                                      ident=self.IDENT, pid=self.pid)

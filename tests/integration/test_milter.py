@@ -10,6 +10,8 @@ those are not known beforehand.
 
 import os
 import re
+import socket
+import struct
 
 import harness
 from harness import (LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING, SMTPSession,
@@ -318,6 +320,53 @@ def test_milter_stopped_postfix_tempfails(ctx):
     # started again, the same message goes through
     ctx.start_milter("profile = standard\n")
     send_ok(ctx, SENDER, ["u4@dest.test"], "milter down")
+
+
+# ----------------------------------------------------------------------
+# inet6 socket and an IPv6 client (Postfix: smtpd_milters = inet:[::1]:PORT).
+# miltertest cannot connect to inet6 sockets, so this speaks the milter
+# protocol itself: option negotiation, CONNECT from an IPv6 client, MAIL.
+
+def _milter_packet(cmd, data=b""):
+    return struct.pack(">I", len(data) + 1) + cmd + data
+
+
+def _milter_read(sock):
+    def exactly(n):
+        buf = b""
+        while len(buf) < n:
+            chunk = sock.recv(n - len(buf))
+            assert chunk, "milter closed the connection"
+            buf += chunk
+        return buf
+    (n,) = struct.unpack(">I", exactly(4))
+    body = exactly(n)
+    return body[:1], body[1:]
+
+
+def test_inet6_socket_ipv6_client(ctx):
+    ctx.milter.listen_addr = "::1"
+    try:
+        ctx.start_milter("profile = standard\n")
+    finally:
+        ctx.milter.listen_addr = "127.0.0.1"
+    lm = ctx.syslog.mark()
+    with socket.create_connection(("::1", ctx.milter.port), timeout=10) as s:
+        s.sendall(_milter_packet(b"O", struct.pack(">III", 6, 0x1ff, 0x1fffff)))
+        cmd, _ = _milter_read(s)
+        assert cmd == b"O", "negotiation reply %r" % cmd
+        s.sendall(_milter_packet(b"C", b"client.test\0" + b"6" + struct.pack(">H", 40123)
+                                 + b"2001:db8::7\0"))
+        cmd, _ = _milter_read(s)
+        assert cmd == b"c", "CONNECT reply %r" % cmd
+        s.sendall(_milter_packet(b"M", b"<a|b@example.test>\0"))
+        cmd, data = _milter_read(s)
+        assert (cmd, data) == (b"y", b"550 5.7.1 Message refused by policy "
+                                     b"(address-characters)\0"), "MAIL reply %r %r" % (cmd, data)
+        s.sendall(_milter_packet(b"Q"))
+    ctx.milter.expect_log("NOQUEUE: rule=address-characters action=reject value=1 limit=0 "
+                          "stage=mail client=client.test[2001:db8::7]:40123 "
+                          "from=<a|b@example.test> detail=\"|\"", LOG_WARNING, since=lm)
 
 
 # ----------------------------------------------------------------------
