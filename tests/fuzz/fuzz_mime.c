@@ -1,0 +1,131 @@
+/*
+ * fuzz_mime.c - libFuzzer target for the streaming MIME scanner.  The
+ * input is a message: header fields up to the first empty line go to
+ * mime_header() as Postfix passes them, the rest is the body.  The body is
+ * scanned twice, once in a single chunk and once in small chunks whose
+ * sizes come from the input itself; the two runs must report the same
+ * names, and every name must be valid UTF-8 of the length reported.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+#include "mime.h"
+
+int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define OUT_MAX	(1 << 20)
+
+struct out {
+	char	s[OUT_MAX];
+	size_t	n;
+	size_t	count;
+};
+
+static struct out out[2];
+
+static void
+collect(void *arg, const char *param, const char *name, size_t len, int trunc)
+{
+	struct out *o = arg;
+	size_t	need = strlen(param) + len + 4;
+
+	if (!g_utf8_validate(name, (gssize)len, NULL))
+		abort();
+	if (strcmp(param, "filename") != 0 && strcmp(param, "name") != 0)
+		abort();
+	o->count++;
+	if (o->n + need > OUT_MAX)
+		return;
+	o->n += (size_t)strlen(strcpy(o->s + o->n, param));
+	memcpy(o->s + o->n, name, len);
+	o->n += len;
+	o->s[o->n++] = trunc ? 'T' : '=';
+	o->s[o->n++] = '|';
+}
+
+/* The header of ${msg}: each field to mime_header(); returns where the body starts. */
+static size_t
+headers(struct mime *m, const char *msg, size_t len, char *val)
+{
+	const char *p = msg, *e = msg + len, *nl = NULL, *c;
+	size_t	vn = 0, ll, nn = 0;
+	char	name[256];
+	int	have = 0;
+
+	for (;;) {
+		nl = memchr(p, '\n', (size_t)(e - p));
+		ll = nl != NULL ? (size_t)(nl - p) : (size_t)(e - p);
+		if (ll > 0 && p[ll - 1] == '\r')
+			ll--;
+		if (have && (ll == 0 || (p[0] != ' ' && p[0] != '\t'))) {
+			mime_header(m, name, nn, val, vn);
+			have = 0;
+		}
+		if (ll == 0 || nl == NULL)
+			break;
+		if (p[0] == ' ' || p[0] == '\t') {
+			if (have) {
+				val[vn++] = '\n';
+				memcpy(val + vn, p, ll);
+				vn += ll;
+			}
+		} else if ((c = memchr(p, ':', ll)) != NULL &&
+		    (size_t)(c - p) < sizeof(name)) {
+			nn = (size_t)(c - p);
+			memcpy(name, p, nn);
+			vn = ll - nn - 1;
+			memcpy(val, c + 1, vn);
+			have = 1;
+		}
+		p = nl + 1;
+	}
+	return (nl != NULL ? (size_t)(nl + 1 - msg) : len);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct mime *m[2];
+	char   *msg = malloc(size ? size : 1), *val = malloc(size + 1);
+	size_t	body, i, k, step;
+	int	r;
+
+	if (msg == NULL || val == NULL)
+		abort();
+	memcpy(msg, data, size);
+	for (r = 0; r < 2; r++) {
+		if (m[r] == NULL && (m[r] = mime_new(collect, &out[r])) == NULL)
+			abort();
+		out[r].n = 0;
+		out[r].count = 0;
+		mime_reset(m[r]);
+		body = headers(m[r], msg, size, val);
+		if (r == 0)
+			mime_body(m[r], (const unsigned char *)msg + body, size - body);
+		else
+			for (i = body, k = 0; i < size; i += step, k++) {
+				/* Exact-size copies so ASan sees reads past a chunk. */
+				unsigned char *c;
+
+				step = 1 + data[k % size] % 13;
+				if (step > size - i)
+					step = size - i;
+				if ((c = malloc(step)) == NULL)
+					abort();
+				memcpy(c, msg + i, step);
+				mime_body(m[r], c, step);
+				free(c);
+			}
+		mime_end(m[r]);
+	}
+	if (out[0].count != out[1].count || out[0].n != out[1].n ||
+	    memcmp(out[0].s, out[1].s, out[0].n) != 0)
+		abort();
+	free(msg);
+	free(val);
+	return (0);
+}
