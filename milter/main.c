@@ -2,7 +2,8 @@
  * main.c - esmtp-inspect-milter: command line, start-up, signals.
  *
  * Start-up order: parse the command line; load the configuration (errors:
- * "FILE:LINE: message", exit 78); open the milter socket while still
+ * "FILE:LINE: message", exit 78); initialise the MIME scanner (GMime)
+ * once, before any thread exists; open the milter socket while still
  * privileged (exit 71 if it cannot be opened) and fix a unix socket's mode
  * and owner; daemonize unless -f; drop privileges (setgroups, setgid,
  * setuid, each checked); block SIGHUP, SIGTERM and SIGINT in every thread;
@@ -34,6 +35,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "mime.h"
 #include "sockspec.h"
 
 #include "mfwrap.h"
@@ -279,6 +281,8 @@ main(int argc, char **argv)
 		fatal(EX_OSERR_, "%s: %m", path);
 	lookup_ids(cfg, &uid, &gid, &have_uid, &have_gid);
 
+	/* GMime's global state, before any thread can scan a message. */
+	mime_init();
 	if (mfwrap_register(&milter_desc) != 0)
 		fatal(EX_SOFTWARE_, "smfi_register failed");
 	if (mfwrap_setconn(cfg->milter.socket) != 0 ||

@@ -14,7 +14,19 @@
  * Every rule that fires is logged at once (one audit line each); the
  * strongest action decides, ties going to the first rule in table order
  * (rules are evaluated in that order), and the stage gives one reply.
- * Header and body rules (issue 4) add their stages the same way.
+ *
+ * Content rules (SPEC 4): header-line-length at each header, the two
+ * header-count rules at end of headers, body-line-length and
+ * mime-filename-length as the body streams past.  The three length rules
+ * fire at most once per message (on the first offender).  Their working
+ * objects (hdrcount, the MIME scanner) are allocated once per connection,
+ * on first use, and reset per message, so memory does not grow with the
+ * message or with the number of messages.  Once no body rule can fire any
+ * more, the body callback answers SMFIS_SKIP (when the MTA understands it).
+ *
+ * Negotiation happens before connect: the connection state is created
+ * there (or at connect if the MTA skipped it) to remember whether the MTA
+ * agreed to SMFIP_HDR_LEADSPC and SMFIP_SKIP.
  *
  * Invariants: callbacks of different connections run on different
  * threads; everything here is per connection or read-only (the snapshot),
@@ -31,6 +43,9 @@
 #include "addr.h"
 #include "audit.h"
 #include "config.h"
+#include "hdrcount.h"
+#include "linelen.h"
+#include "mime.h"
 #include "policy.h"
 
 #include "mfwrap.h"
@@ -48,16 +63,17 @@ struct milter_tx {
 	const char *from;		/* address inside sender, without <> */
 	size_t	from_len;
 	long long nrcpt;		/* RCPTs this milter let through */
-};
-
-/* Connection state: from connect to close. */
-struct milter_conn {
-	struct config *cfg;		/* our reference to the snapshot */
-	char	name[MILTER_NAME_MAX + 1];
-	char	addr[INET6_ADDRSTRLEN];
-	unsigned port;
-	unsigned exempt;		/* bit (1u << rule): per-rule exemption */
-	struct milter_tx tx;
+	unsigned fired;			/* bit (1u << rule): fired in this message */
+	int	hc_used;		/* milter_conn.hc holds this message */
+	int	hc_overflow;		/* hdrcount bounds exceeded: cannot count */
+	int	mime_used;		/* milter_conn.mime holds this message */
+	int	lb_used;		/* lb is measuring this message */
+	struct linelen_body lb;		/* body-line-length, a few counters */
+	/* A name over the limit found in the top-level header, for stage=body. */
+	int	mime_held;
+	size_t	mime_held_len;		/* its full length */
+	size_t	mime_held_kept;		/* octets kept: enough for the log */
+	char	mime_held_name[AUDIT_VALUE_MAX + 1];
 };
 
 /* What one stage decided. */
@@ -68,15 +84,53 @@ struct milter_verdict {
 	enum policy_rule rule;		/* the rule that set it */
 };
 
+/* What the MTA agreed to at negotiation. */
+#define MILTER_NEG_LEADSPC	0x01	/* header values keep their leading space */
+#define MILTER_NEG_SKIP		0x02	/* SMFIS_SKIP may be returned from body */
+
+/* Connection state: from negotiation (or connect) to close. */
+struct milter_conn {
+	struct config *cfg;		/* our reference to the snapshot */
+	char	name[MILTER_NAME_MAX + 1];
+	char	addr[INET6_ADDRSTRLEN];
+	unsigned port;
+	unsigned exempt;		/* bit (1u << rule): per-rule exemption */
+	unsigned neg;			/* MILTER_NEG_* */
+	struct hdrcount *hc;		/* lazily, for the header-count rules */
+	struct mime *mime;		/* lazily, for mime-filename-length */
+	struct milter_verdict *v;	/* the stage feeding mime, for its callback */
+	struct milter_tx tx;
+};
+
 static char milter_name[] = "esmtp-inspect";
+static char milter_empty[] = "";
 
-/* Forget the transaction; keeps the connection. */
+/* Forget the transaction; keeps the connection and its allocations. */
 static void
-milter_tx_reset(struct milter_tx *tx)
+milter_tx_reset(struct milter_conn *c)
 {
+	struct milter_tx *tx = &c->tx;
 
+	if (tx->hc_used)
+		hdrcount_reset(c->hc);
+	if (tx->mime_used)
+		mime_reset(c->mime);
 	free(tx->sender);
 	memset(tx, 0, sizeof(*tx));
+}
+
+/* Free the connection state; NULL is a no-op. */
+static void
+milter_conn_free(struct milter_conn *c)
+{
+
+	if (c == NULL)
+		return;
+	free(c->tx.sender);
+	hdrcount_free(c->hc);
+	mime_free(c->mime);
+	config_unref(c->cfg);
+	free(c);
 }
 
 /*
@@ -245,26 +299,248 @@ milter_check_chars(const struct milter_conn *c, struct milter_verdict *v,
 	milter_verdict_fire(c, v, &ev);
 }
 
-/** milter_negotiate(...): ask the MTA for the steps we use only, and for macro "i" at MAIL, RCPT and EOM. */
+/* 1 if ${rule} is active and has not fired yet in this message. */
+static int
+milter_rule_pending(const struct milter_conn *c, enum policy_rule rule)
+{
+
+	return (milter_rule_active(c, rule) && (c->tx.fired & (1u << rule)) == 0);
+}
+
+/* 1 if ${rule} is on in ${cfg} (for negotiation: exemptions come later). */
+static int
+milter_rule_on(const struct config *cfg, enum policy_rule rule)
+{
+
+	return (cfg->rules[rule].action != POLICY_NONE);
+}
+
+/* The connection state, or NULL if there is none (or connect never ran). */
+static struct milter_conn *
+milter_getconn(SMFICTX *ctx)
+{
+	struct milter_conn *c;
+
+	if ((c = mfwrap_getpriv(ctx)) == NULL || c->cfg == NULL)
+		return (NULL);
+	return (c);
+}
+
+/*
+ * The length of the longest physical line of the field ${name}:${value}.
+ * With SMFIP_HDR_LEADSPC the value is exactly what followed the colon.
+ * Without it the MTA has dropped the white space after the colon; we then
+ * assume the one space that Sendmail writes ("Name: value"), so the first
+ * line counts name, colon, space and the value's first line.
+ */
+static size_t
+milter_header_len(const struct milter_conn *c, const char *name,
+    size_t namelen, const char *value, size_t valuelen)
+{
+	const char *nl;
+	size_t	len, first;
+
+	len = linelen_header(name, namelen, value, valuelen, NULL);
+	if (c->neg & MILTER_NEG_LEADSPC)
+		return (len);
+	if ((nl = memchr(value, '\n', valuelen)) != NULL) {
+		first = (size_t)(nl - value);
+		if (first > 0 && nl[-1] == '\r')
+			first--;
+	} else
+		first = valuelen;
+	first += namelen + 2;
+	return (first > len ? first : len);
+}
+
+/*
+ * A name reported by the MIME scanner: mime-filename-length fires on the
+ * first one longer than the limit, or on one that could not be decoded
+ * whole (its length is then a lower bound).
+ */
+static void
+milter_mime_name(void *arg, const char *param, const char *name, size_t len,
+    int truncated)
+{
+	struct milter_conn *c = arg;
+	struct audit_rule ev;
+	long long limit;
+
+	(void)param;
+	if (!milter_rule_pending(c, POLICY_MIME_FILENAME_LENGTH) ||
+	    c->tx.mime_held)
+		return;
+	limit = c->cfg->rules[POLICY_MIME_FILENAME_LENGTH].limit;
+	if (!truncated && (long long)len <= limit)
+		return;
+	if (c->v == NULL) {
+		/*
+		 * From the top-level header (a single-part attachment): the
+		 * rule is a body rule, so it fires with the first body chunk
+		 * or at end of message.  Only what the log shows is kept.
+		 */
+		c->tx.mime_held = 1;
+		c->tx.mime_held_len = len;
+		c->tx.mime_held_kept = len < sizeof(c->tx.mime_held_name) ?
+		    len : sizeof(c->tx.mime_held_name);
+		memcpy(c->tx.mime_held_name, name, c->tx.mime_held_kept);
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.rule = POLICY_MIME_FILENAME_LENGTH;
+	ev.value = (long long)len;
+	ev.limit = limit;
+	ev.detail = name;
+	ev.detail_len = len;
+	c->tx.fired |= 1u << POLICY_MIME_FILENAME_LENGTH;
+	milter_verdict_fire(c, c->v, &ev);
+}
+
+/* Fire mime-filename-length for a name held from the top-level header. */
+static void
+milter_mime_held(struct milter_conn *c, struct milter_verdict *v)
+{
+	struct audit_rule ev;
+
+	if (!c->tx.mime_held)
+		return;
+	c->tx.mime_held = 0;
+	memset(&ev, 0, sizeof(ev));
+	ev.rule = POLICY_MIME_FILENAME_LENGTH;
+	ev.value = (long long)c->tx.mime_held_len;
+	ev.limit = c->cfg->rules[POLICY_MIME_FILENAME_LENGTH].limit;
+	/* audit_escape() cuts at 200 octets and adds "..." from 201 on. */
+	ev.detail = c->tx.mime_held_name;
+	ev.detail_len = c->tx.mime_held_kept;
+	c->tx.fired |= 1u << POLICY_MIME_FILENAME_LENGTH;
+	milter_verdict_fire(c, v, &ev);
+}
+
+/* The connection's MIME scanner, created on first use; NULL: no memory. */
+static struct mime *
+milter_mime(struct milter_conn *c)
+{
+
+	if (c->mime == NULL)
+		c->mime = mime_new(milter_mime_name, c);
+	if (c->mime != NULL)
+		c->tx.mime_used = 1;
+	return (c->mime);
+}
+
+/* body-line-length: fire on the first completed line over the limit. */
+static void
+milter_check_body_lines(struct milter_conn *c, struct milter_verdict *v)
+{
+	struct audit_rule ev;
+
+	if (c->tx.lb.first_over == 0)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.rule = POLICY_BODY_LINE_LENGTH;
+	ev.value = (long long)c->tx.lb.first_over;
+	ev.limit = c->cfg->rules[POLICY_BODY_LINE_LENGTH].limit;
+	c->tx.fired |= 1u << POLICY_BODY_LINE_LENGTH;
+	milter_verdict_fire(c, v, &ev);
+}
+
+/* What hdrcount_dkim_unsigned() reports to. */
+struct milter_eoh {
+	const struct milter_conn *c;
+	struct milter_verdict *v;
+};
+
+/* dkim-unsigned-duplicate: ${name} occurs more often than an h= lists it. */
+static void
+milter_dkim_unsigned(void *arg, const char *name, unsigned occurrences,
+    unsigned listed)
+{
+	struct milter_eoh *e = arg;
+	struct audit_rule ev;
+	char	lower[AUDIT_VALUE_MAX + 1];
+	size_t	i, len;
+
+	/* Longer names are cut by audit_escape() anyway: keep what it shows. */
+	len = strnlen(name, sizeof(lower));
+	for (i = 0; i < len; i++)
+		lower[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ?
+		    name[i] - 'A' + 'a' : name[i]);
+	memset(&ev, 0, sizeof(ev));
+	ev.rule = POLICY_DKIM_UNSIGNED_DUPLICATE;
+	ev.value = occurrences;
+	ev.limit = listed;
+	ev.header = lower;
+	ev.header_len = len;
+	milter_verdict_fire(e->c, e->v, &ev);
+}
+
+/** milter_negotiate(...): ask the MTA for the steps the rules need only, and for macro "i" at MAIL, RCPT, EOM (and DATA, EOH for content rules). */
 sfsistat
 milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
 {
 	/*
-	 * Steps we do not use.  Only those the MTA offers to leave out are
-	 * asked for (libmilter drops the connection if we ask for more); an
-	 * MTA that cannot skip a step still works, because libmilter answers
-	 * continue for every callback we leave NULL.
+	 * Steps we never use, and those no enabled rule of the current
+	 * snapshot needs.  Only those the MTA offers to leave out are asked
+	 * for (libmilter drops the connection if we ask for more); an MTA
+	 * that cannot skip a step still works, because every callback copes
+	 * with rules that are off.  Without a snapshot, ask for everything.
 	 */
-	const unsigned long skip = SMFIP_NOHELO | SMFIP_NOHDRS |
-	    SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA;
+	unsigned long skip = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
+	unsigned long want = 0;
+	struct milter_conn *c;
+	struct config *cfg;
 	int	symlist = (f0 & SMFIF_SETSYMLIST) != 0;
+	int	hdrs = 1, eoh = 1, body = 1;
 
 	(void)f2;
 	(void)f3;
+	if ((cfg = config_current()) != NULL) {
+		eoh = milter_rule_on(cfg, POLICY_DUPLICATE_HEADER) ||
+		    milter_rule_on(cfg, POLICY_DKIM_UNSIGNED_DUPLICATE);
+		hdrs = eoh || milter_rule_on(cfg, POLICY_HEADER_LINE_LENGTH) ||
+		    milter_rule_on(cfg, POLICY_MIME_FILENAME_LENGTH);
+		body = milter_rule_on(cfg, POLICY_BODY_LINE_LENGTH) ||
+		    milter_rule_on(cfg, POLICY_MIME_FILENAME_LENGTH);
+		config_unref(cfg);
+	}
+	/*
+	 * Postfix knows the queue id only once the first recipient is
+	 * accepted, so at RCPT it may not be there yet; content rules get it
+	 * with the DATA step (kept only for its macros) and at EOH.
+	 */
+	if (!hdrs && !body)
+		skip |= SMFIP_NODATA;
+	if (!hdrs)
+		skip |= SMFIP_NOHDRS;
+	if (!eoh)
+		skip |= SMFIP_NOEOH;
+	if (!body)
+		skip |= SMFIP_NOBODY;
+
+	/* Remember what the MTA agreed to; connect fills in the rest. */
+	if ((c = mfwrap_getpriv(ctx)) == NULL &&
+	    (c = calloc(1, sizeof(*c))) != NULL &&
+	    mfwrap_setpriv(ctx, c) != 0) {
+		free(c);
+		c = NULL;
+	}
+	if (c != NULL) {
+		/* Without a place to remember them, do without both. */
+		if (hdrs && (f1 & SMFIP_HDR_LEADSPC) != 0)
+			want |= SMFIP_HDR_LEADSPC;
+		/*
+		 * Even with the body step left out: an MTA that cannot
+		 * leave it out sends the body anyway, and SKIP stops it.
+		 */
+		if ((f1 & SMFIP_SKIP) != 0)
+			want |= SMFIP_SKIP;
+		c->neg = ((want & SMFIP_HDR_LEADSPC) ? MILTER_NEG_LEADSPC : 0) |
+		    ((want & SMFIP_SKIP) ? MILTER_NEG_SKIP : 0);
+	}
 	*pf0 = symlist ? SMFIF_SETSYMLIST : 0;
-	*pf1 = f1 & skip;
+	*pf1 = (f1 & skip) | want;
 	*pf2 = 0;
 	*pf3 = 0;
 	/*
@@ -274,6 +550,9 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	 */
 	if (symlist && (mfwrap_setsymlist(ctx, SMFIM_ENVFROM, "i") != 0 ||
 	    mfwrap_setsymlist(ctx, SMFIM_ENVRCPT, "i") != 0 ||
+	    ((hdrs || body) &&
+	    (mfwrap_setsymlist(ctx, SMFIM_DATA, "i") != 0 ||
+	    mfwrap_setsymlist(ctx, SMFIM_EOH, "i") != 0)) ||
 	    mfwrap_setsymlist(ctx, SMFIM_EOM, "i") != 0)) {
 		*pf0 = 0;
 		symlist = 0;
@@ -296,12 +575,19 @@ milter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *hostaddr)
 	sfsistat ret;
 	int	r;
 
-	if ((c = calloc(1, sizeof(*c))) == NULL)
+	/* Normally negotiation made it; keep what was agreed there. */
+	if ((c = mfwrap_getpriv(ctx)) != NULL) {
+		milter_tx_reset(c);
+		config_unref(c->cfg);
+		c->cfg = NULL;
+		c->exempt = 0;
+	} else if ((c = calloc(1, sizeof(*c))) == NULL)
 		return (milter_fail(ctx, NULL, "connect", "out of memory"));
 	hn = hostname != NULL && *hostname != '\0' ? hostname : "unknown";
 	len = strnlen(hn, MILTER_NAME_MAX);
 	memcpy(c->name, hn, len);
 	c->name[len] = '\0';
+	c->port = 0;
 	if (hostaddr != NULL && hostaddr->sa_family == AF_INET) {
 		const struct sockaddr_in *sin = (const void *)hostaddr;
 
@@ -321,14 +607,15 @@ milter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *hostaddr)
 
 	if ((c->cfg = config_current()) == NULL) {
 		ret = milter_fail(ctx, c, "connect", "no configuration");
-		free(c);
+		(void)mfwrap_setpriv(ctx, NULL);
+		milter_conn_free(c);
 		return (ret);
 	}
 	milter_client(c, client, sizeof(client));
 	if (cidr_list_match_sa(&c->cfg->exempt, hostaddr)) {
 		audit_log(LOG_INFO, NULL, "event=exempt %s", client);
-		config_unref(c->cfg);
-		free(c);
+		(void)mfwrap_setpriv(ctx, NULL);
+		milter_conn_free(c);
 		return (SMFIS_ACCEPT);
 	}
 	for (r = 0; r < POLICY_NRULES; r++)
@@ -336,8 +623,8 @@ milter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *hostaddr)
 			c->exempt |= 1u << r;
 	if (mfwrap_setpriv(ctx, c) != 0) {
 		ret = milter_fail(ctx, c, "connect", "cannot set private data");
-		config_unref(c->cfg);
-		free(c);
+		(void)mfwrap_setpriv(ctx, NULL);
+		milter_conn_free(c);
 		return (ret);
 	}
 	audit_debug(NULL, "event=connect %s", client);
@@ -353,9 +640,9 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	struct audit_rule ev;
 	const char *arg;
 
-	if ((c = mfwrap_getpriv(ctx)) == NULL)
+	if ((c = milter_getconn(ctx)) == NULL)
 		return (milter_fail(ctx, NULL, "mail", "no connection state"));
-	milter_tx_reset(&c->tx);
+	milter_tx_reset(c);
 	milter_tx_qid(ctx, &c->tx);
 	arg = argv != NULL && argv[0] != NULL ? argv[0] : "";
 	if ((c->tx.sender = strdup(arg)) == NULL)
@@ -388,7 +675,7 @@ milter_envrcpt(SMFICTX *ctx, char **argv)
 	size_t	rcpt_len;
 	sfsistat ret;
 
-	if ((c = mfwrap_getpriv(ctx)) == NULL)
+	if ((c = milter_getconn(ctx)) == NULL)
 		return (milter_fail(ctx, NULL, "rcpt", "no connection state"));
 	milter_tx_qid(ctx, &c->tx);
 	arg = argv != NULL && argv[0] != NULL ? argv[0] : "";
@@ -413,7 +700,176 @@ milter_envrcpt(SMFICTX *ctx, char **argv)
 	return (ret);
 }
 
-/** milter_eom(ctx): end of message: end the transaction. */
+/** milter_header(ctx, name, value): one top-level header field: header-line-length; fed to the counters and the MIME scanner. */
+sfsistat
+milter_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct milter_conn *c;
+	struct milter_verdict v;
+	struct audit_rule ev;
+	struct mime *m;
+	size_t	namelen, valuelen, len;
+
+	if ((c = milter_getconn(ctx)) == NULL)
+		return (milter_fail(ctx, NULL, "header", "no connection state"));
+	if (name == NULL)
+		name = milter_empty;
+	if (value == NULL)
+		value = milter_empty;
+	namelen = strlen(name);
+	valuelen = strlen(value);
+	if (c->tx.qid[0] == '\0')
+		milter_tx_qid(ctx, &c->tx);
+
+	milter_verdict_init(&v, "header");
+	if (milter_rule_pending(c, POLICY_HEADER_LINE_LENGTH) &&
+	    (long long)(len = milter_header_len(c, name, namelen, value,
+	    valuelen)) > c->cfg->rules[POLICY_HEADER_LINE_LENGTH].limit) {
+		memset(&ev, 0, sizeof(ev));
+		ev.rule = POLICY_HEADER_LINE_LENGTH;
+		ev.value = (long long)len;
+		ev.limit = c->cfg->rules[POLICY_HEADER_LINE_LENGTH].limit;
+		ev.header = name;
+		ev.header_len = namelen;
+		c->tx.fired |= 1u << POLICY_HEADER_LINE_LENGTH;
+		milter_verdict_fire(c, &v, &ev);
+	}
+	if (milter_rule_active(c, POLICY_DUPLICATE_HEADER) ||
+	    milter_rule_active(c, POLICY_DKIM_UNSIGNED_DUPLICATE)) {
+		if (c->hc == NULL && (c->hc = hdrcount_new()) == NULL)
+			return (milter_fail(ctx, c, "header", "out of memory"));
+		c->tx.hc_used = 1;
+		/*
+		 * Beyond the bounds the counts are incomplete.  A sender can
+		 * cause that at will (many signatures or field names), so it
+		 * is a finding about the message, decided at end of headers,
+		 * not an internal error that on-error = accept would wave
+		 * through.
+		 */
+		if (hdrcount_add(c->hc, name, namelen, value, valuelen) != 0)
+			c->tx.hc_overflow = 1;
+	}
+	if (milter_rule_pending(c, POLICY_MIME_FILENAME_LENGTH)) {
+		if ((m = milter_mime(c)) == NULL)
+			return (milter_fail(ctx, c, "header", "out of memory"));
+		/* c->v stays NULL: a name found here is held for the body. */
+		mime_header(m, name, namelen, value, valuelen);
+	}
+	return (milter_verdict_finish(ctx, c, &v));
+}
+
+/*
+ * The header had more distinct field names or DKIM signatures than
+ * hdrcount keeps (HDRCOUNT_MAX_NAMES, HDRCOUNT_MAX_SIGS): ${rule} cannot
+ * be checked, so it fires (fail closed), value = limit = 0.
+ */
+static void
+milter_eoh_overflow(const struct milter_conn *c, struct milter_verdict *v,
+    enum policy_rule rule)
+{
+	static const char detail[] = "too many distinct header fields or "
+	    "DKIM signatures to check";
+	struct audit_rule ev;
+
+	if (!milter_rule_active(c, rule))
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.rule = rule;
+	ev.detail = detail;
+	ev.detail_len = sizeof(detail) - 1;
+	milter_verdict_fire(c, v, &ev);
+}
+
+/** milter_eoh(ctx): end of headers: duplicate-header, dkim-unsigned-duplicate. */
+sfsistat
+milter_eoh(SMFICTX *ctx)
+{
+	struct milter_conn *c;
+	struct milter_verdict v;
+	struct audit_rule ev;
+	struct milter_eoh e;
+	const struct config_strv *names;
+	unsigned n;
+	size_t	i;
+
+	if ((c = milter_getconn(ctx)) == NULL)
+		return (milter_fail(ctx, NULL, "eoh", "no connection state"));
+	if (c->tx.qid[0] == '\0')
+		milter_tx_qid(ctx, &c->tx);
+	milter_verdict_init(&v, "eoh");
+	if (c->tx.hc_overflow) {
+		milter_eoh_overflow(c, &v, POLICY_DUPLICATE_HEADER);
+		milter_eoh_overflow(c, &v, POLICY_DKIM_UNSIGNED_DUPLICATE);
+		return (milter_verdict_finish(ctx, c, &v));
+	}
+	if (c->hc != NULL && c->tx.hc_used &&
+	    milter_rule_active(c, POLICY_DUPLICATE_HEADER)) {
+		names = &c->cfg->rules[POLICY_DUPLICATE_HEADER].headers;
+		for (i = 0; i < names->n; i++) {
+			if ((n = hdrcount_get(c->hc, names->v[i])) <= 1)
+				continue;
+			memset(&ev, 0, sizeof(ev));
+			ev.rule = POLICY_DUPLICATE_HEADER;
+			ev.value = n;
+			ev.limit = 1;
+			ev.header = names->v[i];	/* lower case already */
+			ev.header_len = strlen(names->v[i]);
+			milter_verdict_fire(c, &v, &ev);
+		}
+	}
+	if (c->hc != NULL && c->tx.hc_used &&
+	    milter_rule_active(c, POLICY_DKIM_UNSIGNED_DUPLICATE)) {
+		e.c = c;
+		e.v = &v;
+		(void)hdrcount_dkim_unsigned(c->hc, milter_dkim_unsigned, &e);
+	}
+	return (milter_verdict_finish(ctx, c, &v));
+}
+
+/** milter_body(ctx, buf, len): a body chunk: body-line-length, mime-filename-length; SMFIS_SKIP once neither can fire. */
+sfsistat
+milter_body(SMFICTX *ctx, unsigned char *buf, size_t len)
+{
+	struct milter_conn *c;
+	struct milter_verdict v;
+	struct mime *m;
+	sfsistat ret;
+
+	if ((c = milter_getconn(ctx)) == NULL)
+		return (milter_fail(ctx, NULL, "body", "no connection state"));
+	if (c->tx.qid[0] == '\0')
+		milter_tx_qid(ctx, &c->tx);
+	milter_verdict_init(&v, "body");
+	if (milter_rule_pending(c, POLICY_BODY_LINE_LENGTH)) {
+		if (!c->tx.lb_used) {
+			linelen_body_init(&c->tx.lb, (unsigned long long)
+			    c->cfg->rules[POLICY_BODY_LINE_LENGTH].limit);
+			c->tx.lb_used = 1;
+		}
+		linelen_body_feed(&c->tx.lb, buf, len);
+		milter_check_body_lines(c, &v);
+	}
+	if (milter_rule_pending(c, POLICY_MIME_FILENAME_LENGTH))
+		milter_mime_held(c, &v);
+	if (milter_rule_pending(c, POLICY_MIME_FILENAME_LENGTH)) {
+		if ((m = milter_mime(c)) == NULL)
+			return (milter_fail(ctx, c, "body", "out of memory"));
+		c->v = &v;
+		mime_body(m, buf, len);
+		c->v = NULL;
+	}
+	ret = milter_verdict_finish(ctx, c, &v);
+	if (ret == SMFIS_CONTINUE && (c->neg & MILTER_NEG_SKIP) != 0 &&
+	    !milter_rule_pending(c, POLICY_BODY_LINE_LENGTH) &&
+	    !milter_rule_pending(c, POLICY_MIME_FILENAME_LENGTH))
+		ret = SMFIS_SKIP;
+	return (ret);
+}
+
+/**
+ * milter_eom(ctx): end of message: an unterminated last body line and the
+ * end of the MIME structure (logged as stage=body); end the transaction.
+ */
 sfsistat
 milter_eom(SMFICTX *ctx)
 {
@@ -421,13 +877,23 @@ milter_eom(SMFICTX *ctx)
 	struct milter_verdict v;
 	sfsistat ret;
 
-	if ((c = mfwrap_getpriv(ctx)) == NULL)
+	if ((c = milter_getconn(ctx)) == NULL)
 		return (milter_fail(ctx, NULL, "eom", "no connection state"));
 	milter_tx_qid(ctx, &c->tx);
-	/* Issue 4: header and body rules add their findings here. */
-	milter_verdict_init(&v, "eom");
+	milter_verdict_init(&v, "body");
+	if (c->tx.lb_used && milter_rule_pending(c, POLICY_BODY_LINE_LENGTH)) {
+		linelen_body_finish(&c->tx.lb);
+		milter_check_body_lines(c, &v);
+	}
+	if (c->tx.mime_used &&
+	    milter_rule_pending(c, POLICY_MIME_FILENAME_LENGTH)) {
+		milter_mime_held(c, &v);
+		c->v = &v;
+		mime_end(c->mime);
+		c->v = NULL;
+	}
 	ret = milter_verdict_finish(ctx, c, &v);
-	milter_tx_reset(&c->tx);
+	milter_tx_reset(c);
 	return (ret);
 }
 
@@ -438,7 +904,7 @@ milter_abort(SMFICTX *ctx)
 	struct milter_conn *c;
 
 	if ((c = mfwrap_getpriv(ctx)) != NULL)
-		milter_tx_reset(&c->tx);
+		milter_tx_reset(c);
 	return (SMFIS_CONTINUE);
 }
 
@@ -451,12 +917,12 @@ milter_close(SMFICTX *ctx)
 
 	if ((c = mfwrap_getpriv(ctx)) == NULL)
 		return (SMFIS_CONTINUE);
-	milter_client(c, client, sizeof(client));
-	audit_debug(NULL, "event=disconnect %s", client);
+	if (c->cfg != NULL) {
+		milter_client(c, client, sizeof(client));
+		audit_debug(NULL, "event=disconnect %s", client);
+	}
 	(void)mfwrap_setpriv(ctx, NULL);
-	milter_tx_reset(&c->tx);
-	config_unref(c->cfg);
-	free(c);
+	milter_conn_free(c);
 	return (SMFIS_CONTINUE);
 }
 
@@ -468,9 +934,9 @@ struct smfiDesc milter_desc = {
 	.xxfi_helo = NULL,
 	.xxfi_envfrom = milter_envfrom,
 	.xxfi_envrcpt = milter_envrcpt,
-	.xxfi_header = NULL,
-	.xxfi_eoh = NULL,
-	.xxfi_body = NULL,
+	.xxfi_header = milter_header,
+	.xxfi_eoh = milter_eoh,
+	.xxfi_body = milter_body,
 	.xxfi_eom = milter_eom,
 	.xxfi_abort = milter_abort,
 	.xxfi_close = milter_close,

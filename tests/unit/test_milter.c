@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "hdrcount.h"
 #include "milter.h"
 
 /* From mfwrap_stub.c. */
@@ -541,14 +543,17 @@ Test(milter, negotiate)
 	cr_assert_eq(milter_negotiate(ctx, 0x1ff, all, 0, 0, &pf0, &pf1, &pf2,
 	    &pf3), SMFIS_CONTINUE);
 	cr_expect_eq(pf0, SMFIF_SETSYMLIST);
-	cr_expect_eq(pf1, SMFIP_NOHELO | SMFIP_NOHDRS | SMFIP_NOEOH |
-	    SMFIP_NOBODY | SMFIP_NOUNKNOWN | SMFIP_NODATA);
+	/* No configuration installed: every content step is asked for. */
+	cr_expect_eq(pf1, SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_SKIP);
 	cr_expect_eq(pf2, 0);
 	cr_expect_eq(pf3, 0);
 	cr_expect_str_eq(stub_symlist(ctx, SMFIM_ENVFROM), "i");
 	cr_expect_str_eq(stub_symlist(ctx, SMFIM_ENVRCPT), "i");
 	cr_expect_str_eq(stub_symlist(ctx, SMFIM_EOM), "i");
+	cr_expect_str_eq(stub_symlist(ctx, SMFIM_DATA), "i");
+	cr_expect_str_eq(stub_symlist(ctx, SMFIM_EOH), "i");
 	cr_expect_str_eq(stub_symlist(ctx, SMFIM_CONNECT), "");
+	cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
 	stub_ctx_free(ctx);
 
 	/* An old MTA: no skip flags, no macro lists; ask for nothing it lacks. */
@@ -558,6 +563,7 @@ Test(milter, negotiate)
 	cr_expect_eq(pf0, 0);
 	cr_expect_eq(pf1, SMFIP_NOHELO);
 	cr_expect_str_eq(stub_symlist(ctx, SMFIM_ENVFROM), "");
+	cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
 	stub_ctx_free(ctx);
 }
 
@@ -566,8 +572,11 @@ Test(milter, description)
 	cr_expect_str_eq(milter_desc.xxfi_name, "esmtp-inspect");
 	cr_expect_eq(milter_desc.xxfi_version, SMFI_VERSION);
 	cr_expect_eq(milter_desc.xxfi_flags, 0);
-	cr_expect_null(milter_desc.xxfi_header);
-	cr_expect_null(milter_desc.xxfi_body);
+	cr_expect_eq(milter_desc.xxfi_header, milter_header);
+	cr_expect_eq(milter_desc.xxfi_eoh, milter_eoh);
+	cr_expect_eq(milter_desc.xxfi_body, milter_body);
+	cr_expect_null(milter_desc.xxfi_helo);
+	cr_expect_null(milter_desc.xxfi_data);
 	cr_expect_not_null(milter_desc.xxfi_negotiate);
 }
 
@@ -584,6 +593,603 @@ Test(milter, connect_without_configuration)
 	cr_expect_str_eq(log, P "NOQUEUE: event=error stage=connect " CLIENT
 	    " action=tempfail detail=\"no configuration\"\n");
 	cr_expect_null(stub_priv(ctx));
+	cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
+	free(log);
+	stub_ctx_free(ctx);
+}
+
+/* ---- content rules (issue 4) ------------------------------------------ */
+
+#define QCLIENT		CLIENT " from=<a@d.test>"
+#define MAXH		8
+#define MAXB		4
+
+/*
+ * ${s} with every "@N:text@" replaced by N copies of text (text has no
+ * '@'); any other '@' is literal.  Caller frees.
+ */
+static char *
+rep(const char *s)
+{
+	size_t	cap = strlen(s) + 1, n, i, tl;
+	const char *p, *colon, *end;
+	char   *out, *o;
+
+	/* First pass: size. */
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '@' && p[1] >= '0' && p[1] <= '9' &&
+		    (colon = strchr(p + 1, ':')) != NULL &&
+		    (size_t)(colon - p - 1) == strspn(p + 1, "0123456789") &&
+		    (end = strchr(colon + 1, '@')) != NULL) {
+			n = strtoul(p + 1, NULL, 10);
+			cap += n * (size_t)(end - colon - 1);
+			p = end;
+		}
+	}
+	o = out = malloc(cap);
+	cr_assert(out != NULL);
+	for (p = s; *p != '\0'; p++) {
+		if (*p == '@' && p[1] >= '0' && p[1] <= '9' &&
+		    (colon = strchr(p + 1, ':')) != NULL &&
+		    (size_t)(colon - p - 1) == strspn(p + 1, "0123456789") &&
+		    (end = strchr(colon + 1, '@')) != NULL) {
+			n = strtoul(p + 1, NULL, 10);
+			tl = (size_t)(end - colon - 1);
+			for (i = 0; i < n; i++, o += tl)
+				memcpy(o, colon + 1, tl);
+			p = end;
+			continue;
+		}
+		*o++ = *p;
+	}
+	*o = '\0';
+	return (out);
+}
+
+static const char *
+ret_word(sfsistat r)
+{
+
+	switch (r) {
+	case SMFIS_CONTINUE:	return ("continue");
+	case SMFIS_REJECT:	return ("reject");
+	case SMFIS_TEMPFAIL:	return ("tempfail");
+	case SMFIS_ACCEPT:	return ("accept");
+	case SMFIS_SKIP:	return ("skip");
+	case SMFIS_DISCARD:	return ("discard");
+	default:		return ("other");
+	}
+}
+
+/* Offered by the MTA in the tests: every skip step plus the extensions. */
+#define ALLSTEPS	(SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | \
+	SMFIP_NORCPT | SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | \
+	SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_RCPT_REJ)
+
+struct crow {
+	const char *name;
+	const char *conf;
+	int	no_leadspc;		/* the MTA does not offer SMFIP_HDR_LEADSPC */
+	int	no_skip;		/* the MTA does not offer SMFIP_SKIP */
+	const char *hdr[MAXH][2];	/* name, value (with its leading space) */
+	const char *body[MAXB];		/* chunks */
+	const char *trace;		/* "h2=reject b1=skip ...": non-continue answers */
+	const char *reply;		/* or NULL */
+	const char *log;
+};
+
+#define STD_HDRS(...)	{ { "From", " <a@d.test>" }, { "To", " <u1@d.test>" }, __VA_ARGS__ }
+#define DKIM_SIG(h)	" v=1; a=rsa-sha256; c=relaxed/relaxed; d=d.test;\n\t" \
+	"s=sel; h=" h "; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;\n\t" \
+	"b=dGVzdA=="
+/* A multipart message whose attachment name is given as ${params}. */
+#define MP_HDRS		{ { "From", " <a@d.test>" }, { "MIME-Version", " 1.0" }, \
+	{ "Content-Type", " multipart/mixed;\n\tboundary=\"=b1\"" } }
+#define MP_BODY(params)	{ "preamble\r\n--=b1\r\nContent-Type: text/plain\r\n\r\n" \
+	"hi\r\n--=b1\r\nContent-Type: application/octet-stream\r\n" \
+	"Content-Disposition: attachment;\r\n" params "\r\n\r\nAAAA\r\n", \
+	"--=b1--\r\nepilogue\r\n" }
+/* 128 x U+00E9 = 256 octets of UTF-8, in two RFC 2231 continuations. */
+#define E64		"@64:%C3%A9@"
+#define LOGE100		"@100:\\xc3\\xa9@..."
+
+static const struct crow crows[] = {
+	{ "header line 998 with name passes", "", 0, 0,
+	  STD_HDRS({ "X-Long", " @990:a@" }), { "hi\r\n" }, "", NULL, "" },
+	{ "header line 999 with name rejected", "", 0, 0,
+	  STD_HDRS({ "X-Long", " @991:a@" }), { "hi\r\n" }, "h3=reject",
+	  "550 5.7.1 Message refused by policy (header-line-length)",
+	  P "QID1: rule=header-line-length action=reject value=999 limit=998 "
+	  "stage=header " QCLIENT " header=X-Long\n" },
+	{ "header 999 asa drops", "profile = asa\n", 0, 0,
+	  STD_HDRS({ "X-Long", " @991:a@" }), { "hi\r\n" }, "h3=tempfail",
+	  "421 4.7.0 Message refused by policy (header-line-length)",
+	  P "QID1: rule=header-line-length action=drop-connection value=999 "
+	  "limit=998 stage=header " QCLIENT " header=X-Long\n" },
+	{ "header 999 without SMFIP_HDR_LEADSPC: one space assumed", "", 1, 0,
+	  STD_HDRS({ "X-Long", "@991:a@" }), { "hi\r\n" }, "h3=reject",
+	  "550 5.7.1 Message refused by policy (header-line-length)",
+	  P "QID1: rule=header-line-length action=reject value=999 limit=998 "
+	  "stage=header " QCLIENT " header=X-Long\n" },
+	{ "header 998 without SMFIP_HDR_LEADSPC passes", "", 1, 0,
+	  STD_HDRS({ "X-Long", "@990:a@" }), { "hi\r\n" }, "", NULL, "" },
+	{ "folded header, continuation of 999", "", 0, 0,
+	  STD_HDRS({ "X-F", " a\n @998:c@\n b" }), { "hi\r\n" }, "h3=reject",
+	  "550 5.7.1 Message refused by policy (header-line-length)",
+	  P "QID1: rule=header-line-length action=reject value=999 limit=998 "
+	  "stage=header " QCLIENT " header=X-F\n" },
+	{ "folded header, CRLF, continuation of 998 passes", "", 0, 0,
+	  STD_HDRS({ "X-F", " @990:a@\r\n @997:c@" }), { "hi\r\n" }, "",
+	  NULL, "" },
+	{ "two long headers, action log: once per message",
+	  "rule header-line-length { action = log limit = 10 }\n", 0, 0,
+	  { { "To", " <u@t>" }, { "Subject", " a long subject" },
+	    { "X-Other", " another long one" } }, { "hi\r\n" }, "", NULL,
+	  P "QID1: rule=header-line-length action=log value=23 limit=10 "
+	  "stage=header " QCLIENT " header=Subject\n" },
+	{ "header 999 monitor", "mode = monitor\n", 0, 0,
+	  STD_HDRS({ "X-Long", " @991:a@" }), { "hi\r\n" }, "", NULL,
+	  P "QID1: rule=header-line-length action=reject value=999 limit=998 "
+	  "stage=header " QCLIENT " header=X-Long mode=monitor\n" },
+	{ "header 999, log = no", "rule header-line-length { log = no }\n", 0, 0,
+	  STD_HDRS({ "X-Long", " @991:a@" }), { "hi\r\n" }, "h3=reject",
+	  "550 5.7.1 Message refused by policy (header-line-length)", "" },
+	{ "header 999, client exempt from the rule",
+	  "rule header-line-length { exempt-clients = { \"192.0.2.1\" } }\n",
+	  0, 0, STD_HDRS({ "X-Long", " @991:a@" }), { "hi\r\n" }, "", NULL,
+	  "" },
+	{ "header name escaped", "rule header-line-length { limit = 5 }\n", 0, 0,
+	  { { "X-\"q\"", " 1" } }, { "hi\r\n" }, "h1=reject",
+	  "550 5.7.1 Message refused by policy (header-line-length)",
+	  P "QID1: rule=header-line-length action=reject value=8 limit=5 "
+	  "stage=header " QCLIENT " header=X-\\x22q\\x22\n" },
+
+	{ "body line 998 passes", "rule body-line-length { action = reject }\n",
+	  0, 0, STD_HDRS({ NULL }), { "@998:x@\r\nend\r\n" }, "", NULL, "" },
+	{ "body line 999 across chunks rejected",
+	  "rule body-line-length { action = reject }\n", 0, 0,
+	  STD_HDRS({ NULL }), { "short\r\n@500:x@", "@499:x@", "\r\nend\r\n" },
+	  "b3=reject",
+	  "550 5.7.1 Message refused by policy (body-line-length)",
+	  P "QID1: rule=body-line-length action=reject value=999 limit=998 "
+	  "stage=body " QCLIENT "\n" },
+	{ "body line CRLF split across chunks",
+	  "rule body-line-length { action = reject }\n", 0, 0,
+	  STD_HDRS({ NULL }), { "@998:x@\r", "\n@998:y@\r", "\nend\r\n" }, "",
+	  NULL, "" },
+	{ "body lines, default log: once, then SKIP when MIME is off",
+	  "rule mime-filename-length { action = none }\n", 0, 0,
+	  STD_HDRS({ NULL }), { "@1000:x@\r\n@2000:y@\r\n", "more\r\n" },
+	  "b1=skip", NULL,
+	  P "QID1: rule=body-line-length action=log value=1000 limit=998 "
+	  "stage=body " QCLIENT "\n" },
+	{ "body lines, default log, MIME on: no SKIP", "", 0, 0,
+	  STD_HDRS({ NULL }), { "@1000:x@\r\n@2000:y@\r\n", "more\r\n" },
+	  "", NULL,
+	  P "QID1: rule=body-line-length action=log value=1000 limit=998 "
+	  "stage=body " QCLIENT "\n" },
+	{ "no SKIP when the MTA does not offer it",
+	  "rule mime-filename-length { action = none }\n", 0, 1,
+	  STD_HDRS({ NULL }), { "@1000:x@\r\n", "more\r\n" }, "", NULL,
+	  P "QID1: rule=body-line-length action=log value=1000 limit=998 "
+	  "stage=body " QCLIENT "\n" },
+	{ "body rules off: SKIP at once",
+	  "rule body-line-length { action = none }\n"
+	  "rule mime-filename-length { action = none }\n", 0, 0,
+	  STD_HDRS({ NULL }), { "@1000:x@\r\n", "more\r\n" }, "b1=skip", NULL,
+	  "" },
+	{ "unterminated last body line, measured at end of message",
+	  "rule body-line-length { action = reject }\n", 0, 0,
+	  STD_HDRS({ NULL }), { "ok\r\n@999:x@" }, "eom=reject",
+	  "550 5.7.1 Message refused by policy (body-line-length)",
+	  P "QID1: rule=body-line-length action=reject value=999 limit=998 "
+	  "stage=body " QCLIENT "\n" },
+	{ "body line monitor",
+	  "mode = monitor\nrule body-line-length { action = drop-connection }\n",
+	  0, 0, STD_HDRS({ NULL }), { "@999:x@\r\n" }, "", NULL,
+	  P "QID1: rule=body-line-length action=drop-connection value=999 "
+	  "limit=998 stage=body " QCLIENT " mode=monitor\n" },
+
+	{ "duplicate From rejected at EOH", "", 0, 0,
+	  { { "From", " <a@d.test>" }, { "To", " <u1@d.test>" },
+	    { "From", " <ceo@victim.test>" } }, { "hi\r\n" }, "eoh=reject",
+	  "550 5.7.1 Message refused by policy (duplicate-header)",
+	  P "QID1: rule=duplicate-header action=reject value=2 limit=1 "
+	  "stage=eoh " QCLIENT " header=from\n" },
+	{ "duplicate From, \"From \" and case variants", "", 0, 0,
+	  { { "To", " <u1@d.test>" }, { "From ", " <a@d.test>" },
+	    { "FROM", " <b@d.test>" }, { "from\t", " <c@d.test>" },
+	    { "Subject", " one" }, { "subject", " two" } }, { "hi\r\n" },
+	  "eoh=reject",
+	  "550 5.7.1 Message refused by policy (duplicate-header)",
+	  P "QID1: rule=duplicate-header action=reject value=3 limit=1 "
+	  "stage=eoh " QCLIENT " header=from\n"
+	  P "QID1: rule=duplicate-header action=reject value=2 limit=1 "
+	  "stage=eoh " QCLIENT " header=subject\n" },
+	{ "duplicate From, asa profile: rule off", "profile = asa\n", 0, 0,
+	  { { "From", " <a@d.test>" }, { "From", " <b@d.test>" } },
+	  { "hi\r\n" }, "", NULL, "" },
+	{ "duplicate listed header only",
+	  "rule duplicate-header { headers = { \"X-Tag\" } }\n", 0, 0,
+	  { { "From", " <a@d.test>" }, { "From", " <b@d.test>" },
+	    { "x-tag", " 1" }, { "X-TAG", " 2" } }, { "hi\r\n" }, "eoh=reject",
+	  "550 5.7.1 Message refused by policy (duplicate-header)",
+	  P "QID1: rule=duplicate-header action=reject value=2 limit=1 "
+	  "stage=eoh " QCLIENT " header=x-tag\n" },
+	{ "DKIM h=from with two From rejected",
+	  "rule duplicate-header { action = none }\n", 0, 0,
+	  { { "DKIM-Signature", DKIM_SIG("from : to") },
+	    { "From", " <ceo@victim.test>" }, { "From", " <a@d.test>" },
+	    { "To", " <u1@d.test>" } }, { "hi\r\n" }, "eoh=reject",
+	  "550 5.7.1 Message refused by policy (dkim-unsigned-duplicate)",
+	  P "QID1: rule=dkim-unsigned-duplicate action=reject value=2 limit=1 "
+	  "stage=eoh " QCLIENT " header=from\n" },
+	{ "DKIM and duplicate-header both fire: tie to the first rule", "", 0, 0,
+	  { { "DKIM-Signature", DKIM_SIG("From:To") },
+	    { "From", " <ceo@victim.test>" }, { "From", " <a@d.test>" },
+	    { "To", " <u1@d.test>" } }, { "hi\r\n" }, "eoh=reject",
+	  "550 5.7.1 Message refused by policy (duplicate-header)",
+	  P "QID1: rule=duplicate-header action=reject value=2 limit=1 "
+	  "stage=eoh " QCLIENT " header=from\n"
+	  P "QID1: rule=dkim-unsigned-duplicate action=reject value=2 limit=1 "
+	  "stage=eoh " QCLIENT " header=from\n" },
+	{ "DKIM oversigned h=from:from passes",
+	  "rule duplicate-header { action = none }\n", 0, 0,
+	  { { "DKIM-Signature", DKIM_SIG("from:from:to:to") },
+	    { "From", " <a@d.test>" }, { "From", " <b@d.test>" },
+	    { "To", " <u1@d.test>" } }, { "hi\r\n" }, "", NULL, "" },
+	{ "DKIM h= names are not headers; Received not reported", "", 0, 0,
+	  { { "Received", " from a" }, { "Received", " from b" },
+	    { "DKIM-Signature", DKIM_SIG("received:from:to:subject:from") },
+	    { "From", " <a@d.test>" }, { "To", " <u1@d.test>" } },
+	  { "hi\r\n" }, "", NULL, "" },
+	{ "DKIM unsigned duplicate monitor", "mode = monitor\n"
+	  "rule duplicate-header { action = none }\n", 0, 0,
+	  { { "DKIM-Signature", DKIM_SIG("from") },
+	    { "From", " <ceo@victim.test>" }, { "From", " <a@d.test>" } },
+	  { "hi\r\n" }, "", NULL,
+	  P "QID1: rule=dkim-unsigned-duplicate action=reject value=2 limit=1 "
+	  "stage=eoh " QCLIENT " header=from mode=monitor\n" },
+
+	{ "attachment name 256 octets (RFC 2231) rejected", "", 0, 0,
+	  MP_HDRS, MP_BODY(" filename*0*=UTF-8''" E64 ";\r\n filename*1*=" E64),
+	  "b1=reject",
+	  "550 5.7.1 Message refused by policy (mime-filename-length)",
+	  P "QID1: rule=mime-filename-length action=reject value=256 limit=255 "
+	  "stage=body " QCLIENT " detail=\"" LOGE100 "\"\n" },
+	{ "attachment name 255 octets passes", "", 0, 0,
+	  MP_HDRS, MP_BODY(" filename*0*=UTF-8''" E64 ";\r\n filename*1*="
+	  "@63:%C3%A9@a"), "", NULL, "" },
+	{ "attachment name 256, asa", "profile = asa\n", 0, 0,
+	  MP_HDRS, MP_BODY(" filename*0*=UTF-8''" E64 ";\r\n filename*1*=" E64),
+	  "b1=tempfail",
+	  "421 4.7.0 Message refused by policy (mime-filename-length)",
+	  P "QID1: rule=mime-filename-length action=drop-connection value=256 "
+	  "limit=255 stage=body " QCLIENT " detail=\"" LOGE100 "\"\n" },
+	{ "attachment name, log: once, then SKIP",
+	  "rule mime-filename-length { action = log limit = 3 }\n"
+	  "rule body-line-length { action = none }\n", 0, 0,
+	  MP_HDRS, MP_BODY(" filename=\"abcd.txt\"; name=\"efgh.txt\""),
+	  "b1=skip", NULL,
+	  P "QID1: rule=mime-filename-length action=log value=8 limit=3 "
+	  "stage=body " QCLIENT " detail=\"abcd.txt\"\n" },
+	{ "top-level attachment name: held for the body stage", "", 0, 0,
+	  { { "From", " <a@d.test>" }, { "MIME-Version", " 1.0" },
+	    { "Content-Type", " application/pdf;\n name=\"@300:a@.pdf\"" },
+	    { "Content-Disposition", " attachment; filename=\"x.pdf\"" } },
+	  { "JVBERi0=\r\n" }, "b1=reject",
+	  "550 5.7.1 Message refused by policy (mime-filename-length)",
+	  P "QID1: rule=mime-filename-length action=reject value=304 limit=255 "
+	  "stage=body " QCLIENT " detail=\"@200:a@...\"\n" },
+	{ "top-level attachment name, no body: decided at end of message", "",
+	  0, 0,
+	  { { "From", " <a@d.test>" }, { "MIME-Version", " 1.0" },
+	    { "Content-Type", " application/pdf; name=\"@252:b@.pdf\"" } },
+	  { NULL }, "eom=reject",
+	  "550 5.7.1 Message refused by policy (mime-filename-length)",
+	  P "QID1: rule=mime-filename-length action=reject value=256 limit=255 "
+	  "stage=body " QCLIENT " detail=\"@200:b@...\"\n" },
+	{ "MIME-looking text in a plain body is not a part", "", 0, 0,
+	  STD_HDRS({ NULL }),
+	  { "Content-Disposition: attachment; filename=\"@300:a@\"\r\n" },
+	  "", NULL, "" },
+};
+
+#define NCROWS	(sizeof(crows) / sizeof(crows[0]))
+
+ParameterizedTestParameters(milter, content)
+{
+	static size_t idx[NCROWS];
+	size_t	i;
+
+	for (i = 0; i < NCROWS; i++)
+		idx[i] = i;
+	return (cr_make_param_array(size_t, idx, NCROWS));
+}
+
+/* Append "${what}=${word}" for a non-continue answer. */
+static void
+trace_add(char *trace, size_t len, const char *what, sfsistat r)
+{
+
+	if (r == SMFIS_CONTINUE)
+		return;
+	(void)snprintf(trace + strlen(trace), len - strlen(trace), "%s%s=%s",
+	    trace[0] != '\0' ? " " : "", what, ret_word(r));
+}
+
+/* 1 if ${r} ends the message for this milter. */
+static int
+final(sfsistat r)
+{
+
+	return (r == SMFIS_REJECT || r == SMFIS_TEMPFAIL ||
+	    r == SMFIS_ACCEPT || r == SMFIS_DISCARD);
+}
+
+/*
+ * One message through the content callbacks: headers, EOH, body chunks
+ * (until SKIP), EOM, as an MTA would send them.  Returns the trace.
+ */
+static void
+run_message(SMFICTX *ctx, const char *const (*hdr)[2],
+    const char *const *body, char *trace, size_t tlen)
+{
+	char	what[16], *n, *v;
+	sfsistat r = SMFIS_CONTINUE;
+	int	i;
+
+	trace[0] = '\0';
+	for (i = 0; i < MAXH && hdr[i][0] != NULL; i++) {
+		n = rep(hdr[i][0]);
+		v = rep(hdr[i][1]);
+		r = milter_header(ctx, n, v);
+		free(n);
+		free(v);
+		(void)snprintf(what, sizeof(what), "h%d", i + 1);
+		trace_add(trace, tlen, what, r);
+		if (final(r))
+			return;
+	}
+	r = milter_eoh(ctx);
+	trace_add(trace, tlen, "eoh", r);
+	if (final(r))
+		return;
+	for (i = 0; i < MAXB && body[i] != NULL; i++) {
+		v = rep(body[i]);
+		r = milter_body(ctx, (unsigned char *)v, strlen(v));
+		free(v);
+		(void)snprintf(what, sizeof(what), "b%d", i + 1);
+		trace_add(trace, tlen, what, r);
+		if (final(r))
+			return;
+		if (r == SMFIS_SKIP)
+			break;
+	}
+	r = milter_eom(ctx);
+	trace_add(trace, tlen, "eom", r);
+}
+
+/* Negotiate as Postfix 3.7 does (less what the row says it lacks); returns the steps asked for. */
+static unsigned long
+do_negotiate(SMFICTX *ctx, int no_leadspc, int no_skip)
+{
+	unsigned long pf0, pf1, pf2, pf3;
+	unsigned long f1 = ALLSTEPS;
+
+	if (!no_leadspc)
+		f1 |= SMFIP_HDR_LEADSPC;
+	if (!no_skip)
+		f1 |= SMFIP_SKIP;
+	cr_assert_eq(milter_negotiate(ctx, 0x1ff, f1, 0, 0, &pf0, &pf1, &pf2,
+	    &pf3), SMFIS_CONTINUE);
+	return (pf1);
+}
+
+/* Connect, MAIL <a@d.test>, RCPT <u1@d.test> with queue id QID1. */
+static void
+start_message(SMFICTX *ctx)
+{
+
+	cr_assert_eq(do_mail(ctx, "<a@d.test>"), SMFIS_CONTINUE);
+	stub_set_macro(ctx, "i", "QID1");
+	cr_assert_eq(do_rcpt_n(ctx, 1), SMFIS_CONTINUE);
+}
+
+ParameterizedTest(size_t *ip, milter, content)
+{
+	const struct crow *row = &crows[*ip];
+	SMFICTX *ctx = stub_ctx_new();
+	char	trace[256];
+	char   *log, *want;
+
+	load_conf(row->conf);
+	capture_begin();
+	(void)do_negotiate(ctx, row->no_leadspc, row->no_skip);
+	cr_assert_eq(do_connect(ctx), SMFIS_CONTINUE);
+	start_message(ctx);
+	run_message(ctx, row->hdr, row->body, trace, sizeof(trace));
+	log = capture_end();
+	want = rep(row->log);
+	cr_expect_str_eq(trace, row->trace, "%s: trace \"%s\", want \"%s\"",
+	    row->name, trace, row->trace);
+	cr_expect_str_eq(log, want, "%s: log", row->name);
+	if (row->reply == NULL)
+		cr_expect_null(stub_reply(ctx), "%s: reply %s", row->name,
+		    stub_reply(ctx));
+	else {
+		cr_expect_not_null(stub_reply(ctx), "%s: no reply", row->name);
+		if (stub_reply(ctx) != NULL)
+			cr_expect_str_eq(stub_reply(ctx), row->reply,
+			    "%s: reply \"%s\", want \"%s\"", row->name,
+			    stub_reply(ctx), row->reply);
+		cr_expect_eq(stub_nreplies(ctx), 1, "%s: one reply", row->name);
+	}
+	cr_expect_eq(milter_abort(ctx), SMFIS_CONTINUE);
+	cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
+	cr_expect_null(stub_priv(ctx));
+	free(log);
+	free(want);
+	stub_ctx_free(ctx);
+}
+
+/* Every rule fires again in the next message: nothing carries over. */
+Test(milter, content_reset_between_messages)
+{
+	static const char *const long_hdr[MAXH][2] = {
+		{ "From", " <a@d.test>" }, { "X-Long", " @991:a@" } };
+	static const char *const one_from[MAXH][2] = {
+		{ "From", " <a@d.test>" }, { "To", " <u1@d.test>" } };
+	static const char *const body[MAXB] = { "@1000:x@\r\n" };
+	static const char *const nobody[MAXB] = { NULL };
+	SMFICTX *ctx = stub_ctx_new();
+	char	trace[256], *log, *want;
+
+	load_conf("rule header-line-length { action = log }\n"
+	    "rule body-line-length { action = log }\n");
+	capture_begin();
+	(void)do_negotiate(ctx, 0, 0);
+	cr_assert_eq(do_connect(ctx), SMFIS_CONTINUE);
+	/* 1: both fire once. */
+	start_message(ctx);
+	run_message(ctx, long_hdr, body, trace, sizeof(trace));
+	cr_expect_str_eq(trace, "");
+	/* 2: the same again, after EOM. */
+	start_message(ctx);
+	run_message(ctx, long_hdr, body, trace, sizeof(trace));
+	/* 3: one From only: the counts of 1 and 2 are gone. */
+	start_message(ctx);
+	run_message(ctx, one_from, nobody, trace, sizeof(trace));
+	cr_expect_str_eq(trace, "");
+	/* 4: aborted half-way through the headers (one From), then a new message with one From. */
+	start_message(ctx);
+	cr_expect_eq(milter_header(ctx, (char *)(uintptr_t)"From",
+	    (char *)(uintptr_t)" <x@d.test>"), SMFIS_CONTINUE);
+	cr_expect_eq(milter_abort(ctx), SMFIS_CONTINUE);
+	start_message(ctx);
+	run_message(ctx, one_from, nobody, trace, sizeof(trace));
+	cr_expect_str_eq(trace, "");
+	/* 5: a new MAIL without EOM or abort also starts afresh. */
+	start_message(ctx);
+	cr_expect_eq(milter_header(ctx, (char *)(uintptr_t)"From",
+	    (char *)(uintptr_t)" <x@d.test>"), SMFIS_CONTINUE);
+	start_message(ctx);
+	run_message(ctx, one_from, nobody, trace, sizeof(trace));
+	cr_expect_str_eq(trace, "");
+	log = capture_end();
+	want = rep(
+	    P "QID1: rule=header-line-length action=log value=999 limit=998 "
+	    "stage=header " QCLIENT " header=X-Long\n"
+	    P "QID1: rule=body-line-length action=log value=1000 limit=998 "
+	    "stage=body " QCLIENT "\n"
+	    P "QID1: rule=header-line-length action=log value=999 limit=998 "
+	    "stage=header " QCLIENT " header=X-Long\n"
+	    P "QID1: rule=body-line-length action=log value=1000 limit=998 "
+	    "stage=body " QCLIENT "\n");
+	cr_expect_str_eq(log, want);
+	cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
+	free(log);
+	free(want);
+	stub_ctx_free(ctx);
+}
+
+/* The steps asked for follow the rules that are on. */
+Test(milter, negotiate_content_steps)
+{
+	static const struct {
+		const char *conf;
+		unsigned long skip;	/* of NOHDRS, NOEOH, NOBODY, NODATA */
+		unsigned long ext;	/* of HDR_LEADSPC, SKIP */
+	} t[] = {
+		{ "", 0, SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+		{ "rule header-line-length { action = none }\n"
+		  "rule body-line-length { action = none }\n"
+		  "rule mime-filename-length { action = none }\n"
+		  "rule duplicate-header { action = none }\n"
+		  "rule dkim-unsigned-duplicate { action = none }\n",
+		  SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NODATA,
+		  SMFIP_SKIP },
+		/* asa: header-line-length, body-line-length, MIME on. */
+		{ "profile = asa\n", SMFIP_NOEOH,
+		  SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+		{ "profile = asa\nrule mime-filename-length { action = none }\n"
+		  "rule body-line-length { action = none }\n",
+		  SMFIP_NOEOH | SMFIP_NOBODY, SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+		{ "rule header-line-length { action = none }\n"
+		  "rule mime-filename-length { action = none }\n"
+		  "rule duplicate-header { action = none }\n"
+		  "rule dkim-unsigned-duplicate { action = none }\n",
+		  SMFIP_NOHDRS | SMFIP_NOEOH, SMFIP_SKIP },
+		/* The MIME scanner needs the top-level headers. */
+		{ "rule header-line-length { action = none }\n"
+		  "rule body-line-length { action = none }\n"
+		  "rule duplicate-header { action = none }\n"
+		  "rule dkim-unsigned-duplicate { action = none }\n",
+		  SMFIP_NOEOH, SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+		{ "rule header-line-length { action = none }\n"
+		  "rule body-line-length { action = none }\n"
+		  "rule mime-filename-length { action = none }\n"
+		  "rule duplicate-header { action = none }\n",
+		  SMFIP_NOBODY, SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+	};
+	const unsigned long base = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
+	SMFICTX *ctx;
+	size_t	i;
+
+	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
+		load_conf(t[i].conf);
+		ctx = stub_ctx_new();
+		cr_expect_eq(do_negotiate(ctx, 0, 0), base | t[i].skip |
+		    t[i].ext, "row %zu: 0x%lx", i, do_negotiate(ctx, 0, 0));
+		/* The queue id comes with DATA and EOH for content rules. */
+		cr_expect_str_eq(stub_symlist(ctx, SMFIM_DATA),
+		    (t[i].skip & SMFIP_NODATA) ? "" : "i", "row %zu", i);
+		cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
+		stub_ctx_free(ctx);
+		/* Not offered: not asked for. */
+		ctx = stub_ctx_new();
+		cr_expect_eq(do_negotiate(ctx, 1, 1), base | t[i].skip,
+		    "row %zu (old MTA)", i);
+		cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
+		stub_ctx_free(ctx);
+	}
+}
+
+/*
+ * hdrcount's bound exceeded: the header cannot be counted.  A sender can do
+ * that on purpose, so both counting rules fire at end of headers (fail
+ * closed) even with on-error = accept.
+ */
+Test(milter, content_hdrcount_bound)
+{
+	SMFICTX *ctx = stub_ctx_new();
+	char	name[32], *log;
+	sfsistat r = SMFIS_CONTINUE;
+	int	i;
+
+	load_conf("milter { on-error = accept }\n");
+	capture_begin();
+	(void)do_negotiate(ctx, 0, 0);
+	cr_assert_eq(do_connect(ctx), SMFIS_CONTINUE);
+	start_message(ctx);
+	for (i = 0; i < HDRCOUNT_MAX_NAMES + 1 && r == SMFIS_CONTINUE; i++) {
+		(void)snprintf(name, sizeof(name), "X-H%d", i);
+		r = milter_header(ctx, name, (char *)(uintptr_t)" v");
+	}
+	cr_expect_eq(r, SMFIS_CONTINUE);
+	r = milter_eoh(ctx);
+	log = capture_end();
+	cr_expect_eq(r, SMFIS_REJECT);
+	cr_expect_str_eq(stub_reply(ctx),
+	    "550 5.7.1 Message refused by policy (duplicate-header)");
+	cr_expect_not_null(strstr(log, "QID1: rule=duplicate-header "
+	    "action=reject value=0 limit=0 stage=eoh "));
+	cr_expect_not_null(strstr(log, "QID1: rule=dkim-unsigned-duplicate "
+	    "action=reject value=0 limit=0 stage=eoh "));
+	cr_expect_not_null(strstr(log, " detail=\"too many distinct header "
+	    "fields or DKIM signatures to check\"\n"));
+	cr_expect_null(strstr(log, "event=error"));
+	cr_expect_eq(milter_abort(ctx), SMFIS_CONTINUE);
 	cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
 	free(log);
 	stub_ctx_free(ctx);
