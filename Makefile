@@ -44,6 +44,9 @@ LDLIBS     += $(PKG_LIBS) -pthread
 
 COMMON_SRCS := $(wildcard common/*.c)
 MILTER_SRCS := $(wildcard milter/*.c)
+# shim/ modules other than main.c form libshim.a, unit-tested like common/.
+SHIM_SRCS   := $(filter-out shim/main.c,$(wildcard shim/*.c))
+SHIM_OBJS   := $(SHIM_SRCS:%.c=$(BUILD)/%.o)
 COMMON_OBJS := $(COMMON_SRCS:%.c=$(BUILD)/%.o)
 MILTER_OBJS := $(MILTER_SRCS:%.c=$(BUILD)/%.o)
 UNIT_SRCS   := $(wildcard tests/unit/test_*.c)
@@ -65,11 +68,16 @@ deps:
 test-deps:
 	@scripts/install-deps test
 
-$(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard milter/*.h)
+$(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard milter/*.h) $(wildcard shim/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILD)/libcommon.a: $(COMMON_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libshim.a: $(SHIM_OBJS)
+	@mkdir -p $(dir $@)
 	@rm -f $@
 	ar rcs $@ $^
 
@@ -87,10 +95,11 @@ $(BUILD)/tests/test_milter: tests/unit/test_milter.c tests/unit/mfwrap_stub.c \
 		$(LDFLAGS) $(LDLIBS) $(CRIT_LIBS)
 
 # Unit tests: one Criterion binary per module of common/.
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libcommon.a $(wildcard common/*.h)
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libshim.a $(BUILD)/libcommon.a \
+		$(wildcard common/*.h) $(wildcard shim/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< \
-		$(BUILD)/libcommon.a $(LDFLAGS) $(LDLIBS) $(CRIT_LIBS)
+	$(CC) $(CPPFLAGS) -Ishim $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< \
+		$(BUILD)/libshim.a $(BUILD)/libcommon.a $(LDFLAGS) $(LDLIBS) $(CRIT_LIBS)
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do \
@@ -103,9 +112,9 @@ integration: $(MILTER_BIN)
 # Fuzz targets, built with clang's libFuzzer (independent of $(CC)).
 FUZZ_CC     ?= clang
 FUZZ_FLAGS  := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS)
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRCS) $(wildcard common/*.h)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRCS) $(SHIM_SRCS) $(wildcard common/*.h) $(wildcard shim/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -o $@ $< $(COMMON_SRCS) $(PKG_LIBS) -pthread
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Ishim -o $@ $< $(COMMON_SRCS) $(SHIM_SRCS) $(PKG_LIBS) -pthread
 
 # In make check every target runs over its seed corpus plus a short burst.
 fuzz-smoke: $(FUZZ_BINS)

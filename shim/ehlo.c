@@ -1,0 +1,173 @@
+/*
+ * ehlo.c - the EHLO reply rewriter (SPEC 5.2, 5.4 strip) and the command
+ * line masker (SPEC 5.3).
+ *
+ * Interface: ehlo_rewrite() on a complete 250 reply as received from the
+ * MTA; ehlo_mask_command() on one framed command line.
+ *
+ * Invariants: the input is checked whole before a byte is written, so a
+ * rejected reply is left untouched even when rewritten in place; output
+ * never exceeds the input (mask and pass: same length, strip: shorter);
+ * the first line is never changed; the output has `250-' on every line
+ * but the last, which has `250 ' (or is a bare `250').
+ *
+ * Masking follows the captures in reference/asa-esmtp.md 4.3 (STARTTLS
+ * -> XXXXXXXA, then HELP -> XXXB).  Undocumented corners, decided here:
+ * past 26 masked keywords the letter stays `Z' (distinctness cannot be
+ * kept with letters, and a digit or lower-case letter would read as a
+ * different syntax); a 1-character keyword is replaced by the letter
+ * alone (the rule "all X but the last" applied literally); parameters
+ * become `X' octet by octet with their separating spaces kept.
+ */
+#include <string.h>
+
+#include "ehlo.h"
+
+static int
+kwchar(unsigned char c)
+{
+	return ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-');
+}
+
+static unsigned char
+upper(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z' ? (unsigned char)(c - ('a' - 'A')) : c);
+}
+
+/* Is the keyword kw (klen octets) in the allow list? ASCII, no locale. */
+static int
+allowed(const char *kw, size_t klen, const char *const *allow, size_t nallow)
+{
+	size_t	i, j;
+
+	for (i = 0; i < nallow; i++) {
+		if (allow[i] == NULL || strlen(allow[i]) != klen)
+			continue;
+		for (j = 0; j < klen; j++)
+			if (upper((unsigned char)kw[j]) !=
+			    upper((unsigned char)allow[i][j]))
+				break;
+		if (j == klen)
+			return (1);
+	}
+	return (0);
+}
+
+/* Length of the line starting at in[s] (LF included), 0: no LF. */
+static size_t
+line_len(const char *in, size_t inlen, size_t s)
+{
+	const char *lf = memchr(in + s, '\n', inlen - s);
+
+	return (lf == NULL ? 0 : (size_t)(lf - (in + s)) + 1);
+}
+
+/* Check the whole reply before anything is written. */
+static const char *
+check_reply(const char *in, size_t inlen)
+{
+	size_t	s, n;
+	char	sep;
+
+	if (inlen == 0)
+		return ("empty EHLO reply");
+	for (s = 0; s < inlen; s += n) {
+		if ((n = line_len(in, inlen, s)) == 0)
+			return ("EHLO reply line without LF");
+		if (n < 4 || memcmp(in + s, "250", 3) != 0)
+			return ("EHLO reply line not starting with 250");
+		sep = in[s + 3];
+		if (s + n < inlen ? sep != '-' :
+		    (sep != ' ' && sep != '\r' && sep != '\n'))
+			return ("EHLO reply with a misplaced continuation mark");
+	}
+	return (NULL);
+}
+
+/**
+ * ehlo_rewrite(in, inlen, allow, nallow, mode, out, outlen, changed):
+ * rewrite the complete 250 EHLO reply ${in} (${inlen} octets, lines ending
+ * in LF, CRLF normally) into ${out} (at least ${inlen} octets; may be
+ * ${in}).  The first line (the greeting) is kept; on every other line the
+ * keyword (letters, digits, `-') passes when it is in ${allow} (${nallow}
+ * names, compared case-insensitively), else ${mode} applies: EHLO_MASK
+ * writes `X' over the keyword except its last character, which becomes
+ * the count of masked keywords of this reply as a letter (`A', `B', ...;
+ * from the 26th on always `Z'; a 1-character keyword becomes just the
+ * letter), and `X' over every parameter octet except spaces.  Stores the
+ * output length in ${outlen} and the number of keywords masked or
+ * stripped in ${changed} (may be NULL).  Returns NULL, or an error for a
+ * reply that is not a well-formed 250 reply (${out} then undefined).
+ */
+const char *
+ehlo_rewrite(const char *in, size_t inlen, const char *const *allow,
+    size_t nallow, enum ehlo_mode mode, char *out, size_t *outlen,
+    unsigned *changed)
+{
+	const char *err;
+	size_t	s, n, k, kend, o = 0, lastsep = 0, i;
+	unsigned masked = 0, nchanged = 0;
+	char   *p;
+
+	*outlen = 0;
+	if (changed != NULL)
+		*changed = 0;
+	if ((err = check_reply(in, inlen)) != NULL)
+		return (err);
+	for (s = 0; s < inlen; s += n) {
+		n = line_len(in, inlen, s);
+		k = s + 4;
+		kend = k;
+		if (s > 0 && (in[s + 3] == ' ' || in[s + 3] == '-'))
+			while (kend < s + n && kwchar((unsigned char)in[kend]))
+				kend++;
+		if (kend > k && mode != EHLO_PASS &&
+		    !allowed(in + k, kend - k, allow, nallow)) {
+			nchanged++;
+			if (mode == EHLO_STRIP)
+				continue;
+		} else
+			kend = k;	/* nothing to mask on this line */
+		/* o <= s: later lines of an in-place reply stay intact. */
+		memmove(out + o, in + s, n);
+		lastsep = o + 3;
+		if (kend > k) {
+			p = out + o;
+			for (i = 4; i < kend - s - 1; i++)
+				p[i] = 'X';
+			p[kend - s - 1] = (char)('A' + (masked < 25 ? masked : 25));
+			masked++;
+			for (i = kend - s; i < n && p[i] != '\r' && p[i] != '\n'; i++)
+				if (p[i] != ' ')
+					p[i] = 'X';
+		}
+		o += n;
+	}
+	/* The last line was stripped: its predecessor becomes the last. */
+	if (out[lastsep] == '-')
+		out[lastsep] = ' ';
+	*outlen = o;
+	if (changed != NULL)
+		*changed = nchanged;
+	return (NULL);
+}
+
+/**
+ * ehlo_mask_command(line, len): overwrite the command ${line} (${len}
+ * octets) with `X' in place, its line terminator (CRLF, or a bare LF)
+ * kept, length preserved (SPEC 5.3 mask, what the ASA does).
+ */
+void
+ehlo_mask_command(char *line, size_t len)
+{
+	size_t	end = len;
+
+	if (end > 0 && line[end - 1] == '\n') {
+		end--;
+		if (end > 0 && line[end - 1] == '\r')
+			end--;
+	}
+	memset(line, 'X', end);
+}

@@ -1,0 +1,46 @@
+/*
+ * ehlo.h - the EHLO reply rewriter (SPEC 5.2, 5.4 strip) and the command
+ * line masker (SPEC 5.3) of the shim.
+ *
+ * Pure functions on complete byte buffers: no sockets, no allocation.
+ * Mask mode and the command masker preserve the length; strip mode keeps
+ * the reply well formed (every line `250-' except the last, `250 ').
+ */
+#ifndef EHLO_H
+#define EHLO_H
+
+#include <stddef.h>
+
+enum ehlo_mode {
+	EHLO_PASS = 0,		/* keywords not allowed are relayed */
+	EHLO_STRIP,		/* ... their lines are removed */
+	EHLO_MASK		/* ... overwritten in place, counting letter */
+};
+
+/**
+ * ehlo_rewrite(in, inlen, allow, nallow, mode, out, outlen, changed):
+ * rewrite the complete 250 EHLO reply ${in} (${inlen} octets, lines ending
+ * in LF, CRLF normally) into ${out} (at least ${inlen} octets; may be
+ * ${in}).  The first line (the greeting) is kept; on every other line the
+ * keyword (letters, digits, `-') passes when it is in ${allow} (${nallow}
+ * names, compared case-insensitively), else ${mode} applies: EHLO_MASK
+ * writes `X' over the keyword except its last character, which becomes
+ * the count of masked keywords of this reply as a letter (`A', `B', ...;
+ * from the 26th on always `Z'; a 1-character keyword becomes just the
+ * letter), and `X' over every parameter octet except spaces.  Stores the
+ * output length in ${outlen} and the number of keywords masked or
+ * stripped in ${changed} (may be NULL).  Returns NULL, or an error for a
+ * reply that is not a well-formed 250 reply (${out} then undefined).
+ */
+const char *ehlo_rewrite(const char *in, size_t inlen,
+	    const char *const *allow, size_t nallow, enum ehlo_mode mode,
+	    char *out, size_t *outlen, unsigned *changed);
+
+/**
+ * ehlo_mask_command(line, len): overwrite the command ${line} (${len}
+ * octets) with `X' in place, its line terminator (CRLF, or a bare LF)
+ * kept, length preserved (SPEC 5.3 mask, what the ASA does).
+ */
+void	ehlo_mask_command(char *line, size_t len);
+
+#endif /* EHLO_H */

@@ -1,0 +1,344 @@
+/*
+ * smtpframe.c - SMTP framing for the shim (SPEC 5.3, 5.5, 5.6).
+ *
+ * Interface: smtpframe_new/feed/data/bdat/free frame the client->server
+ * stream; smtpframe_reply_init/feed parse the server->client stream;
+ * smtpframe_verb splits a command line.
+ *
+ * Invariants: the framer holds at most `limit' octets of a command line
+ * and nothing of DATA/BDAT content; every decision is made octet by
+ * octet from state carried between calls (the previous octet a CR, the
+ * position in CRLF.CRLF, octets left of a BDAT chunk), so the events do
+ * not depend on how the input was split.  A line or content ends only
+ * at LF; bare LF and bare CR are counted, never taken as line ends for
+ * the DATA end (no <LF>.<LF> smuggling).  The reply parser never writes
+ * beyond its fixed buffer; an error is sticky.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "smtpframe.h"
+
+/* DATA end matcher: where we stand in CRLF . CR LF. */
+enum { D_BOL = 0, D_MID, D_DOT, D_DOTCR };
+
+/**
+ * smtpframe_new(limit): a framer in command mode for lines of at most
+ * ${limit} octets, CRLF included (at least 6).  Returns NULL on error.
+ */
+struct smtpframe *
+smtpframe_new(size_t limit)
+{
+	struct smtpframe *f;
+
+	if (limit < 6)
+		return (NULL);
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return (NULL);
+	if ((f->buf = malloc(limit)) == NULL) {
+		free(f);
+		return (NULL);
+	}
+	f->limit = limit;
+	f->mode = SMTPFRAME_CMD;
+	return (f);
+}
+
+/** smtpframe_free(f): release ${f}; NULL is a no-op. */
+void
+smtpframe_free(struct smtpframe *f)
+{
+	if (f == NULL)
+		return;
+	free(f->buf);
+	free(f);
+}
+
+static void
+line_reset(struct smtpframe *f)
+{
+	f->len = 0;
+	f->full = 0;
+	f->bare = 0;
+	f->cr = 0;
+}
+
+static size_t
+feed_cmd(struct smtpframe *f, const unsigned char *in, size_t inlen,
+    struct smtpframe_ev *ev)
+{
+	size_t	i;
+	unsigned char c;
+	int	was_cr;
+
+	for (i = 0; i < inlen; i++) {
+		c = in[i];
+		was_cr = f->cr;
+		f->cr = (c == '\r');
+		if ((was_cr && c != '\n') || (c == '\n' && !was_cr))
+			f->bare++;
+		/* Beyond the limit octets are counted, not kept. */
+		if (f->full < f->limit)
+			f->buf[f->len++] = c;
+		f->full++;
+		if (c != '\n')
+			continue;
+		ev->bare = f->bare;
+		if (f->full > f->limit) {
+			ev->type = SMTPFRAME_TOOLONG;
+			ev->data = NULL;
+			ev->len = f->full;
+		} else {
+			ev->type = SMTPFRAME_LINE;
+			ev->data = f->buf;
+			ev->len = f->len;
+		}
+		line_reset(f);
+		return (i + 1);
+	}
+	return (inlen);
+}
+
+static size_t
+feed_data(struct smtpframe *f, const unsigned char *in, size_t inlen,
+    struct smtpframe_ev *ev)
+{
+	size_t	i;
+	unsigned char c;
+	int	was_cr;
+
+	ev->type = SMTPFRAME_CONTENT;
+	ev->data = in;
+	ev->bare = 0;
+	for (i = 0; i < inlen; i++) {
+		c = in[i];
+		was_cr = f->cr;
+		f->cr = (c == '\r');
+		if ((was_cr && c != '\n') || (c == '\n' && !was_cr))
+			ev->bare++;
+		if (c == '\n' && was_cr) {
+			if (f->dstate == D_DOTCR) {
+				ev->len = i + 1;
+				ev->end = 1;
+				f->mode = SMTPFRAME_CMD;
+				line_reset(f);
+				return (i + 1);
+			}
+			f->dstate = D_BOL;
+		} else if (f->dstate == D_BOL && c == '.')
+			f->dstate = D_DOT;
+		else if (f->dstate == D_DOT && c == '\r')
+			f->dstate = D_DOTCR;
+		else
+			f->dstate = D_MID;
+	}
+	ev->len = inlen;
+	return (inlen);
+}
+
+/**
+ * smtpframe_feed(f, in, inlen, ev): consume octets of ${in} (${inlen})
+ * until one event is complete or the input is used up; describe it in
+ * ${ev}.  Returns the number of octets consumed; call again with the rest.
+ * A command line ends at LF; a LF without CR before it, or a CR not
+ * followed by LF, counts in ev->bare.  A line longer than the limit is
+ * not buffered beyond it: it is discarded up to its LF and reported as
+ * SMTPFRAME_TOOLONG with its full length.  In DATA mode content ends with
+ * the LF of CRLF.CRLF (the mode returns to CMD, ev->end set); <LF>.<LF>
+ * is no end.  In BDAT mode exactly the announced octets pass, unchecked.
+ */
+size_t
+smtpframe_feed(struct smtpframe *f, const unsigned char *in, size_t inlen,
+    struct smtpframe_ev *ev)
+{
+	size_t	n;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->type = SMTPFRAME_NEED;
+	if (inlen == 0)
+		return (0);
+	switch (f->mode) {
+	case SMTPFRAME_DATA:
+		return (feed_data(f, in, inlen, ev));
+	case SMTPFRAME_BDAT:
+		n = f->left < inlen ? (size_t)f->left : inlen;
+		f->left -= n;
+		ev->type = SMTPFRAME_CONTENT;
+		ev->data = in;
+		ev->len = n;
+		if (f->left == 0) {
+			ev->end = 1;
+			f->mode = SMTPFRAME_CMD;
+			line_reset(f);
+		}
+		return (n);
+	case SMTPFRAME_CMD:
+	default:
+		return (feed_cmd(f, in, inlen, ev));
+	}
+}
+
+/**
+ * smtpframe_data(f): switch to DATA mode (after the 354 reply); the
+ * content starts at the beginning of a line.  Returns -1 when a command
+ * line is partly buffered (pipelined past DATA), else 0.
+ */
+int
+smtpframe_data(struct smtpframe *f)
+{
+	if (f->full != 0)
+		return (-1);
+	line_reset(f);
+	f->mode = SMTPFRAME_DATA;
+	f->dstate = D_BOL;
+	return (0);
+}
+
+/**
+ * smtpframe_bdat(f, n): switch to BDAT mode for the next ${n} octets;
+ * ${n} == 0 leaves the framer in command mode.  Returns -1 when a command
+ * line is partly buffered, else 0.
+ */
+int
+smtpframe_bdat(struct smtpframe *f, unsigned long long n)
+{
+	if (f->full != 0)
+		return (-1);
+	line_reset(f);
+	f->left = n;
+	f->mode = n ? SMTPFRAME_BDAT : SMTPFRAME_CMD;
+	return (0);
+}
+
+/** smtpframe_reply_init(r): start parsing a reply stream with ${r}. */
+void
+smtpframe_reply_init(struct smtpframe_reply *r)
+{
+	r->code = 0;
+	r->nlines = 0;
+	r->done = 0;
+	r->err = NULL;
+	r->len = 0;
+	r->cur = 0;
+	r->line[0] = 0;
+}
+
+/* A complete line buf[cur..len): check it, record it; 1: last line. */
+static int
+reply_line(struct smtpframe_reply *r)
+{
+	const unsigned char *p = r->buf + r->cur;
+	size_t	n = r->len - r->cur;
+	int	code;
+
+	if (n < 4 || p[0] < '1' || p[0] > '5' || p[1] < '0' || p[1] > '9' ||
+	    p[2] < '0' || p[2] > '9' ||
+	    (p[3] != ' ' && p[3] != '-' && p[3] != '\r' && p[3] != '\n')) {
+		r->err = "reply line without a reply code";
+		return (-1);
+	}
+	code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+	if (r->nlines > 0 && code != r->code) {
+		r->err = "reply code changes within a reply";
+		return (-1);
+	}
+	if (r->nlines >= SMTPFRAME_REPLY_LINES) {
+		r->err = "too many reply lines";
+		return (-1);
+	}
+	r->code = code;
+	r->line[r->nlines++] = r->cur;
+	r->line[r->nlines] = r->len;
+	r->cur = r->len;
+	return (p[3] != '-');
+}
+
+/**
+ * smtpframe_reply_feed(r, in, inlen, used): consume octets of ${in}
+ * (${inlen}) until one reply is complete (r->done, then r->code, r->nlines,
+ * r->line[], r->buf hold it, raw bytes as received) or the input is used
+ * up; stores the octets consumed in ${used}.  The next call starts a new
+ * reply.  Returns NULL, or an error (line over SMTPFRAME_REPLY_LINE_MAX,
+ * more than SMTPFRAME_REPLY_LINES lines, no 3-digit code, code changing
+ * within a reply) that stays until smtpframe_reply_init().
+ */
+const char *
+smtpframe_reply_feed(struct smtpframe_reply *r, const unsigned char *in,
+    size_t inlen, size_t *used)
+{
+	size_t	i;
+	int	last;
+
+	*used = 0;
+	if (r->err != NULL)
+		return (r->err);
+	if (r->done)
+		smtpframe_reply_init(r);
+	for (i = 0; i < inlen; i++) {
+		if (r->len - r->cur >= SMTPFRAME_REPLY_LINE_MAX) {
+			r->err = "reply line too long";
+			break;
+		}
+		if (r->len >= SMTPFRAME_REPLY_MAX) {
+			r->err = "reply too long";
+			break;
+		}
+		r->buf[r->len++] = in[i];
+		if (in[i] != '\n')
+			continue;
+		if ((last = reply_line(r)) < 0)
+			break;
+		if (last) {
+			r->done = 1;
+			*used = i + 1;
+			return (NULL);
+		}
+	}
+	*used = i;
+	return (r->err);
+}
+
+static int
+is_alpha(unsigned char c)
+{
+	return ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'));
+}
+
+/**
+ * smtpframe_verb(line, len, verb, arg, arglen): split the command ${line}
+ * (${len} octets, terminator included or not) into its verb, upper-cased
+ * and NUL-terminated in ${verb} (SMTPFRAME_VERB_MAX octets), and its
+ * argument (after the spaces that follow the verb, terminator excluded)
+ * in ${arg}/${arglen}.  Returns NULL, or an error for a verb that is
+ * shorter than 4 characters, longer than the buffer, or not all letters
+ * (such a command counts as unknown, SPEC 5.3).
+ */
+const char *
+smtpframe_verb(const unsigned char *line, size_t len,
+    char verb[SMTPFRAME_VERB_MAX], const unsigned char **arg, size_t *arglen)
+{
+	size_t	i, n, end = len;
+
+	verb[0] = '\0';
+	*arg = line + len;
+	*arglen = 0;
+	if (end > 0 && line[end - 1] == '\n')
+		end--;
+	if (end > 0 && line[end - 1] == '\r')
+		end--;
+	for (n = 0; n < end && line[n] != ' '; n++) {
+		if (!is_alpha(line[n]))
+			return ("command verb not all letters");
+		if (n + 1 >= SMTPFRAME_VERB_MAX)
+			return ("command verb too long");
+		verb[n] = (char)(line[n] >= 'a' ? line[n] - ('a' - 'A') : line[n]);
+	}
+	verb[n] = '\0';
+	if (n < 4)
+		return ("command verb shorter than 4 characters");
+	for (i = n; i < end && line[i] == ' '; i++)
+		;
+	*arg = line + i;
+	*arglen = end - i;
+	return (NULL);
+}

@@ -1,0 +1,134 @@
+/*
+ * smtpframe.h - SMTP framing for the shim (SPEC 5.3, 5.5, 5.6): the
+ * client->server command framer (command lines, DATA content, BDAT
+ * chunks), the server->client reply parser and the verb splitter.
+ *
+ * No sockets: bytes go in, events come out.  Memory is bounded: a
+ * command line is buffered up to the limit only, DATA and BDAT content
+ * is never buffered (events point into the caller's input), a reply is
+ * buffered up to SMTPFRAME_REPLY_MAX octets.  Results do not depend on
+ * how the input is split into chunks.
+ */
+#ifndef SMTPFRAME_H
+#define SMTPFRAME_H
+
+#include <stddef.h>
+
+/* Framer modes. */
+enum smtpframe_mode {
+	SMTPFRAME_CMD = 0,	/* command lines */
+	SMTPFRAME_DATA,		/* DATA content up to CRLF.CRLF */
+	SMTPFRAME_BDAT		/* exactly N octets of a BDAT chunk */
+};
+
+/* What smtpframe_feed() found. */
+enum smtpframe_event {
+	SMTPFRAME_NEED = 0,	/* all input consumed, nothing complete */
+	SMTPFRAME_LINE,		/* a complete command line in ev->data */
+	SMTPFRAME_TOOLONG,	/* a line over the limit ended; discarded */
+	SMTPFRAME_CONTENT	/* DATA/BDAT octets to relay, in ev->data */
+};
+
+struct smtpframe_ev {
+	enum smtpframe_event type;
+	const unsigned char *data;	/* LINE: the line; CONTENT: into the input */
+	size_t	len;		/* LINE/CONTENT: octets; TOOLONG: full length */
+	unsigned bare;		/* bare LF or bare CR seen (count) */
+	int	end;		/* CONTENT: these octets end the DATA/BDAT */
+};
+
+struct smtpframe {
+	size_t	limit;		/* longest command line, CRLF included */
+	enum smtpframe_mode mode;
+	unsigned char *buf;	/* limit octets */
+	size_t	len;		/* octets of the line in buf */
+	size_t	full;		/* octets of the line seen, discarded ones too */
+	unsigned bare;		/* bare LF/CR in the current line */
+	int	cr;		/* the previous octet was a CR */
+	int	dstate;		/* DATA end matcher state */
+	unsigned long long left;	/* BDAT octets still to pass */
+};
+
+/**
+ * smtpframe_new(limit): a framer in command mode for lines of at most
+ * ${limit} octets, CRLF included (at least 6).  Returns NULL on error.
+ */
+struct smtpframe *smtpframe_new(size_t limit);
+
+/** smtpframe_free(f): release ${f}; NULL is a no-op. */
+void	smtpframe_free(struct smtpframe *f);
+
+/**
+ * smtpframe_feed(f, in, inlen, ev): consume octets of ${in} (${inlen})
+ * until one event is complete or the input is used up; describe it in
+ * ${ev}.  Returns the number of octets consumed; call again with the rest.
+ * A command line ends at LF; a LF without CR before it, or a CR not
+ * followed by LF, counts in ev->bare.  A line longer than the limit is
+ * not buffered beyond it: it is discarded up to its LF and reported as
+ * SMTPFRAME_TOOLONG with its full length.  In DATA mode content ends with
+ * the LF of CRLF.CRLF (the mode returns to CMD, ev->end set); <LF>.<LF>
+ * is no end.  In BDAT mode exactly the announced octets pass, unchecked.
+ */
+size_t	smtpframe_feed(struct smtpframe *f, const unsigned char *in,
+	    size_t inlen, struct smtpframe_ev *ev);
+
+/**
+ * smtpframe_data(f): switch to DATA mode (after the 354 reply); the
+ * content starts at the beginning of a line.  Returns -1 when a command
+ * line is partly buffered (pipelined past DATA), else 0.
+ */
+int	smtpframe_data(struct smtpframe *f);
+
+/**
+ * smtpframe_bdat(f, n): switch to BDAT mode for the next ${n} octets;
+ * ${n} == 0 leaves the framer in command mode.  Returns -1 when a command
+ * line is partly buffered, else 0.
+ */
+int	smtpframe_bdat(struct smtpframe *f, unsigned long long n);
+
+#define SMTPFRAME_REPLY_LINE_MAX	1024	/* octets, CRLF included */
+#define SMTPFRAME_REPLY_LINES		100
+#define SMTPFRAME_REPLY_MAX		16384	/* octets of one reply */
+
+struct smtpframe_reply {
+	int	code;		/* 100..599 once complete */
+	unsigned nlines;	/* lines of the reply */
+	int	done;		/* the reply is complete */
+	const char *err;	/* sticky parse error */
+	size_t	len;		/* octets in buf */
+	size_t	cur;		/* start of the line in progress */
+	size_t	line[SMTPFRAME_REPLY_LINES + 1];	/* line offsets; line[nlines] = len */
+	unsigned char buf[SMTPFRAME_REPLY_MAX];
+};
+
+/** smtpframe_reply_init(r): start parsing a reply stream with ${r}. */
+void	smtpframe_reply_init(struct smtpframe_reply *r);
+
+/**
+ * smtpframe_reply_feed(r, in, inlen, used): consume octets of ${in}
+ * (${inlen}) until one reply is complete (r->done, then r->code, r->nlines,
+ * r->line[], r->buf hold it, raw bytes as received) or the input is used
+ * up; stores the octets consumed in ${used}.  The next call starts a new
+ * reply.  Returns NULL, or an error (line over SMTPFRAME_REPLY_LINE_MAX,
+ * more than SMTPFRAME_REPLY_LINES lines, no 3-digit code, code changing
+ * within a reply) that stays until smtpframe_reply_init().
+ */
+const char *smtpframe_reply_feed(struct smtpframe_reply *r,
+	    const unsigned char *in, size_t inlen, size_t *used);
+
+#define SMTPFRAME_VERB_MAX	16	/* verb buffer size, NUL included */
+
+/**
+ * smtpframe_verb(line, len, verb, arg, arglen): split the command ${line}
+ * (${len} octets, terminator included or not) into its verb, upper-cased
+ * and NUL-terminated in ${verb} (SMTPFRAME_VERB_MAX octets), and its
+ * argument (after the spaces that follow the verb, terminator excluded)
+ * in ${arg}/${arglen}.  Returns NULL, or an error for a verb that is
+ * shorter than 4 characters, longer than the buffer, or not all letters
+ * (such a command counts as unknown, SPEC 5.3).
+ */
+const char *smtpframe_verb(const unsigned char *line, size_t len,
+	    char verb[SMTPFRAME_VERB_MAX], const unsigned char **arg,
+	    size_t *arglen);
+
+#endif /* SMTPFRAME_H */

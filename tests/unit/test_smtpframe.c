@@ -1,0 +1,397 @@
+/*
+ * test_smtpframe.c - the command framer, the reply parser and the verb
+ * splitter.  Every stream is fed in chunks of every size from 1 octet to
+ * the whole input, and the events, written as a compact log, must be
+ * the same for each split.  Tables are static and looped over inside one
+ * Test (Criterion 2.4 re-launches the binary per ParameterizedTest row).
+ */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "smtpframe.h"
+
+/* A string literal as (bytes, length), embedded NULs included. */
+#define S(x)	x, sizeof(x) - 1
+
+struct log {
+	char	s[65536];
+	size_t	n;
+	size_t	clen;		/* content octets since the last end */
+	unsigned cbare;
+	unsigned char content[65536];	/* all content, concatenated */
+	size_t	ctot;
+};
+
+static void
+logev(struct log *l, char tag, unsigned long a, unsigned long b, int end)
+{
+	int	k = snprintf(l->s + l->n, sizeof(l->s) - l->n, "%c%lu,%lu%s;",
+	    tag, a, b, end ? ",E" : "");
+
+	cr_assert(k > 0 && (size_t)k < sizeof(l->s) - l->n);
+	l->n += (size_t)k;
+}
+
+/*
+ * Frame ${in} in chunks of ${cs}, acting like the relay: after a DATA
+ * line the framer goes to DATA mode, after "BDAT n" to BDAT mode.
+ * Log: L<len>,<bare>; T<len>,<bare>; C<len>,<bare>,E; (content merged
+ * up to its end, so the log does not depend on the split).
+ */
+static void
+frame(const unsigned char *in, size_t len, size_t limit, size_t cs,
+    struct log *l)
+{
+	struct smtpframe *f = smtpframe_new(limit);
+	struct smtpframe_ev ev;
+	size_t	off = 0, end, used;
+	char	verb[SMTPFRAME_VERB_MAX], num[32];
+	const unsigned char *arg;
+	size_t	arglen;
+
+	cr_assert_not_null(f);
+	memset(l, 0, sizeof(*l));
+	while (off < len) {
+		end = off + cs < len ? off + cs : len;
+		while (off < end) {
+			used = smtpframe_feed(f, in + off, end - off, &ev);
+			cr_assert(used > 0 && used <= end - off);
+			off += used;
+			switch (ev.type) {
+			case SMTPFRAME_LINE:
+				cr_assert(ev.len <= limit);
+				logev(l, 'L', ev.len, ev.bare, 0);
+				if (smtpframe_verb(ev.data, ev.len, verb, &arg,
+				    &arglen) != NULL)
+					break;
+				if (strcmp(verb, "DATA") == 0)
+					cr_assert_eq(smtpframe_data(f), 0);
+				else if (strcmp(verb, "BDAT") == 0 && arglen > 0 &&
+				    arglen < sizeof(num)) {
+					memcpy(num, arg, arglen);
+					num[arglen] = '\0';
+					cr_assert_eq(smtpframe_bdat(f,
+					    strtoull(num, NULL, 10)), 0);
+				}
+				break;
+			case SMTPFRAME_TOOLONG:
+				logev(l, 'T', ev.len, ev.bare, 0);
+				break;
+			case SMTPFRAME_CONTENT:
+				cr_assert(ev.data == in + off - used);
+				cr_assert_eq(ev.len, used);
+				memcpy(l->content + l->ctot, ev.data, ev.len);
+				l->ctot += ev.len;
+				l->clen += ev.len;
+				l->cbare += ev.bare;
+				if (ev.end) {
+					logev(l, 'C', l->clen, l->cbare, 1);
+					l->clen = 0;
+					l->cbare = 0;
+				}
+				break;
+			case SMTPFRAME_NEED:
+				cr_assert_eq(used, end - (off - used));
+				break;
+			}
+		}
+	}
+	if (l->clen > 0 || l->cbare > 0)
+		logev(l, 'C', l->clen, l->cbare, 0);
+	if (f->full > 0)
+		logev(l, 'P', f->full, 0, 0);
+	smtpframe_free(f);
+}
+
+/* Every split gives the log ${want}. */
+static void
+frame_all(const unsigned char *in, size_t len, size_t limit, const char *want)
+{
+	static struct log whole, l;
+	size_t	cs;
+
+	frame(in, len, limit, len ? len : 1, &whole);
+	cr_assert_str_eq(whole.s, want, "input %.60s got %s", (const char *)in, whole.s);
+	for (cs = 1; cs < len; cs++) {
+		frame(in, len, limit, cs, &l);
+		cr_assert_str_eq(l.s, want, "chunk %zu", cs);
+		cr_assert_eq(l.ctot, whole.ctot);
+		cr_assert(memcmp(l.content, whole.content, l.ctot) == 0);
+	}
+}
+
+struct frame_row {
+	char	in[256];
+	size_t	len;
+	const char *want;
+};
+
+static const struct frame_row frame_rows[] = {
+	/* RFC 2920 pipelining: one chunk, several commands */
+	{ S("MAIL FROM:<a@b.test>\r\nRCPT TO:<c@d.test>\r\nDATA\r\n"),
+	  "L22,0;L20,0;L6,0;" },
+	{ S("EHLO x\r\nMAIL FROM:<a@b>\r\nRCPT TO:<c@d>\r\nDATA\r\n"
+	    "Subject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n"),
+	  "L8,0;L17,0;L15,0;L6,0;C23,0,E;L6,0;" },
+	/* bare LF, bare CR in commands */
+	{ S("NOOP\n"), "L5,1;" },
+	{ S("NO\rOP\r\n"), "L7,1;" },
+	{ S("NOOP\r\r\n"), "L7,1;" },
+	{ S("NOOP\r\nRSET\r"), "L6,0;P5,0;" },
+	{ S("\r\n"), "L2,0;" },
+	/* DATA: empty message right after 354 */
+	{ S("DATA\r\n.\r\nQUIT\r\n"), "L6,0;C3,0,E;L6,0;" },
+	/* dot-stuffed lines are content */
+	{ S("DATA\r\n..dot\r\n.x\r\n.\r\nQUIT\r\n"), "L6,0;C14,0,E;L6,0;" },
+	/* <LF>.<LF> smuggling: no end, both bare LFs flagged */
+	{ S("DATA\r\nhi\n.\nMAIL FROM:<x>\r\n.\r\nQUIT\r\n"),
+	  "L6,0;C23,2,E;L6,0;" },
+	{ S("DATA\r\nhi\r\n.\nRSET\r\n.\r\n"), "L6,0;C15,1,E;" },
+	{ S("DATA\r\nhi\n.\r\nRSET\r\n.\r\n"), "L6,0;C15,1,E;" },
+	/* bare CR inside content, and .CR not followed by LF */
+	{ S("DATA\r\nx\r\n.\rX\r\n.\r\n"), "L6,0;C11,1,E;" },
+	{ S("DATA\r\na\rb\r\n.\r\n"), "L6,0;C8,1,E;" },
+	/* unfinished content */
+	{ S("DATA\r\nabc\r\n."), "L6,0;C6,0;" },
+	/* BDAT: exactly N octets, no dot, no CR/LF meaning */
+	{ S("BDAT 5\r\nhelloBDAT 3 LAST\r\n\r\n.\r\nQUIT\r\n"),
+	  "L8,0;C5,0,E;L13,0;C3,0,E;L2,0;L6,0;" },
+	{ S("BDAT 4\r\n\n.\n\nNOOP\r\n"), "L8,0;C4,0,E;L6,0;" },
+	{ S("BDAT 0 LAST\r\nQUIT\r\n"), "L13,0;L6,0;" },
+	/* short limit (16): 16 incl. CRLF passes, 17 is too long */
+	{ S("12345678901234\r\n123456789012345\r\nNOOP\r\n"),
+	  "L16,0;T17,0;L6,0;" },
+	{ S("123456789012345678901234567890\nNOOP\r\n"), "T31,1;L6,0;" },
+};
+
+Test(smtpframe, table)
+{
+	size_t	i, limit;
+
+	for (i = 0; i < sizeof(frame_rows) / sizeof(frame_rows[0]); i++) {
+		/* the line-length rows (want has T, or digits) use limit 16 */
+		limit = strstr(frame_rows[i].want, "T") != NULL ||
+		    strncmp(frame_rows[i].in, "1234", 4) == 0 ? 16 : 512;
+		frame_all((const unsigned char *)frame_rows[i].in,
+		    frame_rows[i].len, limit, frame_rows[i].want);
+	}
+}
+
+/* RFC 5321 4.5.3.1.4: 512 octets incl. CRLF pass, 513 do not. */
+Test(smtpframe, line_length_512)
+{
+	static unsigned char in[2048];
+	size_t	n = 0;
+	char	want[64];
+
+	memcpy(in, "RCPT TO:<", 9);
+	n = 9;
+	memset(in + n, 'a', 510 - n);
+	n = 510;
+	memcpy(in + n, "\r\n", 2);
+	n += 2;				/* 512 */
+	memset(in + n, 'b', 511);
+	n += 511;
+	memcpy(in + n, "\r\nQUIT\r\n", 8);
+	n += 8;				/* 513, then QUIT */
+	snprintf(want, sizeof(want), "L512,0;T513,0;L6,0;");
+	frame_all(in, n, 512, want);
+}
+
+/* An over-long line is not buffered: the framer's memory stays at limit. */
+Test(smtpframe, long_line_bounded)
+{
+	static unsigned char in[100000];
+	struct smtpframe *f = smtpframe_new(64);
+	struct smtpframe_ev ev;
+	size_t	used;
+
+	memset(in, 'x', sizeof(in));
+	in[sizeof(in) - 1] = '\n';
+	cr_assert_null(smtpframe_new(5));
+	used = smtpframe_feed(f, in, sizeof(in) - 1, &ev);
+	cr_assert_eq(used, sizeof(in) - 1);
+	cr_assert_eq(ev.type, SMTPFRAME_NEED);
+	cr_assert_eq(f->len, 64);
+	used = smtpframe_feed(f, in + sizeof(in) - 1, 1, &ev);
+	cr_assert_eq(ev.type, SMTPFRAME_TOOLONG);
+	cr_assert_eq(ev.len, sizeof(in));
+	cr_assert_eq(ev.bare, 1);
+	smtpframe_free(f);
+	smtpframe_free(NULL);
+}
+
+Test(smtpframe, line_bytes_and_mode_switch)
+{
+	struct smtpframe *f = smtpframe_new(512);
+	struct smtpframe_ev ev;
+	const unsigned char in[] = "NOOP\r\nRS";
+	size_t	used;
+
+	used = smtpframe_feed(f, in, 8, &ev);
+	cr_assert_eq(used, 6);
+	cr_assert_eq(ev.type, SMTPFRAME_LINE);
+	cr_assert(memcmp(ev.data, "NOOP\r\n", 6) == 0);
+	used = smtpframe_feed(f, in + 6, 2, &ev);
+	cr_assert_eq(ev.type, SMTPFRAME_NEED);
+	/* a half command buffered: DATA/BDAT mode refused */
+	cr_assert_eq(smtpframe_data(f), -1);
+	cr_assert_eq(smtpframe_bdat(f, 3), -1);
+	cr_assert_eq(smtpframe_feed(f, in, 0, &ev), 0);
+	smtpframe_free(f);
+}
+
+/* Replies: log R<code>,<nlines>; each, or E; on error. */
+static void
+replies(const unsigned char *in, size_t len, size_t cs, char *out, size_t outsz)
+{
+	static struct smtpframe_reply r;
+	size_t	off = 0, end, used, n = 0;
+	const char *err = NULL;
+
+	smtpframe_reply_init(&r);
+	out[0] = '\0';
+	while (off < len && err == NULL) {
+		end = off + cs < len ? off + cs : len;
+		while (off < end) {
+			err = smtpframe_reply_feed(&r, in + off, end - off, &used);
+			off += used;
+			if (err != NULL) {
+				n += (size_t)snprintf(out + n, outsz - n, "E;");
+				break;
+			}
+			if (r.done) {
+				cr_assert_eq(r.line[r.nlines], r.len);
+				n += (size_t)snprintf(out + n, outsz - n,
+				    "R%d,%u,%zu;", r.code, r.nlines, r.len);
+			}
+		}
+	}
+}
+
+struct reply_row {
+	char	in[512];
+	size_t	len;
+	const char *want;
+};
+
+static const struct reply_row reply_rows[] = {
+	{ S("220 mx.test ESMTP\r\n"), "R220,1,19;" },
+	{ S("250-mx.test\r\n250-PIPELINING\r\n250 CHUNKING\r\n"), "R250,3,43;" },
+	/* pipelined replies in one chunk */
+	{ S("250 2.1.0 Ok\r\n250 2.1.5 Ok\r\n354 End data with <CR><LF>.<CR><LF>\r\n"),
+	  "R250,1,14;R250,1,14;R354,1,37;" },
+	{ S("250\r\n221 Bye\n"), "R250,1,5;R221,1,8;" },
+	{ S("250-a\r\n550 b\r\n"), "E;" },
+	{ S("25x ok\r\n"), "E;" },
+	{ S("hello\r\n"), "E;" },
+	{ S("250+x\r\n"), "E;" },
+	{ S("\r\n"), "E;" },
+	{ S("250-a\r\n250-b"), "" },
+};
+
+Test(smtpframe, replies)
+{
+	char	want[256], got[256];
+	size_t	i, cs;
+
+	for (i = 0; i < sizeof(reply_rows) / sizeof(reply_rows[0]); i++) {
+		const struct reply_row *row = &reply_rows[i];
+
+		replies((const unsigned char *)row->in, row->len, row->len,
+		    want, sizeof(want));
+		cr_assert_str_eq(want, row->want, "row %zu", i);
+		for (cs = 1; cs < row->len; cs++) {
+			replies((const unsigned char *)row->in, row->len, cs,
+			    got, sizeof(got));
+			cr_assert_str_eq(got, want, "row %zu chunk %zu", i, cs);
+		}
+	}
+}
+
+Test(smtpframe, reply_bounds)
+{
+	static unsigned char in[20000];
+	static struct smtpframe_reply r;
+	size_t	n = 0, used, i;
+	const char *err;
+
+	/* a line of SMTPFRAME_REPLY_LINE_MAX octets passes, one more fails */
+	memcpy(in, "250 ", 4);
+	memset(in + 4, 'a', SMTPFRAME_REPLY_LINE_MAX - 6);
+	memcpy(in + SMTPFRAME_REPLY_LINE_MAX - 2, "\r\n", 2);
+	smtpframe_reply_init(&r);
+	cr_assert_null(smtpframe_reply_feed(&r, in, SMTPFRAME_REPLY_LINE_MAX, &used));
+	cr_assert(r.done);
+	memcpy(in, "250 ", 4);
+	memset(in + 4, 'a', SMTPFRAME_REPLY_LINE_MAX - 5);
+	memcpy(in + SMTPFRAME_REPLY_LINE_MAX - 1, "\r\n", 2);
+	smtpframe_reply_init(&r);
+	cr_assert_not_null(smtpframe_reply_feed(&r, in, SMTPFRAME_REPLY_LINE_MAX + 1, &used));
+	/* sticky */
+	cr_assert_not_null(smtpframe_reply_feed(&r, in, 1, &used));
+	cr_assert_eq(used, 0);
+
+	/* 100 lines pass, 101 fail */
+	for (i = 0, n = 0; i < 100; i++) {
+		memcpy(in + n, i == 99 ? "250 x\r\n" : "250-x\r\n", 7);
+		n += 7;
+	}
+	smtpframe_reply_init(&r);
+	cr_assert_null(smtpframe_reply_feed(&r, in, n, &used));
+	cr_assert(r.done);
+	cr_assert_eq(r.nlines, 100);
+	cr_assert(memcmp(r.buf + r.line[99], "250 x\r\n", 7) == 0);
+	in[n - 4] = '-';
+	memcpy(in + n, "250 x\r\n", 7);
+	smtpframe_reply_init(&r);
+	err = smtpframe_reply_feed(&r, in, n + 7, &used);
+	cr_assert_not_null(err);
+}
+
+struct verb_row {
+	char	line[64];
+	int	ok;
+	char	verb[SMTPFRAME_VERB_MAX];
+	char	arg[64];
+};
+
+static const struct verb_row verb_rows[] = {
+	{ "MAIL FROM:<a@b>\r\n", 1, "MAIL", "FROM:<a@b>" },
+	{ "mail from:<a@b>\r\n", 1, "MAIL", "from:<a@b>" },
+	{ "eHlO  client.test \r\n", 1, "EHLO", "client.test " },
+	{ "DATA\r\n", 1, "DATA", "" },
+	{ "QUIT\n", 1, "QUIT", "" },
+	{ "STARTTLS\r\n", 1, "STARTTLS", "" },
+	{ "XXXX\r\n", 1, "XXXX", "" },
+	{ "HEL\r\n", 0, "", "" },
+	{ "HEL x\r\n", 0, "", "" },
+	{ "\r\n", 0, "", "" },
+	{ " NOOP\r\n", 0, "", "" },
+	{ "NO0P\r\n", 0, "", "" },
+	{ "ABCDEFGHIJKLMNOPQ\r\n", 0, "", "" },
+	{ "ABCDEFGHIJKLMNO\r\n", 1, "ABCDEFGHIJKLMNO", "" },
+};
+
+Test(smtpframe, verb)
+{
+	char	verb[SMTPFRAME_VERB_MAX];
+	const unsigned char *arg;
+	size_t	arglen, i;
+	const char *err;
+
+	for (i = 0; i < sizeof(verb_rows) / sizeof(verb_rows[0]); i++) {
+		const struct verb_row *row = &verb_rows[i];
+
+		err = smtpframe_verb((const unsigned char *)row->line,
+		    strlen(row->line), verb, &arg, &arglen);
+		cr_assert_eq(err == NULL, row->ok, "row %zu %s", i, row->line);
+		if (!row->ok)
+			continue;
+		cr_assert_str_eq(verb, row->verb);
+		cr_assert_eq(arglen, strlen(row->arg), "row %zu", i);
+		cr_assert(memcmp(arg, row->arg, arglen) == 0);
+	}
+}
