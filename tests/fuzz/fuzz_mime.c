@@ -14,6 +14,7 @@
 #include <glib.h>
 
 #include "mime.h"
+#include "../lib/mimefeed.h"
 
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -47,51 +48,12 @@ collect(void *arg, const char *param, const char *name, size_t len, int trunc)
 	o->s[o->n++] = '|';
 }
 
-/* The header of ${msg}: each field to mime_header(); returns where the body starts. */
-static size_t
-headers(struct mime *m, const char *msg, size_t len, char *val)
-{
-	const char *p = msg, *e = msg + len, *nl = NULL, *c;
-	size_t	vn = 0, ll, nn = 0;
-	char	name[256];
-	int	have = 0;
-
-	for (;;) {
-		nl = memchr(p, '\n', (size_t)(e - p));
-		ll = nl != NULL ? (size_t)(nl - p) : (size_t)(e - p);
-		if (ll > 0 && p[ll - 1] == '\r')
-			ll--;
-		if (have && (ll == 0 || (p[0] != ' ' && p[0] != '\t'))) {
-			mime_header(m, name, nn, val, vn);
-			have = 0;
-		}
-		if (ll == 0 || nl == NULL)
-			break;
-		if (p[0] == ' ' || p[0] == '\t') {
-			if (have) {
-				val[vn++] = '\n';
-				memcpy(val + vn, p, ll);
-				vn += ll;
-			}
-		} else if ((c = memchr(p, ':', ll)) != NULL &&
-		    (size_t)(c - p) < sizeof(name)) {
-			nn = (size_t)(c - p);
-			memcpy(name, p, nn);
-			vn = ll - nn - 1;
-			memcpy(val, c + 1, vn);
-			have = 1;
-		}
-		p = nl + 1;
-	}
-	return (nl != NULL ? (size_t)(nl + 1 - msg) : len);
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct mime *m[2];
 	char   *msg = malloc(size ? size : 1), *val = malloc(size + 1);
-	size_t	body, i, k, step;
+	size_t	body, i, k, step, skipped;
 	int	r;
 
 	if (msg == NULL || val == NULL)
@@ -103,7 +65,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		out[r].n = 0;
 		out[r].count = 0;
 		mime_reset(m[r]);
-		body = headers(m[r], msg, size, val);
+		body = mimefeed_headers(m[r], msg, size, val, &skipped);
 		if (r == 0)
 			mime_body(m[r], (const unsigned char *)msg + body, size - body);
 		else

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "mime.h"
+#include "../lib/mimefeed.h"
 
 #define OUT_MAX	(1 << 20)
 
@@ -60,43 +61,17 @@ out_init(struct out *o)
 static void
 feed(struct mime *m, const char *msg, size_t len, size_t chunk)
 {
-	const char *p = msg, *e = msg + len, *nl, *body;
-	char	name[256], *val = malloc(len + 1);
-	size_t	vn = 0, nn = 0, ll;
-	int	have = 0;
+	const char *p, *e = msg + len;
+	char   *val = malloc(len + 1);
+	size_t	skipped;
 
 	cr_assert(val != NULL);
 	mime_reset(m);
-	for (;;) {
-		nl = memchr(p, '\n', (size_t)(e - p));
-		ll = nl != NULL ? (size_t)(nl - p) : (size_t)(e - p);
-		if (ll > 0 && p[ll - 1] == '\r')
-			ll--;
-		if (have && (ll == 0 || (p[0] != ' ' && p[0] != '\t'))) {
-			mime_header(m, name, nn, val, vn);
-			have = 0;
-		}
-		if (ll == 0 || nl == NULL)
-			break;
-		if (p[0] == ' ' || p[0] == '\t') {
-			val[vn++] = '\n';
-			memcpy(val + vn, p, ll);
-			vn += ll;
-		} else {
-			const char *c = memchr(p, ':', ll);
-
-			cr_assert(c != NULL && (size_t)(c - p) < sizeof(name));
-			nn = (size_t)(c - p);
-			memcpy(name, p, nn);
-			vn = ll - nn - 1;
-			memcpy(val, c + 1, vn);
-			have = 1;
-		}
-		p = nl + 1;
-	}
+	p = msg + mimefeed_headers(m, msg, len, val, &skipped);
+	/* The test messages themselves must be well formed. */
+	cr_assert_eq(skipped, 0, "malformed header line in a test message");
 	free(val);
-	body = nl != NULL ? nl + 1 : e;
-	for (p = body; p < e; p += chunk)
+	for (; p < e; p += chunk)
 		mime_body(m, (const unsigned char *)p,
 		    (size_t)(e - p) < chunk ? (size_t)(e - p) : chunk);
 	mime_end(m);
