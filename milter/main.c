@@ -5,8 +5,8 @@
  * "FILE:LINE: message", exit 78); initialise the MIME scanner (GMime)
  * once, before any thread exists; open the milter socket while still
  * privileged (exit 71 if it cannot be opened) and fix a unix socket's mode
- * and owner; daemonize unless -f; drop privileges (setgroups, setgid,
- * setuid, each checked); block SIGHUP, SIGTERM and SIGINT in every thread;
+ * and owner; daemonize unless -f; drop privileges (setgroups, setresgid,
+ * setresuid, each checked); block SIGHUP, SIGTERM and SIGINT in every thread;
  * run smfi_main() in a second thread.
  *
  * The main thread then sigwait()s for those signals.  Linux hands a
@@ -19,9 +19,7 @@
  * to listener: wake up from select()) are internal.
  */
 #include <errno.h>
-#include <grp.h>
 #include <pthread.h>
-#include <pwd.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -36,6 +34,7 @@
 #include "audit.h"
 #include "config.h"
 #include "mime.h"
+#include "privs.h"
 #include "sockspec.h"
 
 #include "mfwrap.h"
@@ -80,57 +79,6 @@ fatal(int status, const char *fmt, ...)
 	(void)audit_escape(esc, sizeof(esc), msg, strlen(msg));
 	audit_log(LOG_ERR, NULL, "event=error stage=start detail=\"%s\"", esc);
 	exit(status);
-}
-
-/* Look up ${user} and ${group} (empty: none) before anything else changes. */
-static void
-lookup_ids(const struct config *cfg, uid_t *uid, gid_t *gid, int *have_uid,
-    int *have_gid)
-{
-	struct passwd pw, *pwp = NULL;
-	struct group gr, *grp = NULL;
-	char	buf[16384];
-
-	*have_uid = *have_gid = 0;
-	if (cfg->user != NULL && cfg->user[0] != '\0') {
-		if (getpwnam_r(cfg->user, &pw, buf, sizeof(buf), &pwp) != 0 ||
-		    pwp == NULL) {
-			(void)fprintf(stderr, "%s: unknown user \"%s\"\n",
-			    cfg->path, cfg->user);
-			exit(CONFIG_EX);
-		}
-		*uid = pw.pw_uid;
-		*gid = pw.pw_gid;
-		*have_uid = *have_gid = 1;
-	}
-	if (cfg->group != NULL && cfg->group[0] != '\0') {
-		if (getgrnam_r(cfg->group, &gr, buf, sizeof(buf), &grp) != 0 ||
-		    grp == NULL) {
-			(void)fprintf(stderr, "%s: unknown group \"%s\"\n",
-			    cfg->path, cfg->group);
-			exit(CONFIG_EX);
-		}
-		*gid = gr.gr_gid;
-		*have_gid = 1;
-	}
-}
-
-/* Give up root: supplementary groups, group, user; each step checked. */
-static void
-drop_privileges(uid_t uid, gid_t gid, int have_uid, int have_gid)
-{
-
-	if (!have_gid)
-		return;
-	if (setgroups(1, &gid) != 0)
-		fatal(EX_OSERR_, "setgroups(%lu): %m", (unsigned long)gid);
-	if (setgid(gid) != 0)
-		fatal(EX_OSERR_, "setgid(%lu): %m", (unsigned long)gid);
-	if (have_uid && setuid(uid) != 0)
-		fatal(EX_OSERR_, "setuid(%lu): %m", (unsigned long)uid);
-	/* Paranoia: root must not be recoverable. */
-	if (have_uid && uid != 0 && setuid(0) == 0)
-		fatal(EX_OSERR_, "could still regain root after setuid");
 }
 
 /* SIGHUP: load ${path} again; keep the running snapshot if it is bad. */
@@ -231,9 +179,9 @@ main(int argc, char **argv)
 	sigset_t set;
 	struct sigaction sa;
 	pthread_t tid;
-	uid_t	uid = 0;
-	gid_t	gid = 0;
-	int	ch, foreground = 0, debug = 0, check = 0, have_uid, have_gid;
+	struct privs ids;
+	char	perr[256];
+	int	ch, foreground = 0, debug = 0, check = 0;
 	int	sig, running;
 
 	while ((ch = getopt(argc, argv, "c:fdnVh")) != -1) {
@@ -279,7 +227,10 @@ main(int argc, char **argv)
 	/* Reloads happen after daemon() has changed to "/". */
 	if ((abspath = realpath(path, NULL)) == NULL)
 		fatal(EX_OSERR_, "%s: %m", path);
-	lookup_ids(cfg, &uid, &gid, &have_uid, &have_gid);
+	if (privs_lookup(cfg->user, cfg->group, &ids, perr, sizeof(perr)) != 0) {
+		(void)fprintf(stderr, "%s: %s\n", cfg->path, perr);
+		return (CONFIG_EX);
+	}
 
 	/* GMime's global state, before any thread can scan a message. */
 	mime_init();
@@ -300,13 +251,15 @@ main(int argc, char **argv)
 	if (sockspec_milter_is_unix(cfg->milter.socket, &sockpath)) {
 		if (chmod(sockpath, cfg->milter.socket_mode) != 0)
 			fatal(EX_OSERR_, "chmod %s: %m", sockpath);
-		if ((have_uid || have_gid) && chown(sockpath,
-		    have_uid ? uid : (uid_t)-1, have_gid ? gid : (gid_t)-1) != 0)
+		if ((ids.have_uid || ids.have_gid) && chown(sockpath,
+		    ids.have_uid ? ids.uid : (uid_t)-1,
+		    ids.have_gid ? ids.gid : (gid_t)-1) != 0)
 			fatal(EX_OSERR_, "chown %s: %m", sockpath);
 	}
 	if (!foreground && daemon(0, debug) != 0)
 		fatal(EX_OSERR_, "daemon: %m");
-	drop_privileges(uid, gid, have_uid, have_gid);
+	if (privs_drop(&ids, perr, sizeof(perr)) != 0)
+		fatal(EX_OSERR_, "%s", perr);
 
 	/* Every thread created from here on inherits the blocked set. */
 	(void)sigemptyset(&set);
