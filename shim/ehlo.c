@@ -3,9 +3,12 @@
  * line masker (SPEC 5.3).
  *
  * Interface: ehlo_rewrite() on a complete 250 reply as received from the
- * MTA; ehlo_mask_command() on one framed command line.
+ * MTA; ehlo_changed() on the same reply, naming what ehlo_rewrite()
+ * changes; ehlo_mask_command() on one framed command line.
  *
- * Invariants: the input is checked whole before a byte is written, so a
+ * Invariants: both functions find keywords with the same helper, so the
+ * names logged are exactly the keywords rewritten; the input is checked
+ * whole before a byte is written, so a
  * rejected reply is left untouched even when rewritten in place; output
  * never exceeds the input (mask and pass: same length, strip: shorter);
  * the first line is never changed; the output has `250-' on every line
@@ -86,6 +89,22 @@ check_reply(const char *in, size_t inlen)
 	return (NULL);
 }
 
+/*
+ * End of the keyword of the line in[s..s+n): the run of keyword octets
+ * after "250-" or "250 " on a line other than the first (the greeting
+ * has no keyword); s + 4 when there is none.
+ */
+static size_t
+keyword_end(const char *in, size_t s, size_t n)
+{
+	size_t	kend = s + 4;
+
+	if (s > 0 && (in[s + 3] == ' ' || in[s + 3] == '-'))
+		while (kend < s + n && kwchar((unsigned char)in[kend]))
+			kend++;
+	return (kend);
+}
+
 /**
  * ehlo_rewrite(in, inlen, allow, nallow, mode, out, outlen, changed):
  * rewrite the complete 250 EHLO reply ${in} (${inlen} octets, lines ending
@@ -119,10 +138,7 @@ ehlo_rewrite(const char *in, size_t inlen, const char *const *allow,
 	for (s = 0; s < inlen; s += n) {
 		n = line_len(in, inlen, s);
 		k = s + 4;
-		kend = k;
-		if (s > 0 && (in[s + 3] == ' ' || in[s + 3] == '-'))
-			while (kend < s + n && kwchar((unsigned char)in[kend]))
-				kend++;
+		kend = keyword_end(in, s, n);
 		if (kend > k && mode != EHLO_PASS &&
 		    !allowed(in + k, kend - k, allow, nallow)) {
 			nchanged++;
@@ -152,6 +168,55 @@ ehlo_rewrite(const char *in, size_t inlen, const char *const *allow,
 	if (changed != NULL)
 		*changed = nchanged;
 	return (NULL);
+}
+
+/**
+ * ehlo_changed(in, inlen, allow, nallow, out, outlen): for the complete
+ * 250 EHLO reply ${in} (${inlen} octets), write the keywords that
+ * ehlo_rewrite() would strip or mask (those not in ${allow}, ${nallow}
+ * names, compared case-insensitively), as received (letters, digits,
+ * `-' only), in reply order, space separated and NUL-terminated into
+ * ${out} (${outlen} octets; 0: nothing written); a keyword that does
+ * not fit whole is left out, with all after it, so ${out} never holds a
+ * cut name.  Returns how many such keywords the reply has (the count
+ * ehlo_rewrite() reports in ${changed} for EHLO_STRIP and EHLO_MASK, left
+ * out ones included), 0 with ${out} empty for a reply it refuses.
+ */
+unsigned
+ehlo_changed(const char *in, size_t inlen, const char *const *allow,
+    size_t nallow, char *out, size_t outlen)
+{
+	size_t	s, n, k, kend, need, o = 0;
+	unsigned count = 0;
+	int	full = 0;
+
+	if (outlen > 0)
+		out[0] = '\0';
+	else
+		full = 1;
+	/* The same acceptance as ehlo_rewrite(): no names for a refused reply. */
+	if (check_reply(in, inlen) != NULL)
+		return (0);
+	for (s = 0; s < inlen; s += n) {
+		n = line_len(in, inlen, s);
+		k = s + 4;
+		kend = keyword_end(in, s, n);
+		if (kend == k || allowed(in + k, kend - k, allow, nallow))
+			continue;
+		count++;
+		/* Separator, name and NUL must fit; else stop for good. */
+		need = (o > 0 ? 1 : 0) + (kend - k) + 1;
+		if (full || need > outlen - o) {
+			full = 1;
+			continue;
+		}
+		if (o > 0)
+			out[o++] = ' ';
+		memcpy(out + o, in + k, kend - k);
+		o += kend - k;
+		out[o] = '\0';
+	}
+	return (count);
 }
 
 /**

@@ -5,6 +5,7 @@
  * Pure functions on complete byte buffers: no sockets, no allocation.
  * Mask mode and the command masker preserve the length; strip mode keeps
  * the reply well formed (every line `250-' except the last, `250 ').
+ * ehlo_changed() names the keywords a rewrite changes, for the log.
  */
 #ifndef EHLO_H
 #define EHLO_H
@@ -35,6 +36,21 @@ enum ehlo_mode {
 const char *ehlo_rewrite(const char *in, size_t inlen,
 	    const char *const *allow, size_t nallow, enum ehlo_mode mode,
 	    char *out, size_t *outlen, unsigned *changed);
+
+/**
+ * ehlo_changed(in, inlen, allow, nallow, out, outlen): for the complete
+ * 250 EHLO reply ${in} (${inlen} octets), write the keywords that
+ * ehlo_rewrite() would strip or mask (those not in ${allow}, ${nallow}
+ * names, compared case-insensitively), as received (letters, digits,
+ * `-' only), in reply order, space separated and NUL-terminated into
+ * ${out} (${outlen} octets; 0: nothing written); a keyword that does
+ * not fit whole is left out, with all after it, so ${out} never holds a
+ * cut name.  Returns how many such keywords the reply has (the count
+ * ehlo_rewrite() reports in ${changed} for EHLO_STRIP and EHLO_MASK, left
+ * out ones included), 0 with ${out} empty for a reply it refuses.
+ */
+unsigned ehlo_changed(const char *in, size_t inlen,
+	    const char *const *allow, size_t nallow, char *out, size_t outlen);
 
 /**
  * ehlo_mask_command(line, len): overwrite the command ${line} (${len}

@@ -5,26 +5,44 @@
  * stream; smtpframe_reply_init/feed parse the server->client stream;
  * smtpframe_verb splits a command line.
  *
- * Invariants: the framer holds at most `limit' octets of a command line
- * and nothing of DATA/BDAT content; every decision is made octet by
- * octet from state carried between calls (the previous octet a CR, the
- * position in CRLF.CRLF, octets left of a BDAT chunk), so the events do
- * not depend on how the input was split.  A line or content ends only
- * at LF; bare LF and bare CR are counted, never taken as line ends for
- * the DATA end (no <LF>.<LF> smuggling).  The reply parser never writes
- * beyond its fixed buffer; an error is sticky.
+ * Invariants: the framer holds at most `limit' octets of a command line,
+ * in a buffer that grows by doubling only as a line needs it and shrinks
+ * back between lines, and nothing of DATA/BDAT content; every decision is
+ * made octet by octet from state carried between calls (the previous
+ * octet a CR, where the DATA line began and how far it matches "." CR*,
+ * octets left of a BDAT chunk), so the events do not depend on how the
+ * input was split.  A line or content ends only at LF; bare LF and bare
+ * CR are counted, never taken as line ends for the DATA end (no
+ * <LF>.<LF> smuggling).  Because Postfix 3.7 still takes any LF as a line
+ * end and strips every CR before it, a "." line such a reader would end
+ * DATA at while we do not is reported as ambiguous before its LF is
+ * relayed, so the two readings never diverge downstream.  The reply
+ * parser never writes beyond its fixed buffer; an error is sticky.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "smtpframe.h"
 
-/* DATA end matcher: where we stand in CRLF . CR LF. */
-enum { D_BOL = 0, D_MID, D_DOT, D_DOTCR };
+/*
+ * DATA end matcher.  A line starts clean (content start or after CRLF) or
+ * bare (after a lone LF); only a clean "." CR LF is our end.  Every other
+ * "." CR* LF line is the ambiguous end Postfix would also take.
+ */
+enum {
+	D_BOL = 0,	/* clean line start */
+	D_BOLBARE,	/* line start after a bare LF */
+	D_MID,		/* anything else: no end on this line */
+	D_DOT,		/* clean "." */
+	D_DOTCR,	/* clean "." CR: our end if LF follows */
+	D_DOTAMB	/* bare "." CR*, or clean "." CR CR+ */
+};
 
 /**
  * smtpframe_new(limit): a framer in command mode for lines of at most
- * ${limit} octets, CRLF included (at least 6).  Returns NULL on error.
+ * ${limit} octets, CRLF included (at least 6); the line buffer is
+ * allocated on the first octet of a line and grows as the line does.
+ * Returns NULL on error.
  */
 struct smtpframe *
 smtpframe_new(size_t limit)
@@ -35,11 +53,9 @@ smtpframe_new(size_t limit)
 		return (NULL);
 	if ((f = calloc(1, sizeof(*f))) == NULL)
 		return (NULL);
-	if ((f->buf = malloc(limit)) == NULL) {
-		free(f);
-		return (NULL);
-	}
+	/* No buffer yet: a session that never sends a command costs none. */
 	f->limit = limit;
+	f->grow = realloc;
 	f->mode = SMTPFRAME_CMD;
 	return (f);
 }
@@ -63,6 +79,39 @@ line_reset(struct smtpframe *f)
 	f->cr = 0;
 }
 
+/*
+ * Between lines: give back a buffer one long line grew, so that a session
+ * which once sent a 12 KiB AUTH line does not keep it while idle.
+ */
+static void
+buf_shrink(struct smtpframe *f)
+{
+	if (f->len != 0 || f->cap <= SMTPFRAME_BUF_MIN)
+		return;
+	free(f->buf);
+	f->buf = NULL;
+	f->cap = 0;
+}
+
+/* Room for one more octet in buf; -1 when the allocation failed. */
+static int
+buf_grow(struct smtpframe *f)
+{
+	unsigned char *nb;
+	size_t	ncap;
+
+	if (f->len < f->cap)
+		return (0);
+	ncap = f->cap == 0 ? SMTPFRAME_BUF_MIN : f->cap * 2;
+	if (ncap > f->limit || ncap < f->cap)
+		ncap = f->limit;
+	if ((nb = f->grow(f->buf, ncap)) == NULL)
+		return (-1);
+	f->buf = nb;
+	f->cap = ncap;
+	return (0);
+}
+
 static size_t
 feed_cmd(struct smtpframe *f, const unsigned char *in, size_t inlen,
     struct smtpframe_ev *ev)
@@ -73,6 +122,11 @@ feed_cmd(struct smtpframe *f, const unsigned char *in, size_t inlen,
 
 	for (i = 0; i < inlen; i++) {
 		c = in[i];
+		/* Grow first, so a failure leaves the octet unseen. */
+		if (f->full < f->limit && buf_grow(f) < 0) {
+			ev->type = SMTPFRAME_NOMEM;
+			return (i);
+		}
 		was_cr = f->cr;
 		f->cr = (c == '\r');
 		if ((was_cr && c != '\n') || (c == '\n' && !was_cr))
@@ -116,7 +170,7 @@ feed_data(struct smtpframe *f, const unsigned char *in, size_t inlen,
 		f->cr = (c == '\r');
 		if ((was_cr && c != '\n') || (c == '\n' && !was_cr))
 			ev->bare++;
-		if (c == '\n' && was_cr) {
+		if (c == '\n') {
 			if (f->dstate == D_DOTCR) {
 				ev->len = i + 1;
 				ev->end = 1;
@@ -124,11 +178,23 @@ feed_data(struct smtpframe *f, const unsigned char *in, size_t inlen,
 				line_reset(f);
 				return (i + 1);
 			}
-			f->dstate = D_BOL;
-		} else if (f->dstate == D_BOL && c == '.')
+			if (f->dstate == D_DOT || f->dstate == D_DOTAMB) {
+				/* Stop before the LF: only it makes the end. */
+				ev->len = i;
+				ev->ambiguous = 1;
+				f->dstate = was_cr ? D_BOL : D_BOLBARE;
+				return (i + 1);
+			}
+			f->dstate = was_cr ? D_BOL : D_BOLBARE;
+		} else if (c == '.' && f->dstate == D_BOL)
 			f->dstate = D_DOT;
-		else if (f->dstate == D_DOT && c == '\r')
+		else if (c == '.' && f->dstate == D_BOLBARE)
+			f->dstate = D_DOTAMB;
+		else if (c == '\r' && f->dstate == D_DOT)
 			f->dstate = D_DOTCR;
+		else if (c == '\r' && (f->dstate == D_DOTCR ||
+		    f->dstate == D_DOTAMB))
+			f->dstate = D_DOTAMB;
 		else
 			f->dstate = D_MID;
 	}
@@ -143,9 +209,23 @@ feed_data(struct smtpframe *f, const unsigned char *in, size_t inlen,
  * A command line ends at LF; a LF without CR before it, or a CR not
  * followed by LF, counts in ev->bare.  A line longer than the limit is
  * not buffered beyond it: it is discarded up to its LF and reported as
- * SMTPFRAME_TOOLONG with its full length.  In DATA mode content ends with
- * the LF of CRLF.CRLF (the mode returns to CMD, ev->end set); <LF>.<LF>
- * is no end.  In BDAT mode exactly the announced octets pass, unchecked.
+ * SMTPFRAME_TOOLONG with its full length.  The data of a LINE event stays
+ * valid until the next call on ${f}.  When the line buffer cannot grow the
+ * event is SMTPFRAME_NOMEM and the return value counts only the octets
+ * before the one that could not be stored (it may be 0); nothing else
+ * changed, so the caller ends the session (or retries later).  In DATA
+ * mode content ends with the LF of CRLF.CRLF (the mode returns to CMD,
+ * ev->end set).  A line of "." and zero or more CRs that begins at the
+ * start of the content or after any LF and ends at a LF, other than that
+ * exact CRLF "." CRLF, ends the message for an MTA reading bare-LF lines
+ * (Postfix 3.7, smtpd_forbid_bare_newline = no) but not for us: the
+ * content before its LF comes as SMTPFRAME_CONTENT with ev->ambiguous set
+ * (safe to relay: without that LF no such reader has seen an end), the LF
+ * is consumed (counted in the return value, not in ev->len) and the framer
+ * stays in DATA mode; the caller drops the connection.  ev->ambiguous is
+ * 0 on every other event.  Both ends are found octet by octet from state
+ * carried between calls, so they do not depend on how ${in} is split.  In
+ * BDAT mode exactly the announced octets pass, unchecked.
  */
 size_t
 smtpframe_feed(struct smtpframe *f, const unsigned char *in, size_t inlen,
@@ -155,6 +235,8 @@ smtpframe_feed(struct smtpframe *f, const unsigned char *in, size_t inlen,
 
 	memset(ev, 0, sizeof(*ev));
 	ev->type = SMTPFRAME_NEED;
+	/* The previous LINE's data is no longer needed. */
+	buf_shrink(f);
 	if (inlen == 0)
 		return (0);
 	switch (f->mode) {
@@ -180,8 +262,9 @@ smtpframe_feed(struct smtpframe *f, const unsigned char *in, size_t inlen,
 
 /**
  * smtpframe_data(f): switch to DATA mode (after the 354 reply); the
- * content starts at the beginning of a line.  Returns -1 when a command
- * line is partly buffered (pipelined past DATA), else 0.
+ * content starts at the beginning of a line.  A line buffer grown past
+ * SMTPFRAME_BUF_MIN is released.  Returns -1 when a command line is
+ * partly buffered (pipelined past DATA), else 0.
  */
 int
 smtpframe_data(struct smtpframe *f)
@@ -189,6 +272,7 @@ smtpframe_data(struct smtpframe *f)
 	if (f->full != 0)
 		return (-1);
 	line_reset(f);
+	buf_shrink(f);
 	f->mode = SMTPFRAME_DATA;
 	f->dstate = D_BOL;
 	return (0);
@@ -196,8 +280,9 @@ smtpframe_data(struct smtpframe *f)
 
 /**
  * smtpframe_bdat(f, n): switch to BDAT mode for the next ${n} octets;
- * ${n} == 0 leaves the framer in command mode.  Returns -1 when a command
- * line is partly buffered, else 0.
+ * ${n} == 0 leaves the framer in command mode.  A line buffer grown past
+ * SMTPFRAME_BUF_MIN is released.  Returns -1 when a command line is
+ * partly buffered, else 0.
  */
 int
 smtpframe_bdat(struct smtpframe *f, unsigned long long n)
@@ -205,6 +290,7 @@ smtpframe_bdat(struct smtpframe *f, unsigned long long n)
 	if (f->full != 0)
 		return (-1);
 	line_reset(f);
+	buf_shrink(f);
 	f->left = n;
 	f->mode = n ? SMTPFRAME_BDAT : SMTPFRAME_CMD;
 	return (0);

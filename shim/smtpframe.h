@@ -4,10 +4,14 @@
  * chunks), the server->client reply parser and the verb splitter.
  *
  * No sockets: bytes go in, events come out.  Memory is bounded: a
- * command line is buffered up to the limit only, DATA and BDAT content
- * is never buffered (events point into the caller's input), a reply is
- * buffered up to SMTPFRAME_REPLY_MAX octets.  Results do not depend on
- * how the input is split into chunks.
+ * command line is buffered up to the limit only, in a buffer that grows
+ * on demand and is given back between lines (an idle session holds at
+ * most SMTPFRAME_BUF_MIN octets), DATA and BDAT content is never
+ * buffered (events point into the caller's input), a reply is buffered
+ * up to SMTPFRAME_REPLY_MAX octets.  Results do not depend on how the
+ * input is split into chunks: the state the DATA end and the ambiguous
+ * end of DATA depend on (the previous octet a CR, where the line began,
+ * the dot and the CRs after it) is carried between calls.
  */
 #ifndef SMTPFRAME_H
 #define SMTPFRAME_H
@@ -26,7 +30,8 @@ enum smtpframe_event {
 	SMTPFRAME_NEED = 0,	/* all input consumed, nothing complete */
 	SMTPFRAME_LINE,		/* a complete command line in ev->data */
 	SMTPFRAME_TOOLONG,	/* a line over the limit ended; discarded */
-	SMTPFRAME_CONTENT	/* DATA/BDAT octets to relay, in ev->data */
+	SMTPFRAME_CONTENT,	/* DATA/BDAT octets to relay, in ev->data */
+	SMTPFRAME_NOMEM		/* the line buffer could not grow */
 };
 
 struct smtpframe_ev {
@@ -35,12 +40,18 @@ struct smtpframe_ev {
 	size_t	len;		/* LINE/CONTENT: octets; TOOLONG: full length */
 	unsigned bare;		/* bare LF or bare CR seen (count) */
 	int	end;		/* CONTENT: these octets end the DATA/BDAT */
+	int	ambiguous;	/* CONTENT: an end of DATA for a bare-LF reader */
 };
+
+/* The line buffer starts this small; idle sessions keep no more. */
+#define SMTPFRAME_BUF_MIN	256
 
 struct smtpframe {
 	size_t	limit;		/* longest command line, CRLF included */
 	enum smtpframe_mode mode;
-	unsigned char *buf;	/* limit octets */
+	unsigned char *buf;	/* cap octets, NULL while cap is 0 */
+	size_t	cap;		/* grows by doubling up to limit */
+	void   *(*grow)(void *, size_t);	/* realloc(3); tests fake failure */
 	size_t	len;		/* octets of the line in buf */
 	size_t	full;		/* octets of the line seen, discarded ones too */
 	unsigned bare;		/* bare LF/CR in the current line */
@@ -51,7 +62,9 @@ struct smtpframe {
 
 /**
  * smtpframe_new(limit): a framer in command mode for lines of at most
- * ${limit} octets, CRLF included (at least 6).  Returns NULL on error.
+ * ${limit} octets, CRLF included (at least 6); the line buffer is
+ * allocated on the first octet of a line and grows as the line does.
+ * Returns NULL on error.
  */
 struct smtpframe *smtpframe_new(size_t limit);
 
@@ -65,24 +78,40 @@ void	smtpframe_free(struct smtpframe *f);
  * A command line ends at LF; a LF without CR before it, or a CR not
  * followed by LF, counts in ev->bare.  A line longer than the limit is
  * not buffered beyond it: it is discarded up to its LF and reported as
- * SMTPFRAME_TOOLONG with its full length.  In DATA mode content ends with
- * the LF of CRLF.CRLF (the mode returns to CMD, ev->end set); <LF>.<LF>
- * is no end.  In BDAT mode exactly the announced octets pass, unchecked.
+ * SMTPFRAME_TOOLONG with its full length.  The data of a LINE event stays
+ * valid until the next call on ${f}.  When the line buffer cannot grow the
+ * event is SMTPFRAME_NOMEM and the return value counts only the octets
+ * before the one that could not be stored (it may be 0); nothing else
+ * changed, so the caller ends the session (or retries later).  In DATA
+ * mode content ends with the LF of CRLF.CRLF (the mode returns to CMD,
+ * ev->end set).  A line of "." and zero or more CRs that begins at the
+ * start of the content or after any LF and ends at a LF, other than that
+ * exact CRLF "." CRLF, ends the message for an MTA reading bare-LF lines
+ * (Postfix 3.7, smtpd_forbid_bare_newline = no) but not for us: the
+ * content before its LF comes as SMTPFRAME_CONTENT with ev->ambiguous set
+ * (safe to relay: without that LF no such reader has seen an end), the LF
+ * is consumed (counted in the return value, not in ev->len) and the framer
+ * stays in DATA mode; the caller drops the connection.  ev->ambiguous is
+ * 0 on every other event.  Both ends are found octet by octet from state
+ * carried between calls, so they do not depend on how ${in} is split.  In
+ * BDAT mode exactly the announced octets pass, unchecked.
  */
 size_t	smtpframe_feed(struct smtpframe *f, const unsigned char *in,
 	    size_t inlen, struct smtpframe_ev *ev);
 
 /**
  * smtpframe_data(f): switch to DATA mode (after the 354 reply); the
- * content starts at the beginning of a line.  Returns -1 when a command
- * line is partly buffered (pipelined past DATA), else 0.
+ * content starts at the beginning of a line.  A line buffer grown past
+ * SMTPFRAME_BUF_MIN is released.  Returns -1 when a command line is
+ * partly buffered (pipelined past DATA), else 0.
  */
 int	smtpframe_data(struct smtpframe *f);
 
 /**
  * smtpframe_bdat(f, n): switch to BDAT mode for the next ${n} octets;
- * ${n} == 0 leaves the framer in command mode.  Returns -1 when a command
- * line is partly buffered, else 0.
+ * ${n} == 0 leaves the framer in command mode.  A line buffer grown past
+ * SMTPFRAME_BUF_MIN is released.  Returns -1 when a command line is
+ * partly buffered, else 0.
  */
 int	smtpframe_bdat(struct smtpframe *f, unsigned long long n);
 
@@ -90,6 +119,11 @@ int	smtpframe_bdat(struct smtpframe *f, unsigned long long n);
 #define SMTPFRAME_REPLY_LINES		100
 #define SMTPFRAME_REPLY_MAX		16384	/* octets of one reply */
 
+/*
+ * A reply is parsed into an inline buffer of SMTPFRAME_REPLY_MAX octets,
+ * so the shim allocates one per session only while a reply is in
+ * progress, never for the session's lifetime: idle sessions stay small.
+ */
 struct smtpframe_reply {
 	int	code;		/* 100..599 once complete */
 	unsigned nlines;	/* lines of the reply */

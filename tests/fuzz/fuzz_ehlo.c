@@ -3,7 +3,8 @@
  * command masker: the input is a reply as the MTA might send it.  Pass
  * mode must give the input back, mask mode the same length with only
  * keyword/parameter octets changed, strip mode a well-formed reply (every
- * line `250-' but the last); the command masker keeps length and
+ * line `250-' but the last), and ehlo_changed() the count both report,
+ * NUL-terminated inside its buffer; the command masker keeps length and
  * terminator.
  */
 #include <stddef.h>
@@ -43,15 +44,16 @@ check_form(const char *p, size_t len)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char   *in, *out;
+	char   *in, *out, *kw;
 	size_t	outlen, i;
-	unsigned changed;
+	unsigned changed, count;
 	const char *err;
 
 	/* Exact-size buffers so ASan sees any access past the length. */
 	in = malloc(size ? size : 1);
 	out = malloc(size ? size : 1);
-	if (in == NULL || out == NULL)
+	kw = malloc(size + 1);
+	if (in == NULL || out == NULL || kw == NULL)
 		goto done;
 	memcpy(in, data, size);
 
@@ -61,6 +63,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	err = ehlo_rewrite(in, size, asa, NASA, EHLO_MASK, out, &outlen,
 	    &changed);
+	count = ehlo_changed(in, size, asa, NASA, kw, size + 1);
+	if (strnlen(kw, size + 1) > size || count != (err == NULL ? changed : 0))
+		abort();
 	if (err == NULL) {
 		if (outlen != size)
 			abort();
@@ -75,6 +80,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	err = ehlo_rewrite(in, size, asa, NASA, EHLO_STRIP, out, &outlen,
 	    &changed);
 	if (err == NULL) {
+		if (changed != count)
+			abort();
 		if (outlen > size)
 			abort();
 		check_form(out, outlen);
@@ -96,5 +103,6 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 done:
 	free(in);
 	free(out);
+	free(kw);
 	return (0);
 }

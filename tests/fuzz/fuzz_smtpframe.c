@@ -4,7 +4,11 @@
  * a client->server stream framed as the relay would (DATA and BDAT mode
  * switches), and a server->client stream parsed into replies.  Each is
  * run once whole and once in chunks; the results must be identical, and
- * every event must stay inside its bounds.
+ * every event must stay inside its bounds.  DATA content is also read
+ * the way Postfix 3.7 reads it (lines end at any LF, trailing CRs
+ * stripped, "." ends): every LF where that reader ends DATA must be our
+ * end or an ambiguous end, and nothing else may be either; content
+ * events plus the LFs consumed by ambiguous ends give back the input.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -28,6 +32,26 @@ mix(struct digest *d, uint64_t v)
 	d->n++;
 }
 
+/* The Postfix 3.7 reading of DATA content (smtpd_forbid_bare_newline = no). */
+enum { P_BOL = 0, P_DOT, P_MID };
+
+/* Advance the Postfix reader by ${c}; 1: this LF ends DATA for it. */
+static int
+postfix_octet(int *p, uint8_t c)
+{
+	int	was = *p;
+
+	if (c == '\n') {
+		*p = P_BOL;
+		return (was == P_DOT);
+	}
+	if ((c == '.' && was == P_BOL) || (c == '\r' && was == P_DOT))
+		*p = P_DOT;
+	else
+		*p = P_MID;
+	return (0);
+}
+
 static void
 frame(const uint8_t *in, size_t len, size_t limit, unsigned pat,
     struct digest *d)
@@ -39,6 +63,7 @@ frame(const uint8_t *in, size_t len, size_t limit, unsigned pat,
 	const unsigned char *arg;
 	unsigned long long n;
 	uint64_t clen = 0, cbare = 0;
+	int	indata, pf = P_BOL, pend;
 
 	if (f == NULL)
 		abort();
@@ -47,8 +72,14 @@ frame(const uint8_t *in, size_t len, size_t limit, unsigned pat,
 		cs = pat == 0 ? len : (pat + off * 7) % 13 + 1;
 		end = off + cs < len ? off + cs : len;
 		while (off < end) {
+			indata = f->mode == SMTPFRAME_DATA;
 			used = smtpframe_feed(f, in + off, end - off, &ev);
 			if (used == 0 || used > end - off)
+				abort();
+			if (f->len > f->cap || f->cap > f->limit)
+				abort();
+			if (ev.ambiguous && (ev.type != SMTPFRAME_CONTENT ||
+			    ev.end || !indata || f->mode != SMTPFRAME_DATA))
 				abort();
 			off += used;
 			switch (ev.type) {
@@ -66,8 +97,10 @@ frame(const uint8_t *in, size_t len, size_t limit, unsigned pat,
 					break;
 				if (arg < ev.data || arg + arglen > ev.data + ev.len)
 					abort();
-				if (strcmp(verb, "DATA") == 0)
-					(void)smtpframe_data(f);
+				if (strcmp(verb, "DATA") == 0) {
+					if (smtpframe_data(f) == 0)
+						pf = P_BOL;
+				}
 				else if (strcmp(verb, "BDAT") == 0) {
 					for (n = 0, i = 0; i < arglen && i < 6 &&
 					    arg[i] >= '0' && arg[i] <= '9'; i++)
@@ -83,10 +116,26 @@ frame(const uint8_t *in, size_t len, size_t limit, unsigned pat,
 				mix(d, ev.bare);
 				break;
 			case SMTPFRAME_CONTENT:
-				if (ev.data != in + off - used || ev.len != used)
+				/* Only an ambiguous end keeps its LF back. */
+				if (ev.data != in + off - used ||
+				    ev.len + (ev.ambiguous ? 1 : 0) != used)
 					abort();
+				if (ev.ambiguous && in[off - 1] != '\n')
+					abort();
+				for (i = 0; indata && i < used; i++) {
+					pend = postfix_octet(&pf, in[off - used + i]);
+					if (pend != (i + 1 == used &&
+					    (ev.end || ev.ambiguous)))
+						abort();
+				}
 				clen += ev.len;
 				cbare += ev.bare;
+				if (ev.ambiguous) {
+					mix(d, 'A');
+					mix(d, clen);
+					mix(d, cbare);
+					clen = cbare = 0;
+				}
 				if (ev.end) {
 					mix(d, 'C');
 					mix(d, clen);
@@ -96,6 +145,8 @@ frame(const uint8_t *in, size_t len, size_t limit, unsigned pat,
 				break;
 			case SMTPFRAME_NEED:
 				break;
+			case SMTPFRAME_NOMEM:
+				abort();	/* realloc of a few KiB */
 			}
 		}
 	}

@@ -1,8 +1,9 @@
 /*
  * test_ehlo.c - the EHLO reply rewriter against Postfix's real reply and
  * the firewall captures of reference/asa-esmtp.md 4.3, with the asa and
- * standard keyword lists, in pass, strip and mask mode; and the command
- * line masker.  Tables are static and looped over inside one Test.
+ * standard keyword lists, in pass, strip and mask mode; the names of the
+ * changed keywords for the log (ehlo_changed); and the command line
+ * masker.  Tables are static and looped over inside one Test.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -167,6 +168,82 @@ Test(ehlo, letters_after_z)
 	cr_assert(strstr(out, "250-XXXY\r\n") != NULL);
 	cr_assert(memcmp(out + 8 + 25 * 10, "250-XXXZ\r\n", 10) == 0);
 	cr_assert(memcmp(out + n - 10, "250 XXXZ\r\n", 10) == 0);
+}
+
+struct changed_row {
+	const char *in;
+	int	list;		/* as in rows[] */
+	size_t	outlen;
+	const char *want;
+	unsigned count;
+};
+
+static const struct changed_row changed_rows[] = {
+	/* Postfix behind the asa profile: what event=ehlo logs */
+	{ POSTFIX, 1, 256, "STARTTLS SMTPUTF8 CHUNKING", 3 },
+	{ POSTFIX, 0, 256, "", 0 },
+	{ POSTFIX, 2, 256, "STARTTLS", 1 },
+	/* truncation: whole names only, the count stays */
+	{ POSTFIX, 1, 27, "STARTTLS SMTPUTF8 CHUNKING", 3 },
+	{ POSTFIX, 1, 26, "STARTTLS SMTPUTF8", 3 },
+	{ POSTFIX, 1, 18, "STARTTLS SMTPUTF8", 3 },
+	{ POSTFIX, 1, 17, "STARTTLS", 3 },
+	{ POSTFIX, 1, 9, "STARTTLS", 3 },
+	{ POSTFIX, 1, 8, "", 3 },
+	{ POSTFIX, 1, 1, "", 3 },
+	/* sendmail capture [S13], deimos.fr [S11] */
+	{ "250-mailserver2.domain.com Hello x, pleased to meet you\r\n"
+	  "250-ENHANCEDSTATUSCODES\r\n250-PIPELINING\r\n250-8BITMIME\r\n"
+	  "250-SIZE\r\n250-DSN\r\n250-ETRN\r\n250-AUTH DIGEST-MD5 CRAM-MD5\r\n"
+	  "250-DELIVERBY\r\n250 HELP\r\n", 1, 256, "DELIVERBY HELP", 2 },
+	{ "250-fire.deimos.fr\r\n250-PIPELINING\r\n250-STARTTLS\r\n"
+	  "250-AUTH LOGIN PLAIN\r\n250-AUTH=LOGIN PLAIN\r\n250 DSN\r\n",
+	  1, 256, "STARTTLS", 1 },
+	/* names as received; keyword octets only; the greeting never counts */
+	{ "250-XFOO\r\n250-X-EXPS GSSAPI\r\n250-size 100\r\n250-x_y\r\n"
+	  "250-starttls\xff\r\n250\r\n", 1, 256, "X-EXPS x starttls", 3 },
+	{ "250 mx.test\r\n", 1, 256, "", 0 },
+	{ "250-mx\n250-STARTTLS\n250\n", 1, 256, "STARTTLS", 1 },
+	/* refused replies name nothing */
+	{ "550 no\r\n", 1, 256, "", 0 },
+	{ "250-mx\r\n250-STARTTLS\r\n", 1, 256, "", 0 },
+	{ "", 1, 256, "", 0 },
+};
+
+/*
+ * ehlo_changed() against the table, and against ehlo_rewrite(): the
+ * count is the one strip and mask report; nothing is written past outlen.
+ */
+Test(ehlo, changed)
+{
+	static char out[300], buf[4096];
+	const char *const *list;
+	size_t	i, n, len, outlen;
+	unsigned count, changed;
+
+	for (i = 0; i < N(changed_rows); i++) {
+		const struct changed_row *r = &changed_rows[i];
+
+		list = r->list == 0 ? standard : r->list == 1 ? asa : standard_notls;
+		n = r->list == 0 ? N(standard) : r->list == 1 ? N(asa) :
+		    N(standard_notls);
+		len = strlen(r->in);
+		memset(out, '#', sizeof(out));
+		count = ehlo_changed(r->in, len, list, n, out, r->outlen);
+		cr_assert_eq(count, r->count, "row %zu: %u", i, count);
+		cr_assert_str_eq(out, r->want, "row %zu", i);
+		cr_assert_eq(out[r->outlen], '#', "row %zu: past outlen", i);
+		if (ehlo_rewrite(r->in, len, list, n, EHLO_MASK, buf, &outlen,
+		    &changed) == NULL)
+			cr_assert_eq(changed, count, "row %zu mask", i);
+		if (ehlo_rewrite(r->in, len, list, n, EHLO_STRIP, buf, &outlen,
+		    &changed) == NULL)
+			cr_assert_eq(changed, count, "row %zu strip", i);
+	}
+	/* outlen 0: nothing written, still counted */
+	out[0] = '#';
+	cr_assert_eq(ehlo_changed(POSTFIX, strlen(POSTFIX), asa, N(asa), out, 0), 3);
+	cr_assert_eq(out[0], '#');
 }
 
 struct cmd_row {

@@ -2,7 +2,10 @@
  * test_smtpframe.c - the command framer, the reply parser and the verb
  * splitter.  Every stream is fed in chunks of every size from 1 octet to
  * the whole input, and the events, written as a compact log, must be
- * the same for each split.  Tables are static and looped over inside one
+ * the same for each split; that includes the ambiguous end of DATA (a
+ * "." line Postfix 3.7 ends DATA at but CRLF.CRLF does not), whose
+ * state spans chunks.  The line buffer's growth, release and allocation
+ * failure are checked through the framer's realloc hook.  Tables are static and looped over inside one
  * Test (Criterion 2.4 re-launches the binary per ParameterizedTest row).
  */
 #include <criterion/criterion.h>
@@ -37,8 +40,11 @@ logev(struct log *l, char tag, unsigned long a, unsigned long b, int end)
 /*
  * Frame ${in} in chunks of ${cs}, acting like the relay: after a DATA
  * line the framer goes to DATA mode, after "BDAT n" to BDAT mode.
- * Log: L<len>,<bare>; T<len>,<bare>; C<len>,<bare>,E; (content merged
- * up to its end, so the log does not depend on the split).
+ * Log: L<len>,<bare>; T<len>,<bare>; C<len>,<bare>,E; A<len>,<bare>;
+ * (content merged up to its end or its ambiguous end, so the log does
+ * not depend on the split; A counts the content relayed before the LF,
+ * its bare octets the LF too).  The content log keeps the consumed LF,
+ * so content events and those LFs give back the input.
  */
 static void
 frame(const unsigned char *in, size_t len, size_t limit, size_t cs,
@@ -59,6 +65,8 @@ frame(const unsigned char *in, size_t len, size_t limit, size_t cs,
 			used = smtpframe_feed(f, in + off, end - off, &ev);
 			cr_assert(used > 0 && used <= end - off);
 			off += used;
+			cr_assert(!ev.ambiguous || ev.type == SMTPFRAME_CONTENT);
+			cr_assert(!(ev.ambiguous && ev.end));
 			switch (ev.type) {
 			case SMTPFRAME_LINE:
 				cr_assert(ev.len <= limit);
@@ -81,11 +89,21 @@ frame(const unsigned char *in, size_t len, size_t limit, size_t cs,
 				break;
 			case SMTPFRAME_CONTENT:
 				cr_assert(ev.data == in + off - used);
-				cr_assert_eq(ev.len, used);
 				memcpy(l->content + l->ctot, ev.data, ev.len);
 				l->ctot += ev.len;
 				l->clen += ev.len;
 				l->cbare += ev.bare;
+				if (ev.ambiguous) {
+					/* the LF is consumed, not relayed */
+					cr_assert_eq(ev.len + 1, used);
+					cr_assert_eq(in[off - 1], '\n');
+					l->content[l->ctot++] = '\n';
+					logev(l, 'A', l->clen, l->cbare, 0);
+					l->clen = 0;
+					l->cbare = 0;
+					break;
+				}
+				cr_assert_eq(ev.len, used);
 				if (ev.end) {
 					logev(l, 'C', l->clen, l->cbare, 1);
 					l->clen = 0;
@@ -94,6 +112,9 @@ frame(const unsigned char *in, size_t len, size_t limit, size_t cs,
 				break;
 			case SMTPFRAME_NEED:
 				cr_assert_eq(used, end - (off - used));
+				break;
+			case SMTPFRAME_NOMEM:
+				cr_assert_fail("out of memory");
 				break;
 			}
 		}
@@ -145,11 +166,31 @@ static const struct frame_row frame_rows[] = {
 	{ S("DATA\r\n.\r\nQUIT\r\n"), "L6,0;C3,0,E;L6,0;" },
 	/* dot-stuffed lines are content */
 	{ S("DATA\r\n..dot\r\n.x\r\n.\r\nQUIT\r\n"), "L6,0;C14,0,E;L6,0;" },
-	/* <LF>.<LF> smuggling: no end, both bare LFs flagged */
+	/*
+	 * <LF>.<LF> smuggling: no end for us, an end for Postfix 3.7, so
+	 * ambiguous: the content stops before that LF (both bare LFs are
+	 * flagged) and the framer stays in DATA mode.
+	 */
 	{ S("DATA\r\nhi\n.\nMAIL FROM:<x>\r\n.\r\nQUIT\r\n"),
-	  "L6,0;C23,2,E;L6,0;" },
-	{ S("DATA\r\nhi\r\n.\nRSET\r\n.\r\n"), "L6,0;C15,1,E;" },
-	{ S("DATA\r\nhi\n.\r\nRSET\r\n.\r\n"), "L6,0;C15,1,E;" },
+	  "L6,0;A4,2;C18,0,E;L6,0;" },
+	{ S("DATA\r\nhi\r\n.\nRSET\r\n.\r\n"), "L6,0;A5,1;C9,0,E;" },
+	{ S("DATA\r\nhi\n.\r\nRSET\r\n.\r\n"), "L6,0;A5,1;C9,0,E;" },
+	/* \n.\n, \n.\r\n, \r\n.\n, \r\n.\r\r\n, \n.\r\r\n */
+	{ S("DATA\r\na\n.\nX\r\n.\r\n"), "L6,0;A3,2;C6,0,E;" },
+	{ S("DATA\r\na\n.\r\nX\r\n.\r\n"), "L6,0;A4,1;C6,0,E;" },
+	{ S("DATA\r\na\r\n.\nX\r\n.\r\n"), "L6,0;A4,1;C6,0,E;" },
+	{ S("DATA\r\na\r\n.\r\r\nX\r\n.\r\n"), "L6,0;A6,1;C6,0,E;" },
+	{ S("DATA\r\na\n.\r\r\n"), "L6,0;A5,2;" },
+	/* "." as the first content line, ended by a bare LF or extra CRs */
+	{ S("DATA\r\n.\nX\r\n.\r\n"), "L6,0;A1,1;C6,0,E;" },
+	{ S("DATA\r\n.\r\r\n"), "L6,0;A3,1;" },
+	{ S("DATA\r\n.\n.\n"), "L6,0;A1,1;A1,1;" },
+	/* not ambiguous: the exact end, dot-stuffing, "." not at a line start */
+	{ S("DATA\r\na\r\n.\r\nQUIT\r\n"), "L6,0;C6,0,E;L6,0;" },
+	{ S("DATA\r\na\r\n..\nb\r\n.\r\n"), "L6,0;C12,1,E;" },
+	{ S("DATA\r\na\n..\r\n.\r\n"), "L6,0;C9,1,E;" },
+	{ S("DATA\r\na\r.\nb\r\n.\r\n"), "L6,0;C10,2,E;" },
+	{ S("DATA\r\n. \r\n.\r\n"), "L6,0;C7,0,E;" },
 	/* bare CR inside content, and .CR not followed by LF */
 	{ S("DATA\r\nx\r\n.\rX\r\n.\r\n"), "L6,0;C11,1,E;" },
 	{ S("DATA\r\na\rb\r\n.\r\n"), "L6,0;C8,1,E;" },
@@ -221,6 +262,135 @@ Test(smtpframe, long_line_bounded)
 	cr_assert_eq(ev.bare, 1);
 	smtpframe_free(f);
 	smtpframe_free(NULL);
+}
+
+/*
+ * The line buffer: none at creation, SMTPFRAME_BUF_MIN (or the limit,
+ * if smaller) for a short line, doubled up to the limit for a long one,
+ * released before the next feed and on the switch to DATA/BDAT mode.
+ */
+struct grow_row {
+	size_t	limit;
+	size_t	linelen;	/* a command line of this many octets, CRLF included */
+	size_t	cap;		/* buffer capacity once it is complete */
+};
+
+static const struct grow_row grow_rows[] = {
+	{ 16, 6, 16 },
+	{ 512, 6, SMTPFRAME_BUF_MIN },
+	{ 512, 256, SMTPFRAME_BUF_MIN },
+	{ 512, 257, 512 },
+	{ 512, 600, 512 },		/* too long: kept up to the limit */
+	{ 12288, 1000, 1024 },
+	{ 12288, 12288, 12288 },	/* 256 doubled to 8192, then the limit */
+	{ 12288, 20000, 12288 },
+};
+
+Test(smtpframe, buffer_growth)
+{
+	static unsigned char in[20000];
+	struct smtpframe *f;
+	struct smtpframe_ev ev;
+	size_t	i, n, used;
+
+	for (i = 0; i < sizeof(grow_rows) / sizeof(grow_rows[0]); i++) {
+		const struct grow_row *r = &grow_rows[i];
+
+		n = r->linelen;
+		memset(in, 'a', n - 2);
+		memcpy(in + n - 2, "\r\n", 2);
+		cr_assert_not_null(f = smtpframe_new(r->limit));
+		cr_assert_null(f->buf);
+		cr_assert_eq(f->cap, 0);
+		used = smtpframe_feed(f, in, n, &ev);
+		cr_assert_eq(used, n, "row %zu", i);
+		cr_assert_eq(ev.type, n > r->limit ? SMTPFRAME_TOOLONG :
+		    SMTPFRAME_LINE, "row %zu", i);
+		cr_assert_eq(f->cap, r->cap, "row %zu cap %zu", i, f->cap);
+		if (ev.type == SMTPFRAME_LINE)
+			cr_assert(memcmp(ev.data, in, n) == 0, "row %zu", i);
+		/* an idle framer keeps at most SMTPFRAME_BUF_MIN octets */
+		cr_assert_eq(smtpframe_feed(f, in, 0, &ev), 0);
+		cr_assert(f->cap <= SMTPFRAME_BUF_MIN, "row %zu", i);
+		smtpframe_free(f);
+	}
+
+	/* DATA and BDAT content needs no line buffer */
+	f = smtpframe_new(12288);
+	memset(in, 'a', 998);
+	memcpy(in + 998, "\r\n", 2);
+	cr_assert_eq(smtpframe_feed(f, in, 1000, &ev), 1000);
+	cr_assert_eq(f->cap, 1024);
+	cr_assert_eq(smtpframe_data(f), 0);
+	cr_assert_eq(f->cap, 0);
+	cr_assert_eq(smtpframe_feed(f, in, 1000, &ev), 1000);
+	cr_assert_eq(ev.type, SMTPFRAME_CONTENT);
+	cr_assert_eq(f->cap, 0);
+	smtpframe_free(f);
+}
+
+/* A realloc that fails once the buffer would pass fail_above octets. */
+static size_t fail_above;
+
+static void *
+fake_realloc(void *p, size_t n)
+{
+	return (n > fail_above ? NULL : realloc(p, n));
+}
+
+struct nomem_row {
+	size_t	fail;		/* fail_above */
+	size_t	linelen;	/* line fed in one chunk, CRLF included */
+	size_t	used;		/* octets consumed when NOMEM comes */
+};
+
+static const struct nomem_row nomem_rows[] = {
+	{ 0, 6, 0 },				/* the first allocation */
+	{ SMTPFRAME_BUF_MIN, 300, SMTPFRAME_BUF_MIN },	/* the first doubling */
+	{ 1024, 3000, 1024 },
+};
+
+/*
+ * Allocation failure: SMTPFRAME_NOMEM, the octets before the failing one
+ * consumed, nothing else changed; with memory back, the same line
+ * completes as if nothing had happened.
+ */
+Test(smtpframe, nomem)
+{
+	static unsigned char in[4096];
+	struct smtpframe *f;
+	struct smtpframe_ev ev;
+	size_t	i, n, used;
+
+	for (i = 0; i < sizeof(nomem_rows) / sizeof(nomem_rows[0]); i++) {
+		const struct nomem_row *r = &nomem_rows[i];
+
+		n = r->linelen;
+		memset(in, 'a', n - 2);
+		memcpy(in + n - 2, "\r\n", 2);
+		/* a CR right before the failing octet: bare once resumed */
+		if (r->used > 0)
+			in[r->used - 1] = '\r';
+		cr_assert_not_null(f = smtpframe_new(4096));
+		fail_above = r->fail;
+		f->grow = fake_realloc;
+		used = smtpframe_feed(f, in, n, &ev);
+		cr_assert_eq(ev.type, SMTPFRAME_NOMEM, "row %zu", i);
+		cr_assert_eq(used, r->used, "row %zu", i);
+		cr_assert_eq(ev.len, 0);
+		cr_assert_eq(ev.ambiguous, 0);
+		/* retried, it fails again at the same octet */
+		cr_assert_eq(smtpframe_feed(f, in + used, n - used, &ev), 0);
+		cr_assert_eq(ev.type, SMTPFRAME_NOMEM);
+		f->grow = realloc;
+		cr_assert_eq(smtpframe_feed(f, in + used, n - used, &ev),
+		    n - used, "row %zu", i);
+		cr_assert_eq(ev.type, SMTPFRAME_LINE, "row %zu", i);
+		cr_assert_eq(ev.len, n);
+		cr_assert_eq(ev.bare, r->used > 0 ? 1 : 0, "row %zu", i);
+		cr_assert(memcmp(ev.data, in, n) == 0, "row %zu", i);
+		smtpframe_free(f);
+	}
 }
 
 Test(smtpframe, line_bytes_and_mode_switch)
