@@ -1,10 +1,11 @@
 # esmtp-inspect - GNU make, pkg-config.  See README.md.
 #
-#   make                 build esmtp-inspect-milter into $(BUILD)
+#   make                 build esmtp-inspect-milter and esmtp-inspect-shim
+#                        into $(BUILD)
 #   make check           install missing packages, build, run every test
 #                        (unit, integration, fuzz smoke, then all again
 #                        under ASan+UBSan)
-#   make demo            run the milter in front of a private Postfix
+#   make demo            run the shim and the milter with a private Postfix
 #   make fuzz            run each libFuzzer target for FUZZ_SECONDS
 #   make bench           messages/s and MB/s over the milter protocol,
 #                        rules on against rules off, and memory growth
@@ -23,6 +24,8 @@ SANITIZE   ?=
 FUZZ_SECONDS ?= 30
 
 PKGS       := libconfuse milter gmime-3.0
+# The shim's event loop; only esmtp-inspect-shim links it.
+EVENT_LIBS := $(shell pkg-config --libs libevent 2>/dev/null)
 # -isystem: warnings in GLib's headers are not ours to fix.
 PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -54,12 +57,14 @@ UNIT_BINS   := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 MILTER_BIN  := $(BUILD)/esmtp-inspect-milter
+SHIM_BIN    := $(BUILD)/esmtp-inspect-shim
+BINS        := $(MILTER_BIN) $(SHIM_BIN)
 MANS        := man/esmtp-inspect-milter.8 man/esmtp-inspect.conf.5
 
 .PHONY: all deps test-deps check check-suite unit integration fuzz-smoke \
 	fuzz bench demo install clean
 
-all: deps $(MILTER_BIN)
+all: deps $(BINS)
 
 # Missing Debian packages are installed by the project's own script, so
 # that a fresh machine (and CI) needs nothing by hand.
@@ -84,6 +89,10 @@ $(BUILD)/libshim.a: $(SHIM_OBJS)
 $(MILTER_BIN): $(MILTER_OBJS) $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $(MILTER_OBJS) $(BUILD)/libcommon.a $(LDLIBS)
 
+$(SHIM_BIN): $(BUILD)/shim/main.o $(BUILD)/libshim.a $(BUILD)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/shim/main.o $(BUILD)/libshim.a \
+		$(BUILD)/libcommon.a $(EVENT_LIBS) $(LDLIBS)
+
 # The milter callbacks, driven through a test double of milter/mfwrap.c.
 $(BUILD)/tests/test_milter: tests/unit/test_milter.c tests/unit/mfwrap_stub.c \
 		$(BUILD)/milter/milter.o $(BUILD)/libcommon.a \
@@ -94,27 +103,29 @@ $(BUILD)/tests/test_milter: tests/unit/test_milter.c tests/unit/mfwrap_stub.c \
 		$(BUILD)/milter/milter.o $(BUILD)/libcommon.a \
 		$(LDFLAGS) $(LDLIBS) $(CRIT_LIBS)
 
-# Unit tests: one Criterion binary per module of common/.
+# Unit tests: one Criterion binary per module of common/ and shim/.
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libshim.a $(BUILD)/libcommon.a \
 		$(wildcard common/*.h) $(wildcard shim/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Ishim $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< \
-		$(BUILD)/libshim.a $(BUILD)/libcommon.a $(LDFLAGS) $(LDLIBS) $(CRIT_LIBS)
+		$(BUILD)/libshim.a $(BUILD)/libcommon.a $(LDFLAGS) $(EVENT_LIBS) \
+		$(LDLIBS) $(CRIT_LIBS)
 
 unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do \
 		echo "== $$t"; (cd tests/unit && ../../$$t --jobs 1 --short-filename) ; \
 	done
 
-integration: $(MILTER_BIN)
-	tests/integration/run --milter $(MILTER_BIN) --build $(BUILD)
+integration: $(BINS)
+	tests/integration/run --milter $(MILTER_BIN) --shim $(SHIM_BIN) --build $(BUILD)
 
 # Fuzz targets, built with clang's libFuzzer (independent of $(CC)).
 FUZZ_CC     ?= clang
 FUZZ_FLAGS  := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS)
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRCS) $(SHIM_SRCS) $(wildcard common/*.h) $(wildcard shim/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -Ishim -o $@ $< $(COMMON_SRCS) $(SHIM_SRCS) $(PKG_LIBS) -pthread
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Ishim -o $@ $< $(COMMON_SRCS) $(SHIM_SRCS) $(PKG_LIBS) \
+		$(EVENT_LIBS) -pthread
 
 # In make check every target runs over its seed corpus plus a short burst.
 fuzz-smoke: $(FUZZ_BINS)
@@ -130,7 +141,7 @@ fuzz: $(FUZZ_BINS)
 		$$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus/$$n tests/fuzz/corpus/$$n; \
 	done
 
-check-suite: $(MILTER_BIN) unit integration
+check-suite: $(BINS) unit integration
 
 check: test-deps
 	$(MAKE) all check-suite fuzz-smoke
@@ -148,14 +159,15 @@ bench: $(MILTER_BIN) $(BUILD)/bench/milterbench
 	tests/bench/run --milter $(MILTER_BIN) --driver $(BUILD)/bench/milterbench \
 		--build $(BUILD)
 
-demo: deps test-deps $(MILTER_BIN)
-	scripts/demo --milter $(MILTER_BIN) --build $(BUILD)
+demo: deps test-deps $(BINS)
+	scripts/demo --milter $(MILTER_BIN) --shim $(SHIM_BIN) --build $(BUILD)
 
-install: $(MILTER_BIN)
+install: $(BINS)
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(SYSCONFDIR)/esmtp-inspect
-	install -m 755 $(MILTER_BIN) $(DESTDIR)$(SBINDIR)/
-	install -m 644 man/esmtp-inspect-milter.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 755 $(MILTER_BIN) $(SHIM_BIN) $(DESTDIR)$(SBINDIR)/
+	install -m 644 man/esmtp-inspect-milter.8 man/esmtp-inspect-shim.8 \
+		$(DESTDIR)$(MANDIR)/man8/
 	install -m 644 man/esmtp-inspect.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/esmtp-inspect/esmtp-inspect.conf ]; then \
 		echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/esmtp-inspect/esmtp-inspect.conf"; \

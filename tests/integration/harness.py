@@ -13,6 +13,8 @@ standard library only.
                  socket there, or over it in a private mount namespace).
   Milter         starts/reloads/stops the milter binary, keeps its stderr
                  and fails on sanitizer reports.
+  Shim           the same for esmtp-inspect-shim, in front of Postfix's
+                 PROXY-protocol smtpd (Postfix(proxy_port=...)).
   SMTPSession    a raw SMTP client for exact multi-step sessions.
   swaks()        a normal send with swaks.
 
@@ -52,6 +54,10 @@ LEVEL_NAMES = ("emerg", "alert", "crit", "err", "warning", "notice", "info",
 
 class HarnessError(Exception):
     """The environment (not the product) failed: Postfix, ports, tools."""
+
+
+class SkipTest(Exception):
+    """Raised by a test that cannot run here (the runner reports SKIP)."""
 
 
 def log(msg):
@@ -191,14 +197,27 @@ class Postfix:
     smtpd listens on 127.0.0.1:${smtp_port}; the milter, if ${milter_port}
     is given, is reached at inet:127.0.0.1:${milter_port}.  Mail for
     anything@dest.test lands in ${base}/mail/<localpart>/Maildir/new.
+
+    ${proxy_port}: a second smtpd on 127.0.0.1:${proxy_port} that reads a
+    PROXY v1/v2 header first (smtpd_upstream_proxy_protocol = haproxy),
+    the upstream of the shim.  ${tls}: smtpd offers STARTTLS (a self-signed
+    certificate made with openssl(1) under ${base}/tls).  ${sasl_users}:
+    {"user@realm": "password"}: smtpd offers AUTH PLAIN LOGIN through
+    Cyrus SASL with a sasldb made with saslpasswd2(8) (package sasl2-bin).
     """
 
     def __init__(self, base, smtp_port=None, milter_port=None,
-                 hostname="mx.harness.test", extra_main=None):
+                 hostname="mx.harness.test", extra_main=None, proxy_port=None,
+                 tls=False, sasl_users=None):
         self.base = os.path.abspath(base)
         self.etc = os.path.join(self.base, "etc")
         self.smtp_port = smtp_port or free_port()
         self.milter_port = milter_port
+        self.proxy_port = proxy_port
+        self.tls = tls
+        self.sasl_users = dict(sasl_users or {})
+        self.tls_dir = os.path.join(self.base, "tls")
+        self.sasl_dir = os.path.join(self.base, "sasl")
         self.hostname = hostname
         self.extra_main = extra_main or {}
         self.queue = os.path.join(self.base, "queue")
@@ -264,6 +283,17 @@ class Postfix:
         }
         if self.milter_port:
             p["smtpd_milters"] = "inet:127.0.0.1:%d" % self.milter_port
+        if self.tls:
+            p["smtpd_tls_security_level"] = "may"
+            p["smtpd_tls_cert_file"] = os.path.join(self.tls_dir, "cert.pem")
+            p["smtpd_tls_key_file"] = os.path.join(self.tls_dir, "key.pem")
+            p["smtpd_tls_loglevel"] = "1"
+        if self.sasl_users:
+            p["smtpd_sasl_auth_enable"] = "yes"
+            p["smtpd_sasl_type"] = "cyrus"
+            p["smtpd_sasl_path"] = "smtpd"
+            # Debian's Postfix reads $config_directory/sasl/smtpd.conf
+            p["cyrus_sasl_config_path"] = os.path.join(self.etc, "sasl")
         p.update(self.extra_main)
         return "".join("%s = %s\n" % kv for kv in p.items())
 
@@ -286,6 +316,10 @@ class Postfix:
                 continue
             if fields[0] == "smtp" and fields[1] == "inet":
                 out.append("127.0.0.1:%d inet n - n - - smtpd" % self.smtp_port)
+                if self.proxy_port:
+                    out.append("127.0.0.1:%d inet n - n - - smtpd "
+                               "-o smtpd_upstream_proxy_protocol=haproxy"
+                               % self.proxy_port)
                 continue
             if len(fields) >= 5:
                 fields[4] = "n"             # no chroot
@@ -327,6 +361,50 @@ class Postfix:
         os.makedirs(self.mail, exist_ok=True)
         os.chown(self.mail, nu, ng)
         os.chmod(self.mail, 0o755)
+        if self.tls:
+            self._make_cert()
+        if self.sasl_users:
+            self._make_sasldb(pu, pg)
+
+    def _make_cert(self):
+        """A self-signed certificate for smtpd (read as root at start)."""
+        os.makedirs(self.tls_dir, exist_ok=True)
+        os.chmod(self.tls_dir, 0o755)
+        cert = os.path.join(self.tls_dir, "cert.pem")
+        key = os.path.join(self.tls_dir, "key.pem")
+        if os.path.exists(cert) and os.path.exists(key):
+            return
+        r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-days", "2", "-subj", "/CN=" + self.hostname,
+                            "-keyout", key, "-out", cert],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=60)
+        if r.returncode != 0:
+            raise HarnessError("openssl req failed:\n%s" % r.stdout.decode(errors="replace"))
+
+    def _make_sasldb(self, uid, gid):
+        """Cyrus SASL for smtpd: etc/sasl/smtpd.conf (root's, like all of
+        etc) and ${sasl_dir}/sasldb2 (readable by the postfix user)."""
+        tool = shutil.which("saslpasswd2") or "/usr/sbin/saslpasswd2"
+        if not os.access(tool, os.X_OK):
+            raise HarnessError("saslpasswd2 is missing (Debian package sasl2-bin)")
+        os.makedirs(self.sasl_dir, exist_ok=True)
+        os.chmod(self.sasl_dir, 0o755)
+        db = os.path.join(self.sasl_dir, "sasldb2")
+        os.makedirs(os.path.join(self.etc, "sasl"), exist_ok=True)
+        os.chmod(os.path.join(self.etc, "sasl"), 0o755)
+        with open(os.path.join(self.etc, "sasl", "smtpd.conf"), "w") as f:
+            f.write("pwcheck_method: auxprop\nauxprop_plugin: sasldb\n"
+                    "mech_list: PLAIN LOGIN\nsasldb_path: %s\n" % db)
+        for user, password in self.sasl_users.items():
+            name, realm = user.rsplit("@", 1)
+            r = subprocess.run([tool, "-f", db, "-c", "-p", "-u", realm, name],
+                               input=password.encode(), stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, timeout=30)
+            if r.returncode != 0:
+                raise HarnessError("saslpasswd2 failed:\n%s" % r.stdout.decode(errors="replace"))
+        os.chown(db, uid, gid)
+        os.chmod(db, 0o640)
 
     # -- lifecycle
 
@@ -380,8 +458,9 @@ class Postfix:
             return None
 
     def start(self, timeout=30):
-        if not port_is_free(self.smtp_port):
-            raise HarnessError("127.0.0.1:%d is already in use" % self.smtp_port)
+        for port in (self.smtp_port, self.proxy_port):
+            if port and not port_is_free(port):
+                raise HarnessError("127.0.0.1:%d is already in use" % port)
         self.write_config()
         if self.master_pid():               # a leftover instance of this DIR
             self._postfix("stop", check=False)
@@ -392,6 +471,8 @@ class Postfix:
         self._cleanup = add_cleanup(self.stop)
         try:
             wait_listening(self.smtp_port, timeout, "Postfix smtpd")
+            if self.proxy_port:
+                wait_listening(self.proxy_port, timeout, "Postfix smtpd (PROXY)")
         except AssertionError as e:
             raise HarnessError("%s\n%s%s" % (e, self.diagnose(), self.maillog_tail()))
 
@@ -851,6 +932,145 @@ class Milter:
 
 
 # ----------------------------------------------------------------------
+# The shim
+
+def _split_hostport(spec):
+    """"127.0.0.1:25" or "[::1]:25" -> ("127.0.0.1", 25) / ("::1", 25)."""
+    host, port = spec.rsplit(":", 1)
+    return host.strip("[]"), int(port)
+
+
+class Shim:
+    """esmtp-inspect-shim run in the foreground in front of Postfix's PROXY
+    smtpd.  Its configuration file is the caller's text (rules, profile,
+    global options) plus a `shim { ... }` section that this class writes:
+    listen (${listen}, by default 127.0.0.1:${port}), upstream
+    (127.0.0.1:${upstream_port}) and the caller's ${shim_opts}."""
+
+    IDENT = "esmtp-inspect-shim"
+
+    def __init__(self, binary, workdir, port, upstream_port, syslog=None):
+        self.binary = os.path.abspath(binary)
+        self.workdir = workdir
+        self.port = port
+        self.upstream_port = upstream_port
+        self.syslog = syslog
+        # "ADDR:PORT" / "[ADDR]:PORT"; a test may add e.g. "[::1]:PORT6"
+        self.listen = ["127.0.0.1:%d" % port]
+        self.conf = os.path.join(workdir, "shim.conf")
+        self.stderr_path = os.path.join(workdir, "shim.stderr")
+        self.proc = None
+        self.pid = None                 # of the last start, for log filtering
+        self._stderr = None
+        self._cleanup = None
+
+    def shim_section(self, shim_opts=""):
+        lines = ["shim {",
+                 "  listen = { %s }" % ", ".join('"%s"' % a for a in self.listen),
+                 '  upstream = "127.0.0.1:%d"' % self.upstream_port]
+        lines += ["  " + l.strip() for l in shim_opts.splitlines() if l.strip()]
+        return "\n".join(lines) + "\n}\n"
+
+    def write_conf(self, text, shim_opts=""):
+        with open(self.conf, "w") as f:
+            f.write(text)
+            f.write("\n" + self.shim_section(shim_opts))
+
+    def start(self, conf_text=None, shim_opts="", args=("-f",), timeout=15):
+        """Start with ${conf_text} (None: the file as last written) and wait
+        until every listen address listens and event=start is logged."""
+        if conf_text is not None:
+            self.write_conf(conf_text, shim_opts)
+        self._stderr = open(self.stderr_path, "ab")
+        mark = self.syslog.mark() if self.syslog else 0
+        self.proc = subprocess.Popen([self.binary] + list(args) + ["-c", self.conf],
+                                     stdin=subprocess.DEVNULL, stdout=self._stderr,
+                                     stderr=self._stderr)
+        self.pid = self.proc.pid
+        self._cleanup = add_cleanup(self.kill)
+        for spec in self.listen:
+            addr, port = _split_hostport(spec)
+            wait_listening(port, timeout, "the shim", self.proc, addr)
+        if self.syslog:
+            self.syslog.wait_for_log(r"NOQUEUE: event=start .*", timeout, since=mark,
+                                     ident=self.IDENT, pid=self.pid)
+
+    def expect_log(self, exact, level, since, **kw):
+        """syslog.expect() restricted to this shim process's lines."""
+        return self.syslog.expect(exact, level, since=since, ident=self.IDENT,
+                                  pid=self.pid, **kw)
+
+    def assert_no_log(self, regex, since):
+        self.syslog.assert_absent(regex, since=since, ident=self.IDENT, pid=self.pid)
+
+    def log_lines(self, since):
+        return self.syslog.since(since, self.IDENT, self.pid)
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def reload(self, conf_text=None, shim_opts=""):
+        """Rewrite the file if ${conf_text} is given, then SIGHUP."""
+        if conf_text is not None:
+            self.write_conf(conf_text, shim_opts)
+        self.proc.send_signal(signal.SIGHUP)
+
+    def stop(self, timeout=45):
+        """SIGTERM; assert exit status 0 and a clean stderr.  (Sessions still
+        open get shutdown-timeout seconds, 30 by default: close them first.)"""
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        try:
+            rc = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise AssertionError("shim did not exit within %gs of SIGTERM" % timeout)
+        finally:
+            if self._cleanup:
+                remove_cleanup(self._cleanup)
+                self._cleanup = None
+            if self._stderr:
+                self._stderr.close()
+                self._stderr = None
+        self.check_stderr()
+        if rc != 0:
+            raise AssertionError("shim exited with status %d after SIGTERM; stderr:\n%s"
+                                 % (rc, self.stderr_text()[-2000:]))
+        for spec in self.listen:
+            addr, port = _split_hostport(spec)
+            poll(lambda: not listening(port, addr), 10, "shim port %s to close" % spec)
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+
+    def stderr_text(self):
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def check_stderr(self):
+        t = self.stderr_text()
+        for bad in ("AddressSanitizer", "runtime error", "LeakSanitizer"):
+            if bad in t:
+                raise AssertionError("shim stderr contains %r:\n%s" % (bad, t[-4000:]))
+
+    def run(self, args, timeout=15):
+        """Run the binary to completion (e.g. -n); returns CompletedProcess (text)."""
+        return subprocess.run([self.binary] + list(args), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=timeout, text=True, errors="replace")
+
+
+# ----------------------------------------------------------------------
 # SMTP clients
 
 class Reply:
@@ -869,10 +1089,13 @@ class Reply:
 class SMTPSession:
     """A raw SMTP client: exact commands, exact replies, EOF detection."""
 
-    def __init__(self, port, host="127.0.0.1", timeout=30):
-        self.sock = socket.create_connection((host, port), timeout=timeout)
+    def __init__(self, port, host="127.0.0.1", timeout=30, source=None):
+        """${source}: the local address to connect from (e.g. 127.0.0.2)."""
+        self.sock = socket.create_connection((host, port), timeout=timeout,
+                                             source_address=(source, 0) if source else None)
         self.local_port = self.sock.getsockname()[1]
         self.buf = b""
+        self.received = b""             # every octet read, for exact checks
         self.eof = False
         self.transcript = []
 
@@ -885,6 +1108,7 @@ class SMTPSession:
                     raise AssertionError("connection closed mid-line: %r" % self.buf)
                 return None
             self.buf += data
+            self.received += data
         line, self.buf = self.buf.split(b"\r\n", 1)
         return line.decode("utf-8", "replace")
 
@@ -954,6 +1178,18 @@ class SMTPSession:
             raise AssertionError("connection still open %gs later" % timeout)
         except ConnectionResetError:
             return
+
+    def starttls(self, server_hostname="mx.harness.test"):
+        """TLS handshake on the socket (after a 220 to STARTTLS); the
+        server's certificate is not verified (self-signed)."""
+        import ssl
+        if self.buf:
+            raise AssertionError("plaintext after the 220 to STARTTLS: %r" % self.buf)
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        self.sock = ctx.wrap_socket(self.sock, server_hostname=server_hostname)
+        self.transcript.append("C: <TLS %s>" % self.sock.version())
 
     def close(self):
         try:

@@ -1,0 +1,283 @@
+/*
+ * main.c - esmtp-inspect-shim: command line, start-up, signals.
+ *
+ * Start-up order: parse the command line; load the configuration (errors:
+ * "FILE:LINE: message", exit 78); bind every listen address while still
+ * privileged (exit 71 if one cannot be bound); daemonize unless -f; give
+ * up root (user, group: setgroups, setresgid, setresuid, each checked);
+ * then create the libevent loop (after fork(), so nothing needs reinit)
+ * and run it.  One thread: every session, timer and signal is an event.
+ *
+ * SIGHUP loads the file again: new sessions get the new snapshot,
+ * running ones keep theirs, a file that does not validate is logged and
+ * the old snapshot kept; listen addresses are bound once, at start.
+ * SIGTERM and SIGINT stop accepting, let sessions finish for
+ * shutdown-timeout seconds, then close the rest with 421 and exit 0.
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "audit.h"
+#include "config.h"
+#include "privs.h"
+#include "session.h"
+#include "sockspec.h"
+
+#define PROGNAME	"esmtp-inspect-shim"
+
+/* sysexits.h values, spelled out where used. */
+#define EX_USAGE_	64
+#define EX_SOFTWARE_	70
+#define EX_OSERR_	71
+
+#define MAIN_BACKLOG	1024
+
+struct main_ctx {
+	struct event_base *base;
+	struct shim *shim;
+	char   *path;
+};
+
+static void
+usage(FILE *fp)
+{
+
+	(void)fprintf(fp, "usage: %s [-c FILE] [-f] [-d] [-n] [-V] [-h]\n"
+	    "  -c FILE  configuration file (default %s)\n"
+	    "  -f       stay in the foreground\n"
+	    "  -d       debug: log also to standard error, with debug lines\n"
+	    "  -n       check the configuration, print the effective settings, exit\n"
+	    "  -V       print the version and exit\n"
+	    "  -h       print this help and exit\n",
+	    PROGNAME, CONFIG_DEFAULT_PATH);
+}
+
+/* A fatal start-up error: to stderr and syslog, then exit ${status}. */
+static void __attribute__((noreturn, format(printf, 2, 3)))
+fatal(int status, const char *fmt, ...)
+{
+	char	msg[1024], esc[1024];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	(void)fprintf(stderr, "%s: %s\n", PROGNAME, msg);
+	(void)audit_escape(esc, sizeof(esc), msg, strlen(msg));
+	audit_log(LOG_ERR, NULL, "event=error stage=start detail=\"%s\"", esc);
+	exit(status);
+}
+
+/*
+ * What this release cannot do yet: refused like a configuration error
+ * rather than run with a setting silently ignored.
+ */
+static const char *
+unsupported(const struct config *cfg)
+{
+	if (cfg->shim.starttls == CONFIG_TLS_TERMINATE)
+		return ("starttls = terminate is not supported yet");
+	if (cfg->shim.accept_proxy_from.n > 0)
+		return ("accept-proxy-from is not supported yet");
+	return (NULL);
+}
+
+/* Bind and listen on "ADDR:PORT"; returns the socket or exits 71. */
+static int
+bind_one(const char *spec)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	const char *err;
+	char	eb[256];
+	int	fd, on = 1;
+
+	if ((err = sockspec_hostport(spec, &ss, &len)) != NULL)
+		fatal(CONFIG_EX, "listen %s: %s", spec, err);
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) < 0)
+		fatal(EX_OSERR_, "socket: %s", strerror_r(errno, eb,
+		    sizeof(eb)));
+	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	/* "[::]:25" next to "0.0.0.0:25" must not clash. */
+	if (ss.ss_family == AF_INET6)
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
+	    listen(fd, MAIN_BACKLOG) != 0)
+		fatal(EX_OSERR_, "cannot listen on %s: %s", spec,
+		    strerror_r(errno, eb, sizeof(eb)));
+	return (fd);
+}
+
+/* SIGHUP: load the file again; keep the running snapshot if it is bad. */
+static void
+on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct main_ctx *m = arg;
+	struct config *cfg;
+	char	err[CONFIG_ERR_MAX], esc[CONFIG_ERR_MAX * 4];
+	const char *why;
+
+	(void)sig;
+	(void)what;
+	if ((cfg = config_load(m->path, err, sizeof(err))) != NULL &&
+	    (why = unsupported(cfg)) != NULL) {
+		(void)snprintf(err, sizeof(err), "%s: %s", m->path, why);
+		config_unref(cfg);
+		cfg = NULL;
+	}
+	if (cfg == NULL) {
+		(void)audit_escape(esc, sizeof(esc), err, strlen(err));
+		audit_log(LOG_ERR, NULL, "event=config-error config=%s "
+		    "detail=\"%s\"", m->path, esc);
+		return;
+	}
+	audit_set_facility(cfg->facility);
+	config_install(cfg);
+	audit_log(LOG_INFO, NULL, "event=reload config=%s", m->path);
+}
+
+/* SIGTERM, SIGINT: stop accepting, drain, leave the loop. */
+static void
+on_term(evutil_socket_t sig, short what, void *arg)
+{
+	struct main_ctx *m = arg;
+	struct config *cfg = config_current();
+	int	timeout = cfg != NULL ? cfg->shim.shutdown_timeout : 30;
+
+	(void)what;
+	config_unref(cfg);
+	audit_log(LOG_INFO, NULL, "event=stopping signal=%s sessions=%d "
+	    "shutdown-timeout=%d", sig == SIGINT ? "INT" : "TERM",
+	    shim_sessions(m->shim), timeout);
+	shim_stop(m->shim, timeout);
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *path = CONFIG_DEFAULT_PATH, *why;
+	char	err[CONFIG_ERR_MAX], host[256];
+	struct privs ids;
+	struct config *cfg;
+	struct main_ctx m;
+	struct event *ev_hup, *ev_term, *ev_int;
+	int	ch, foreground = 0, debug = 0, check = 0, *fds;
+	size_t	i;
+
+	while ((ch = getopt(argc, argv, "c:fdnVh")) != -1) {
+		switch (ch) {
+		case 'c':
+			path = optarg;
+			break;
+		case 'f':
+			foreground = 1;
+			break;
+		case 'd':
+			debug = 1;
+			break;
+		case 'n':
+			check = 1;
+			break;
+		case 'V':
+			(void)printf("%s %s\n", PROGNAME, VERSION);
+			return (0);
+		case 'h':
+			usage(stdout);
+			return (0);
+		default:
+			usage(stderr);
+			return (EX_USAGE_);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return (EX_USAGE_);
+	}
+
+	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
+		(void)fprintf(stderr, "%s\n", err);
+		return (CONFIG_EX);
+	}
+	if ((why = unsupported(cfg)) != NULL) {
+		(void)fprintf(stderr, "%s: %s\n", path, why);
+		config_unref(cfg);
+		return (CONFIG_EX);
+	}
+	if (privs_lookup(cfg->user, cfg->group, &ids, err, sizeof(err)) != 0) {
+		(void)fprintf(stderr, "%s: %s\n", cfg->path, err);
+		config_unref(cfg);
+		return (CONFIG_EX);
+	}
+	if (check) {
+		config_print(cfg, stdout);
+		config_unref(cfg);
+		return (fflush(stdout) == 0 ? 0 : EX_OSERR_);
+	}
+	audit_open(PROGNAME, cfg->facility, debug, debug);
+	memset(&m, 0, sizeof(m));
+	/* Reloads happen after daemon() has changed to "/". */
+	if ((m.path = realpath(path, NULL)) == NULL)
+		fatal(EX_OSERR_, "%s: %s", path, strerror_r(errno, err,
+		    sizeof(err)));
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		fatal(EX_OSERR_, "signal(SIGPIPE) failed");
+
+	if ((fds = calloc(cfg->shim.listen.n, sizeof(*fds))) == NULL)
+		fatal(EX_OSERR_, "out of memory");
+	for (i = 0; i < cfg->shim.listen.n; i++)
+		fds[i] = bind_one(cfg->shim.listen.v[i]);
+	if (!foreground && daemon(0, debug) != 0)
+		fatal(EX_OSERR_, "daemon: %s", strerror_r(errno, err,
+		    sizeof(err)));
+	if (privs_drop(&ids, err, sizeof(err)) != 0)
+		fatal(EX_OSERR_, "%s", err);
+
+	if (gethostname(host, sizeof(host)) != 0)
+		(void)snprintf(host, sizeof(host), "localhost");
+	host[sizeof(host) - 1] = '\0';
+	if ((m.base = event_base_new()) == NULL ||
+	    (m.shim = shim_new(m.base, host)) == NULL)
+		fatal(EX_SOFTWARE_, "cannot set up the event loop");
+	for (i = 0; i < cfg->shim.listen.n; i++)
+		if (shim_listen(m.shim, fds[i]) != 0)
+			fatal(EX_SOFTWARE_, "cannot listen on %s",
+			    cfg->shim.listen.v[i]);
+	free(fds);
+	if ((ev_hup = evsignal_new(m.base, SIGHUP, on_hup, &m)) == NULL ||
+	    (ev_term = evsignal_new(m.base, SIGTERM, on_term, &m)) == NULL ||
+	    (ev_int = evsignal_new(m.base, SIGINT, on_term, &m)) == NULL ||
+	    evsignal_add(ev_hup, NULL) != 0 || evsignal_add(ev_term, NULL) != 0 ||
+	    evsignal_add(ev_int, NULL) != 0)
+		fatal(EX_SOFTWARE_, "cannot set up signal handling");
+
+	audit_log(LOG_INFO, NULL, "event=start version=%s config=%s "
+	    "listen=%s upstream=%s", VERSION, m.path, cfg->shim.listen.v[0],
+	    cfg->shim.upstream);
+	config_install(cfg);		/* takes over our reference */
+	cfg = NULL;
+
+	if (event_base_dispatch(m.base) < 0)
+		fatal(EX_SOFTWARE_, "event loop failed");
+	shim_free(m.shim);
+	/* Let the sessions' deferred frees run before the loop goes. */
+	(void)event_base_loop(m.base, EVLOOP_NONBLOCK);
+	event_free(ev_hup);
+	event_free(ev_term);
+	event_free(ev_int);
+	event_base_free(m.base);
+	config_install(NULL);
+	audit_log(LOG_INFO, NULL, "event=stop");
+	free(m.path);
+	return (0);
+}

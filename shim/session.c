@@ -1,0 +1,1554 @@
+/*
+ * session.c - esmtp-inspect-shim's relay (SPEC 5): listeners, limits,
+ * sessions, shutdown.
+ *
+ * Interface: shim_new, shim_listen, shim_stop, shim_sessions, shim_free.
+ *
+ * One session joins a client to its own upstream connection, both
+ * libevent bufferevents.  States: CONNECT (upstream connecting), GREET
+ * (waiting for the upstream greeting; client input not read yet), CMD
+ * (inspected SMTP), BLIND (byte relay: after STARTTLS, or an exempt
+ * client), CLOSING (a final reply is being flushed to the client; the
+ * upstream is already closed).
+ *
+ * Invariants:
+ * - Every command forwarded upstream, and every reply the shim makes
+ *   itself while upstream replies are outstanding, has an entry in the
+ *   pending queue; each complete upstream reply answers the head entry.
+ *   So replies reach the client in command order, pipelining included.
+ * - After DATA, AUTH (and each AUTH continuation) and STARTTLS, client
+ *   input is not parsed until the upstream has answered: the reply
+ *   decides whether the next bytes are content, a continuation line,
+ *   TLS, or commands.
+ * - Memory per session is bounded: the client's input buffer stops
+ *   reading at SESSION_READ_MAX, a side whose peer's output buffer holds
+ *   more than SESSION_OUT_MAX stops reading until it drains, the framer
+ *   holds one command line (its buffer grows only while a line does), the
+ *   reply parser one reply and exists only while a reply is arriving.
+ * - Message content is never buffered whole: DATA and BDAT octets move
+ *   from the client's input buffer to the upstream's output buffer as
+ *   they arrive (evbuffer_remove_buffer moves chains, it does not copy).
+ * - Every session has exactly one timer, re-armed on activity, with the
+ *   timeout of its phase.
+ * - session_drop() is the one teardown; it frees the bufferevents at
+ *   once and the session itself from the event loop, so code up the call
+ *   stack may still test s->dead after anything that can drop it.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+
+#include "audit.h"
+#include "banner.h"
+#include "cidr.h"
+#include "config.h"
+#include "ehlo.h"
+#include "limit.h"
+#include "policy.h"
+#include "proxy.h"
+#include "session.h"
+#include "smtpframe.h"
+#include "sockspec.h"
+
+#define SESSION_READ_MAX	(64 * 1024)	/* client input held unparsed */
+#define SESSION_OUT_MAX		(256 * 1024)	/* output before the source pauses */
+#define SESSION_PEND_MAX	64		/* commands awaiting replies */
+#define SESSION_AUTH_LINE	12288		/* RFC 4954 4: AUTH line, CRLF included */
+#define SESSION_LINGER		5		/* seconds to flush a final reply */
+#define SESSION_DISCARD_MAX	(1024 * 1024)	/* plaintext after STARTTLS */
+#define SHIM_LISTEN_MAX		16
+
+enum sstate { S_CONNECT, S_GREET, S_CMD, S_BLIND, S_CLOSING };
+
+/* What a pending entry is waiting for. */
+enum pkind { P_LOCAL, P_HELO, P_EHLO, P_DATA, P_DATAEND, P_BDAT, P_AUTH,
+	P_STARTTLS, P_QUIT, P_OTHER };
+
+/* Content being relayed. */
+enum content { C_NONE, C_DATA, C_BDAT };
+
+struct pend {
+	enum pkind kind;
+	char   *text;		/* P_LOCAL: the reply, CRLF included */
+};
+
+struct session {
+	struct shim *sh;
+	struct session *prev, *next;
+	struct config *cfg;
+	char	id[24];
+	char	addr[INET6_ADDRSTRLEN];
+	unsigned port;
+	struct sockaddr_storage peer;
+	struct sockaddr_storage local;
+	struct bufferevent *c, *u;
+	struct event *timer;
+	enum sstate state;
+	enum content content;
+	int	exempt;		/* global exempt-clients: byte relay */
+	int	embryonic;	/* counted as embryonic in the limits */
+	int	monitor;	/* mode = monitor */
+	int	hold;		/* client input waits for a reply */
+	int	auth_cont;	/* the next client line is an AUTH continuation */
+	int	dataend;	/* DATA end replies outstanding */
+	int	c_eof, u_eof;	/* EOF read from client / upstream */
+	int	c_shut, u_shut;	/* write side shut towards client / upstream */
+	int	c_paused, u_paused;	/* reading stopped for backpressure */
+	int	bare_logged;	/* bare-linefeed logged for this message */
+	int	dead;
+	struct smtpframe *fr;
+	struct smtpframe_reply *rp;
+	struct pend q[SESSION_PEND_MAX];
+	unsigned qhead, qlen;
+	unsigned long commands;
+	unsigned long long in, out;
+};
+
+struct shim {
+	struct event_base *base;
+	char   *hostname;
+	struct evconnlistener *lis[SHIM_LISTEN_MAX];
+	int	nlis;
+	struct event *resume;	/* re-enables accepting after EMFILE */
+	int	paused_logged;
+	struct limit *limit;
+	struct session *sessions;
+	int	nsessions;
+	struct event *stop_timer;
+	int	stopping;
+	unsigned long long next_id;
+};
+
+static void session_drop(struct session *);
+static void client_process(struct session *);
+static void upstream_process(struct session *);
+static void try_shutdown(struct session *);
+
+/* Scratch space for rewriting one reply; the shim is single-threaded. */
+static char session_scratch[SMTPFRAME_REPLY_MAX + 1024];
+
+/*
+ * Logging.  Every line: "<sid>: <pre> client=unknown[addr]:port <post>
+ * [mode=monitor] [detail="..."]" (SPEC 6), untrusted detail escaped.
+ */
+static void __attribute__((format(printf, 3, 0)))
+ev_vlog(struct session *s, int level, const char *pre, const char *post,
+    const char *detail, size_t dlen, int monitor, va_list ap)
+{
+	char	p[512], esc[AUDIT_LINE_MAX];
+
+	(void)vsnprintf(p, sizeof(p), pre, ap);
+	if (detail != NULL)
+		(void)audit_escape(esc, sizeof(esc), detail, dlen);
+	audit_log(level, s->id, "%s client=unknown[%s]:%u%s%s%s%s%s%s", p,
+	    s->addr, s->port, post != NULL ? " " : "",
+	    post != NULL ? post : "", monitor ? " mode=monitor" : "",
+	    detail != NULL ? " detail=\"" : "", detail != NULL ? esc : "",
+	    detail != NULL ? "\"" : "");
+}
+
+static void __attribute__((format(printf, 3, 7)))
+ev_log(struct session *s, int level, const char *pre, const char *detail,
+    size_t dlen, int monitor, ...)
+{
+	va_list	ap;
+
+	va_start(ap, monitor);
+	ev_vlog(s, level, pre, NULL, detail, dlen, monitor, ap);
+	va_end(ap);
+}
+
+/* The action of ${rule} for this session: none when off or exempt. */
+static enum policy_action
+rule_action(const struct session *s, enum policy_rule rule)
+{
+	const struct config_rule *r = &s->cfg->rules[rule];
+
+	if (r->action == POLICY_NONE ||
+	    config_rule_exempt(s->cfg, rule, (const struct sockaddr *)&s->peer))
+		return (POLICY_NONE);
+	return (r->action);
+}
+
+/* Log a decision of ${rule} (unless the rule says log = no). */
+static void
+rule_log(struct session *s, enum policy_rule rule, enum policy_action action,
+    long long value, long long limit, const char *stage, const char *detail)
+{
+	struct audit_rule ev;
+
+	if (!s->cfg->rules[rule].log)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.id = s->id;
+	ev.rule = rule;
+	ev.action = action;
+	ev.value = value;
+	ev.limit = limit;
+	ev.stage = stage;
+	ev.client_name = "unknown";
+	ev.client_addr = s->addr;
+	ev.client_port = s->port;
+	ev.monitor = s->monitor;
+	ev.detail = detail;
+	ev.detail_len = detail != NULL ? strlen(detail) : 0;
+	audit_log_rule(&ev);
+}
+
+/* Octets to the client (counted by count_out()). */
+static void
+to_client(struct session *s, const void *data, size_t len)
+{
+	if (s->c == NULL || s->c_shut)
+		return;
+	(void)evbuffer_add(bufferevent_get_output(s->c), data, len);
+}
+
+/* The timeout of the session's phase, re-armed on activity. */
+static void
+timer_arm(struct session *s)
+{
+	const struct config_shim *c = &s->cfg->shim;
+	struct timeval tv = { 0, 0 };
+
+	switch (s->state) {
+	case S_CONNECT:
+	case S_GREET:
+		tv.tv_sec = c->connect_timeout;
+		break;
+	case S_CMD:
+		tv.tv_sec = s->content != C_NONE || s->dataend > 0 ?
+		    c->data_timeout : c->command_timeout;
+		break;
+	case S_BLIND:
+		tv.tv_sec = c->command_timeout;
+		break;
+	case S_CLOSING:
+		tv.tv_sec = SESSION_LINGER;
+		break;
+	}
+	(void)evtimer_add(s->timer, &tv);
+}
+
+/*
+ * Close the upstream now and the client once ${reply} (may be NULL) is
+ * flushed: a drop-connection, a timeout, an upstream failure.  The
+ * upstream is closed first so that a message in progress is discarded
+ * by the MTA, never half-delivered.
+ */
+static void
+close_with(struct session *s, const char *reply)
+{
+	if (s->dead || s->state == S_CLOSING)
+		return;
+	if (s->u != NULL) {
+		bufferevent_free(s->u);
+		s->u = NULL;
+	}
+	if (reply != NULL)
+		to_client(s, reply, strlen(reply));
+	s->state = S_CLOSING;
+	if (s->c == NULL || s->c_shut ||
+	    evbuffer_get_length(bufferevent_get_output(s->c)) == 0) {
+		session_drop(s);
+		return;
+	}
+	/* Read and throw away what the client still sends, so that closing
+	 * does not reset the connection before it has read the reply. */
+	bufferevent_enable(s->c, EV_READ | EV_WRITE);
+	s->c_paused = 0;
+	timer_arm(s);
+}
+
+/* drop-connection of ${rule}: 421 4.7.0 and close both sides. */
+static void
+drop_for(struct session *s, enum policy_rule rule)
+{
+	struct policy_reply rep;
+	char	line[POLICY_REPLY_TEXT_MAX + 32];
+
+	if (policy_reply(rule, POLICY_DROP_CONNECTION,
+	    s->cfg->rules[rule].reply, &rep) != 0)
+		(void)snprintf(line, sizeof(line), "421 4.7.0 Message refused "
+		    "by policy (%s)\r\n", policy_rule_name(rule));
+	else
+		(void)snprintf(line, sizeof(line), "%s %s %s\r\n", rep.rcode,
+		    rep.xcode, rep.text);
+	close_with(s, line);
+}
+
+/* Internal error: tell the client to come back later. */
+static void
+internal_error(struct session *s, const char *what)
+{
+	ev_log(s, LOG_ERR, "event=error stage=relay", what, strlen(what), 0);
+	close_with(s, "421 4.3.0 Service not available\r\n");
+}
+
+static int
+pend_push(struct session *s, enum pkind kind, char *text)
+{
+	struct pend *p;
+
+	if (s->qlen >= SESSION_PEND_MAX)
+		return (-1);
+	p = &s->q[(s->qhead + s->qlen) % SESSION_PEND_MAX];
+	p->kind = kind;
+	p->text = text;
+	s->qlen++;
+	if (kind == P_DATAEND)
+		s->dataend++;
+	return (0);
+}
+
+/* Send the shim's own replies that are now at the head of the queue. */
+static void
+pend_flush_local(struct session *s)
+{
+	struct pend *p;
+
+	while (s->qlen > 0 && (p = &s->q[s->qhead])->kind == P_LOCAL) {
+		to_client(s, p->text, strlen(p->text));
+		free(p->text);
+		p->text = NULL;
+		s->qhead = (s->qhead + 1) % SESSION_PEND_MAX;
+		s->qlen--;
+	}
+}
+
+/* A reply of the shim's own, in order among the upstream's replies. */
+static void
+local_reply(struct session *s, const char *text)
+{
+	char   *t;
+
+	if (s->qlen == 0) {
+		to_client(s, text, strlen(text));
+		return;
+	}
+	if ((t = strdup(text)) == NULL || pend_push(s, P_LOCAL, t) != 0) {
+		free(t);
+		internal_error(s, "out of memory for a reply");
+	}
+}
+
+/*
+ * Byte relay from ${from} to ${to} (exempt clients, after STARTTLS):
+ * everything moves; the source pauses while the destination is full.
+ */
+static void
+relay(struct session *s, struct bufferevent *from, struct bufferevent *to)
+{
+	struct evbuffer *in = bufferevent_get_input(from);
+	size_t	n = evbuffer_get_length(in);
+
+	if (n == 0)
+		return;
+	if (to == NULL || (to == s->u ? s->u_shut : s->c_shut)) {
+		(void)evbuffer_drain(in, n);
+		return;
+	}
+	(void)evbuffer_add_buffer(bufferevent_get_output(to), in);
+	if (evbuffer_get_length(bufferevent_get_output(to)) > SESSION_OUT_MAX) {
+		bufferevent_disable(from, EV_READ);
+		if (from == s->c)
+			s->c_paused = 1;
+		else
+			s->u_paused = 1;
+	}
+}
+
+/* The greeting, with banner = pass | mask | asterisks (SPEC 5.1). */
+static void
+send_banner(struct session *s, const char *buf, size_t len, int code)
+{
+	const struct config_shim *c = &s->cfg->shim;
+	const char *action = NULL;
+	ssize_t	n = -1;
+
+	if (code == 220 && c->banner == CONFIG_BANNER_ASTERISKS) {
+		action = "asterisks";
+		n = banner_asterisks(buf, len, session_scratch,
+		    sizeof(session_scratch));
+	} else if (code == 220 && c->banner == CONFIG_BANNER_MASK) {
+		action = "mask";
+		n = banner_mask(buf, len, c->banner_text, s->sh->hostname,
+		    session_scratch, sizeof(session_scratch));
+	}
+	if (action == NULL || n < 0) {
+		to_client(s, buf, len);
+		return;
+	}
+	ev_log(s, LOG_NOTICE, "event=banner action=%s", NULL, 0, s->monitor,
+	    action);
+	if (s->monitor)
+		to_client(s, buf, len);
+	else
+		to_client(s, session_scratch, (size_t)n);
+}
+
+static int
+in_list(const struct config_strv *sv, const char *word)
+{
+	size_t	i;
+
+	for (i = 0; i < sv->n; i++)
+		if (strcasecmp(sv->v[i], word) == 0)
+			return (1);
+	return (0);
+}
+
+/* The EHLO reply, with ehlo-other and starttls = strip (SPEC 5.2, 5.4). */
+static void
+send_ehlo(struct session *s, const char *buf, size_t len)
+{
+	const struct config_shim *c = &s->cfg->shim;
+	const char **allow = NULL;
+	char	list[1024], *w, *save = NULL;
+	enum ehlo_mode mode;
+	size_t	n = 0, i, outlen;
+	unsigned changed = 0;
+	const char *err;
+
+	mode = c->ehlo_other == CONFIG_EHLO_MASK ? EHLO_MASK :
+	    c->ehlo_other == CONFIG_EHLO_STRIP ? EHLO_STRIP : EHLO_PASS;
+	if (mode == EHLO_PASS && c->starttls != CONFIG_TLS_STRIP) {
+		to_client(s, buf, len);
+		return;
+	}
+	if (mode == EHLO_PASS) {
+		/* Everything passes but STARTTLS, which is stripped. */
+		(void)ehlo_changed(buf, len, NULL, 0, list, sizeof(list));
+		mode = EHLO_STRIP;
+		allow = calloc(sizeof(list) / 2 + 1, sizeof(*allow));
+		for (w = strtok_r(list, " ", &save); allow != NULL && w != NULL;
+		    w = strtok_r(NULL, " ", &save))
+			if (strcasecmp(w, "STARTTLS") != 0)
+				allow[n++] = w;
+	} else {
+		allow = calloc(c->ehlo_keywords.n + 1, sizeof(*allow));
+		for (i = 0; allow != NULL && i < c->ehlo_keywords.n; i++)
+			if (c->starttls != CONFIG_TLS_STRIP ||
+			    strcasecmp(c->ehlo_keywords.v[i], "STARTTLS") != 0)
+				allow[n++] = c->ehlo_keywords.v[i];
+	}
+	if (allow == NULL) {
+		internal_error(s, "out of memory for the EHLO reply");
+		return;
+	}
+	(void)ehlo_changed(buf, len, allow, n, session_scratch,
+	    sizeof(session_scratch));
+	session_scratch[sizeof(list) - 1] = '\0';
+	memcpy(list, session_scratch, strlen(session_scratch) + 1);
+	err = ehlo_rewrite(buf, len, allow, n, mode, session_scratch, &outlen,
+	    &changed);
+	free(allow);
+	if (err != NULL) {
+		audit_debug(s->id, "EHLO reply relayed as is: %s", err);
+		to_client(s, buf, len);
+		return;
+	}
+	if (changed == 0) {
+		to_client(s, buf, len);
+		return;
+	}
+	ev_log(s, LOG_NOTICE, "event=ehlo action=%s value=%u", list,
+	    strlen(list), s->monitor, mode == EHLO_MASK ? "mask" : "strip",
+	    changed);
+	if (s->monitor)
+		to_client(s, buf, len);
+	else
+		to_client(s, session_scratch, outlen);
+}
+
+static void
+hatch(struct session *s)
+{
+	if (s->embryonic) {
+		s->embryonic = 0;
+		limit_hatch(s->sh->limit);
+	}
+}
+
+/*
+ * The upstream accepted STARTTLS: throw away whatever the client sent
+ * before it could have seen the 220 (SPEC 5.4, the CVE-2011-0411 class),
+ * then relay the 220 and go blind.  Bytes still in the kernel's socket
+ * buffer were sent before the 220 too, because the 220 is only written
+ * after this, so they are read and discarded here as well.
+ */
+static void
+starttls_go(struct session *s, const char *buf, size_t len)
+{
+	struct evbuffer *in = bufferevent_get_input(s->c);
+	unsigned long long discard;
+	char	junk[4096];
+	ssize_t	r;
+	int	fd = bufferevent_getfd(s->c);
+
+	discard = evbuffer_get_length(in);
+	(void)evbuffer_drain(in, discard);
+	while (discard < SESSION_DISCARD_MAX &&
+	    (r = recv(fd, junk, sizeof(junk), MSG_DONTWAIT)) > 0) {
+		discard += (unsigned long long)r;
+		s->in += (unsigned long long)r;
+	}
+	if (discard > 0)
+		ev_log(s, LOG_WARNING, "event=starttls-discard value=%llu",
+		    NULL, 0, 0, discard);
+	if (discard >= SESSION_DISCARD_MAX) {
+		close_with(s, NULL);
+		return;
+	}
+	to_client(s, buf, len);
+	s->state = S_BLIND;
+	ev_log(s, LOG_INFO, "event=tls-started", NULL, 0, 0);
+	/* No more SMTP to parse: the framer and the reply parser go. */
+	smtpframe_free(s->fr);
+	s->fr = NULL;
+	free(s->rp);
+	s->rp = NULL;
+	timer_arm(s);
+	relay(s, s->u, s->c);
+	relay(s, s->c, s->u);
+}
+
+/* One complete upstream reply in s->rp. */
+static void
+handle_reply(struct session *s)
+{
+	const char *buf = (const char *)s->rp->buf;
+	size_t	len = s->rp->len, n;
+	int	code = s->rp->code;
+	enum pkind kind = P_OTHER;
+	struct evbuffer *in;
+
+	if (s->state == S_GREET) {
+		s->state = S_CMD;
+		send_banner(s, buf, len, code);
+		bufferevent_enable(s->c, EV_READ);
+		timer_arm(s);
+		client_process(s);
+		return;
+	}
+	if (s->qlen == 0) {
+		/* Unsolicited (a 421 before closing): relay it. */
+		to_client(s, buf, len);
+		return;
+	}
+	kind = s->q[s->qhead].kind;
+	s->qhead = (s->qhead + 1) % SESSION_PEND_MAX;
+	s->qlen--;
+	switch (kind) {
+	case P_EHLO:
+		if (code == 250) {
+			hatch(s);
+			send_ehlo(s, buf, len);
+			goto sent;
+		}
+		break;
+	case P_HELO:
+		if (code == 250)
+			hatch(s);
+		break;
+	case P_DATA:
+		s->hold = 0;
+		if (code == 354) {
+			if (smtpframe_data(s->fr) != 0) {
+				internal_error(s, "DATA after a partial line");
+				return;
+			}
+			s->content = C_DATA;
+			s->bare_logged = 0;
+		}
+		break;
+	case P_DATAEND:
+		s->dataend--;
+		break;
+	case P_AUTH:
+		s->hold = 0;
+		if (code == 334)
+			s->auth_cont = 1;
+		break;
+	case P_STARTTLS:
+		s->hold = 0;
+		if (code == 220) {
+			starttls_go(s, buf, len);
+			return;
+		}
+		/* Refused: what the client pipelined after it goes anyway. */
+		in = bufferevent_get_input(s->c);
+		if ((n = evbuffer_get_length(in)) > 0) {
+			(void)evbuffer_drain(in, n);
+			ev_log(s, LOG_WARNING, "event=starttls-discard "
+			    "value=%zu", NULL, 0, 0, n);
+		}
+		break;
+	default:
+		break;
+	}
+	to_client(s, buf, len);
+sent:
+	if (s->dead || s->state != S_CMD)
+		return;
+	pend_flush_local(s);
+	timer_arm(s);
+	client_process(s);
+}
+
+/* Upstream input in GREET and CMD: complete replies, one at a time. */
+static void
+upstream_process(struct session *s)
+{
+	struct evbuffer *in;
+	struct evbuffer_iovec v;
+	const char *err;
+	size_t	used;
+
+	while (!s->dead && s->u != NULL &&
+	    (s->state == S_GREET || s->state == S_CMD)) {
+		if (evbuffer_get_length(bufferevent_get_output(s->c)) >
+		    SESSION_OUT_MAX) {
+			bufferevent_disable(s->u, EV_READ);
+			s->u_paused = 1;
+			return;
+		}
+		in = bufferevent_get_input(s->u);
+		if (evbuffer_get_length(in) == 0)
+			break;
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		/* The parser (16 KiB) lives only while a reply is coming in,
+		 * so that idle sessions stay small. */
+		if (s->rp == NULL) {
+			if ((s->rp = malloc(sizeof(*s->rp))) == NULL) {
+				internal_error(s, "out of memory");
+				return;
+			}
+			smtpframe_reply_init(s->rp);
+		}
+		used = 0;
+		err = smtpframe_reply_feed(s->rp, v.iov_base, v.iov_len, &used);
+		if (err != NULL) {
+			ev_log(s, LOG_ERR, "event=upstream-error", err,
+			    strlen(err), 0);
+			close_with(s, "421 4.3.0 Service not available\r\n");
+			return;
+		}
+		(void)evbuffer_drain(in, used);
+		if (!s->rp->done)
+			continue;
+		handle_reply(s);
+		if (s->rp != NULL && s->u != NULL &&
+		    evbuffer_get_length(bufferevent_get_input(s->u)) == 0) {
+			free(s->rp);
+			s->rp = NULL;
+		}
+	}
+	if (!s->dead && s->state == S_BLIND && s->u != NULL)
+		relay(s, s->u, s->c);
+	if (!s->dead)
+		try_shutdown(s);
+}
+
+/* A command line the framer found too long (or over the AUTH cap). */
+static void
+line_too_long(struct session *s, size_t len, size_t limit)
+{
+	enum policy_action act = rule_action(s, POLICY_CMD_LINE_LENGTH);
+	const char *text = s->cfg->rules[POLICY_CMD_LINE_LENGTH].reply;
+	char	line[POLICY_REPLY_TEXT_MAX + 32];
+
+	if (act == POLICY_NONE || act == POLICY_LOG || s->monitor)
+		act = POLICY_REJECT;	/* the hard cap: not buffered whole */
+	rule_log(s, POLICY_CMD_LINE_LENGTH, act, (long long)len,
+	    (long long)limit, "command", NULL);
+	if (act == POLICY_DROP_CONNECTION) {
+		drop_for(s, POLICY_CMD_LINE_LENGTH);
+		return;
+	}
+	(void)snprintf(line, sizeof(line), "500 5.5.2 %s\r\n",
+	    text != NULL && *text != '\0' ? text : "Line too long");
+	local_reply(s, line);
+}
+
+/* BDAT size: the leading digits of ${arg}; -1 if none or too many. */
+static long long
+bdat_size(const unsigned char *arg, size_t len)
+{
+	long long n = 0;
+	size_t	i;
+
+	for (i = 0; i < len && arg[i] >= '0' && arg[i] <= '9'; i++) {
+		if (i >= 18)
+			return (-1);
+		n = n * 10 + (arg[i] - '0');
+	}
+	return (i == 0 ? -1 : n);
+}
+
+/* One complete command line from the client (SPEC 5.3, 5.5, 5.6). */
+static void
+command_line(struct session *s, const unsigned char *line, size_t len,
+    unsigned bare)
+{
+	const struct config_shim *c = &s->cfg->shim;
+	enum policy_action act;
+	char	verb[SMTPFRAME_VERB_MAX];
+	const unsigned char *arg;
+	size_t	arglen, limit, w;
+	const char *err;
+	enum pkind kind = P_OTHER;
+	struct evbuffer *out = bufferevent_get_output(s->u);
+	struct evbuffer_iovec v;
+	long long size;
+
+	s->commands++;
+	if (bare > 0 && (act = rule_action(s, POLICY_BARE_LINEFEED)) !=
+	    POLICY_NONE) {
+		rule_log(s, POLICY_BARE_LINEFEED, act, bare, 0, "command",
+		    NULL);
+		if (act == POLICY_DROP_CONNECTION && !s->monitor) {
+			drop_for(s, POLICY_BARE_LINEFEED);
+			return;
+		}
+	}
+	err = smtpframe_verb(line, len, verb, &arg, &arglen);
+	limit = (size_t)s->cfg->rules[POLICY_CMD_LINE_LENGTH].limit;
+	if (err == NULL && strcmp(verb, "AUTH") == 0 &&
+	    limit < SESSION_AUTH_LINE)
+		limit = SESSION_AUTH_LINE;
+	act = rule_action(s, POLICY_CMD_LINE_LENGTH);
+	if (act != POLICY_NONE && len > limit) {
+		if (!s->monitor && act != POLICY_LOG) {
+			line_too_long(s, len, limit);
+			return;
+		}
+		rule_log(s, POLICY_CMD_LINE_LENGTH, act, (long long)len,
+		    (long long)limit, "command", NULL);
+	}
+	if (err != NULL || !in_list(&c->commands, verb) ||
+	    (c->starttls == CONFIG_TLS_STRIP && strcmp(verb, "STARTTLS") == 0)) {
+		for (w = 0; w < len && w < 32 && line[w] != ' ' &&
+		    line[w] != '\r' && line[w] != '\n'; w++)
+			;
+		if (c->command_other == CONFIG_CMD_REJECT) {
+			ev_log(s, LOG_WARNING, "event=command action=reject",
+			    (const char *)line, w, s->monitor);
+			if (!s->monitor) {
+				local_reply(s, "502 5.5.1 Command not "
+				    "permitted\r\n");
+				return;
+			}
+		} else {
+			ev_log(s, LOG_WARNING, "event=command action=mask",
+			    (const char *)line, w, s->monitor);
+			if (!s->monitor) {
+				if (evbuffer_reserve_space(out, len, &v, 1) < 1) {
+					internal_error(s, "out of memory");
+					return;
+				}
+				memcpy(v.iov_base, line, len);
+				ehlo_mask_command(v.iov_base, len);
+				v.iov_len = len;
+				(void)evbuffer_commit_space(out, &v, 1);
+				(void)pend_push(s, P_OTHER, NULL);
+				return;
+			}
+		}
+	} else if (strcmp(verb, "EHLO") == 0)
+		kind = P_EHLO;
+	else if (strcmp(verb, "HELO") == 0)
+		kind = P_HELO;
+	else if (strcmp(verb, "DATA") == 0) {
+		kind = P_DATA;
+		s->hold = 1;
+	} else if (strcmp(verb, "BDAT") == 0) {
+		kind = P_BDAT;
+		if ((size = bdat_size(arg, arglen)) > 0) {
+			if (smtpframe_bdat(s->fr, (unsigned long long)size)
+			    != 0) {
+				internal_error(s, "BDAT after a partial line");
+				return;
+			}
+			s->content = C_BDAT;
+		}
+	} else if (strcmp(verb, "AUTH") == 0) {
+		kind = P_AUTH;
+		s->hold = 1;
+	} else if (strcmp(verb, "STARTTLS") == 0) {
+		kind = P_STARTTLS;
+		s->hold = 1;
+	} else if (strcmp(verb, "QUIT") == 0)
+		kind = P_QUIT;
+	if (evbuffer_add(out, line, len) != 0) {
+		internal_error(s, "out of memory");
+		return;
+	}
+	(void)pend_push(s, kind, NULL);
+}
+
+/*
+ * DATA or BDAT octets from the framer (SPEC 5.6).  ${ev} points into the
+ * head of the client's input buffer; ${n} octets were consumed.
+ */
+static void
+content(struct session *s, const struct smtpframe_ev *ev, size_t n)
+{
+	struct evbuffer *in = bufferevent_get_input(s->c);
+	struct evbuffer *out = bufferevent_get_output(s->u);
+	enum policy_action act;
+
+	if (ev->ambiguous) {
+		/*
+		 * "." on a line of its own, delimited by a bare LF or
+		 * followed by extra CRs: Postfix 3.7 would end the message
+		 * there, CRLF.CRLF does not.  The two readings must never
+		 * differ, so this drops the session whatever the action.
+		 */
+		(void)evbuffer_remove_buffer(in, out, ev->len);
+		(void)evbuffer_drain(in, n - ev->len);
+		s->monitor = 0;
+		rule_log(s, POLICY_BARE_LINEFEED, POLICY_DROP_CONNECTION,
+		    ev->bare ? ev->bare : 1, 0, "data",
+		    "ambiguous end of data");
+		drop_for(s, POLICY_BARE_LINEFEED);
+		return;
+	}
+	if (ev->bare > 0 && s->content == C_DATA &&
+	    (act = rule_action(s, POLICY_BARE_LINEFEED)) != POLICY_NONE) {
+		if (act == POLICY_DROP_CONNECTION && !s->monitor) {
+			(void)evbuffer_drain(in, n);
+			rule_log(s, POLICY_BARE_LINEFEED, act, ev->bare, 0,
+			    "data", NULL);
+			drop_for(s, POLICY_BARE_LINEFEED);
+			return;
+		}
+		if (!s->bare_logged)
+			rule_log(s, POLICY_BARE_LINEFEED, act, ev->bare, 0,
+			    "data", NULL);
+		s->bare_logged = 1;
+	}
+	(void)evbuffer_remove_buffer(in, out, ev->len);
+	if (n > ev->len)
+		(void)evbuffer_drain(in, n - ev->len);
+	if (ev->end) {
+		if (s->content == C_DATA)
+			(void)pend_push(s, P_DATAEND, NULL);
+		s->content = C_NONE;
+	}
+}
+
+/*
+ * An AUTH continuation line (after 334): relayed as data up to its LF,
+ * never parsed (SPEC 5); then wait for the next reply.
+ */
+static void
+auth_continue(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->c);
+	struct evbuffer *out = bufferevent_get_output(s->u);
+	struct evbuffer_ptr p;
+
+	p = evbuffer_search(in, "\n", 1, NULL);
+	if (p.pos < 0) {
+		(void)evbuffer_remove_buffer(in, out, evbuffer_get_length(in));
+		return;
+	}
+	(void)evbuffer_remove_buffer(in, out, (size_t)p.pos + 1);
+	s->auth_cont = 0;
+	s->hold = 1;
+	(void)pend_push(s, P_AUTH, NULL);
+}
+
+/* Client input in CMD: frame, inspect, forward, as far as allowed. */
+static void
+client_process(struct session *s)
+{
+	struct evbuffer *in;
+	struct evbuffer_iovec v;
+	struct smtpframe_ev ev;
+	enum policy_action act;
+	size_t	n;
+
+	while (!s->dead && s->state == S_CMD && !s->hold && s->u != NULL &&
+	    !s->u_shut) {
+		if (evbuffer_get_length(bufferevent_get_output(s->u)) >
+		    SESSION_OUT_MAX) {
+			bufferevent_disable(s->c, EV_READ);
+			s->c_paused = 1;
+			return;
+		}
+		/* Room for a reply of our own too; resumed by the replies. */
+		if (s->qlen >= SESSION_PEND_MAX - 1)
+			break;
+		in = bufferevent_get_input(s->c);
+		if (evbuffer_get_length(in) == 0)
+			break;
+		if (s->auth_cont) {
+			auth_continue(s);
+			continue;
+		}
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			break;
+		memset(&ev, 0, sizeof(ev));
+		n = smtpframe_feed(s->fr, v.iov_base, v.iov_len, &ev);
+		switch (ev.type) {
+		case SMTPFRAME_NEED:
+			(void)evbuffer_drain(in, n);
+			break;
+		case SMTPFRAME_LINE:
+			/* ev.data is the framer's own copy. */
+			(void)evbuffer_drain(in, n);
+			command_line(s, ev.data, ev.len, ev.bare);
+			break;
+		case SMTPFRAME_TOOLONG:
+			(void)evbuffer_drain(in, n);
+			/* Over the framer's cap: the rule's limit when it
+			 * is enforcing, else the hard cap is what refused. */
+			act = rule_action(s, POLICY_CMD_LINE_LENGTH);
+			line_too_long(s, ev.len, !s->monitor &&
+			    (act == POLICY_REJECT ||
+			    act == POLICY_DROP_CONNECTION) ?
+			    (size_t)s->cfg->rules[POLICY_CMD_LINE_LENGTH].limit :
+			    s->fr->limit);
+			break;
+		case SMTPFRAME_CONTENT:
+			content(s, &ev, n);
+			break;
+		default:
+			internal_error(s, "framer failed");
+			return;
+		}
+	}
+	if (!s->dead)
+		try_shutdown(s);
+}
+
+/*
+ * Half-close (SPEC 5.8): once one side has sent EOF and everything it
+ * sent has been passed on, shut the write side towards the other; when
+ * both directions are finished the session ends.
+ */
+static void
+try_shutdown(struct session *s)
+{
+	if (s->dead || s->state == S_CLOSING || s->state == S_CONNECT)
+		return;
+	if (s->c_eof && !s->u_shut && s->u != NULL &&
+	    evbuffer_get_length(bufferevent_get_input(s->c)) == 0 &&
+	    evbuffer_get_length(bufferevent_get_output(s->u)) == 0) {
+		(void)shutdown(bufferevent_getfd(s->u), SHUT_WR);
+		s->u_shut = 1;
+	}
+	if (s->u_eof && !s->c_shut && s->c != NULL &&
+	    (s->u == NULL ||
+	    evbuffer_get_length(bufferevent_get_input(s->u)) == 0) &&
+	    evbuffer_get_length(bufferevent_get_output(s->c)) == 0) {
+		(void)shutdown(bufferevent_getfd(s->c), SHUT_WR);
+		s->c_shut = 1;
+	}
+	if (s->c_shut && s->u_shut)
+		session_drop(s);
+}
+
+static void
+client_read(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	if (s->state == S_CLOSING) {
+		(void)evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	timer_arm(s);
+	if (s->state == S_BLIND)
+		relay(s, s->c, s->u);
+	else if (s->state == S_CMD)
+		client_process(s);
+}
+
+/* Octets from and to the client, for the disconnect line. */
+static void
+count_in(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct session *s = arg;
+
+	(void)b;
+	s->in += info->n_added;
+}
+
+static void
+count_out(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct session *s = arg;
+
+	(void)b;
+	s->out += info->n_added;
+}
+
+static void
+upstream_read(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	timer_arm(s);
+	if (s->state == S_BLIND)
+		relay(s, s->u, s->c);
+	else
+		upstream_process(s);
+}
+
+/* The client's output drained: resume the upstream, finish a close. */
+static void
+client_write(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	if (s->state == S_CLOSING) {
+		if (!s->c_shut) {
+			(void)shutdown(bufferevent_getfd(bev), SHUT_WR);
+			s->c_shut = 1;
+		}
+		return;
+	}
+	if (s->u_paused && s->u != NULL) {
+		s->u_paused = 0;
+		bufferevent_enable(s->u, EV_READ);
+		if (s->state == S_BLIND)
+			relay(s, s->u, s->c);
+		else
+			upstream_process(s);
+	}
+	if (!s->dead)
+		try_shutdown(s);
+}
+
+/* The upstream's output drained: resume the client. */
+static void
+upstream_write(struct bufferevent *bev, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (s->c_paused && s->state != S_CLOSING) {
+		s->c_paused = 0;
+		bufferevent_enable(s->c, EV_READ);
+		if (s->state == S_BLIND)
+			relay(s, s->c, s->u);
+		else
+			client_process(s);
+	}
+	if (!s->dead)
+		try_shutdown(s);
+}
+
+static void
+client_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)bev;
+	if (what & BEV_EVENT_ERROR) {
+		session_drop(s);
+		return;
+	}
+	if (!(what & BEV_EVENT_EOF))
+		return;
+	s->c_eof = 1;
+	if (s->state == S_CLOSING || s->state == S_CONNECT ||
+	    s->state == S_GREET) {
+		session_drop(s);
+		return;
+	}
+	try_shutdown(s);
+}
+
+static void
+upstream_event(struct bufferevent *bev, short what, void *arg)
+{
+	struct session *s = arg;
+	char	eb[128];
+	int	e;
+
+	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		s->state = s->exempt ? S_BLIND : S_GREET;
+		bufferevent_enable(s->u, EV_READ);
+		if (s->exempt) {
+			bufferevent_enable(s->c, EV_READ);
+			relay(s, s->c, s->u);
+		}
+		timer_arm(s);
+		return;
+	}
+	if (what & BEV_EVENT_ERROR) {
+		e = EVUTIL_SOCKET_ERROR();
+		if (s->state == S_BLIND) {
+			session_drop(s);
+			return;
+		}
+		(void)snprintf(eb, sizeof(eb), "%s %s: %s",
+		    s->state == S_CONNECT ? "connect" : "relay",
+		    s->cfg->shim.upstream, evutil_socket_error_to_string(e));
+		ev_log(s, LOG_ERR, "event=upstream-error", eb, strlen(eb), 0);
+		close_with(s, "421 4.3.0 Service not available\r\n");
+		return;
+	}
+	if (!(what & BEV_EVENT_EOF))
+		return;
+	s->u_eof = 1;
+	if (s->state == S_GREET) {
+		ev_log(s, LOG_ERR, "event=upstream-error", eb,
+		    (size_t)snprintf(eb, sizeof(eb), "%s: closed before "
+		    "its greeting", s->cfg->shim.upstream), 0);
+		close_with(s, "421 4.3.0 Service not available\r\n");
+		return;
+	}
+	try_shutdown(s);
+}
+
+static void
+session_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	(void)fd;
+	(void)what;
+	switch (s->state) {
+	case S_CONNECT:
+	case S_GREET:
+		ev_log(s, LOG_WARNING, "event=timeout stage=connect", NULL, 0,
+		    0);
+		close_with(s, "421 4.3.0 Service not available\r\n");
+		break;
+	case S_CMD:
+		ev_log(s, LOG_WARNING, "event=timeout stage=%s", NULL, 0, 0,
+		    s->content != C_NONE || s->dataend > 0 ? "data" :
+		    "command");
+		close_with(s, "421 4.4.2 Timeout\r\n");
+		break;
+	case S_BLIND:
+		ev_log(s, LOG_WARNING, "event=timeout stage=%s", NULL, 0, 0,
+		    s->exempt ? "relay" : "tls");
+		close_with(s, NULL);
+		break;
+	case S_CLOSING:
+		session_drop(s);
+		break;
+	}
+}
+
+/* The session's memory, from the event loop after session_drop(). */
+static void
+session_free(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	unsigned i;
+
+	(void)fd;
+	(void)what;
+	for (i = 0; i < s->qlen; i++)
+		free(s->q[(s->qhead + i) % SESSION_PEND_MAX].text);
+	smtpframe_free(s->fr);
+	free(s->rp);
+	config_unref(s->cfg);
+	free(s);
+}
+
+static void shim_check_done(struct shim *);
+
+/* The one teardown, safe from any state. */
+static void
+session_drop(struct session *s)
+{
+	struct shim *sh = s->sh;
+	char	post[128];
+
+	if (s->dead)
+		return;
+	s->dead = 1;
+	(void)snprintf(post, sizeof(post), "commands=%lu in=%llu out=%llu",
+	    s->commands, s->in, s->out);
+	audit_log(LOG_INFO, s->id, "event=disconnect client=unknown[%s]:%u %s",
+	    s->addr, s->port, post);
+	limit_release(sh->limit, (const struct sockaddr *)&s->peer, s->exempt,
+	    s->embryonic);
+	if (s->c != NULL)
+		bufferevent_free(s->c);
+	if (s->u != NULL)
+		bufferevent_free(s->u);
+	s->c = s->u = NULL;
+	if (s->timer != NULL)
+		event_free(s->timer);
+	s->timer = NULL;
+	if (s->prev != NULL)
+		s->prev->next = s->next;
+	else
+		sh->sessions = s->next;
+	if (s->next != NULL)
+		s->next->prev = s->prev;
+	sh->nsessions--;
+	if (event_base_once(sh->base, -1, EV_TIMEOUT, session_free, s,
+	    NULL) != 0)
+		session_free(-1, 0, s);
+	shim_check_done(sh);
+}
+
+static void
+set_nodelay(int fd)
+{
+	int	on = 1;
+
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
+}
+
+/* Connect upstream and send the PROXY header first (SPEC 5.8). */
+static int
+session_connect(struct session *s)
+{
+	struct sockaddr_storage ss;
+	socklen_t sslen;
+	unsigned char hdr[PROXY_ENCODE_MAX];
+	ssize_t	n = 0;
+	const char *err;
+	int	fd;
+
+	if ((err = sockspec_hostport(s->cfg->shim.upstream, &ss, &sslen))
+	    != NULL) {
+		ev_log(s, LOG_ERR, "event=upstream-error", err, strlen(err), 0);
+		return (-1);
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0)) < 0)
+		return (-1);
+	set_nodelay(fd);
+	if ((s->u = bufferevent_socket_new(s->sh->base, fd,
+	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		(void)close(fd);
+		return (-1);
+	}
+	bufferevent_setcb(s->u, upstream_read, upstream_write, upstream_event,
+	    s);
+	if (s->cfg->shim.proxy_protocol == CONFIG_PROXY_V1)
+		n = proxy_encode_v1(hdr, sizeof(hdr),
+		    (struct sockaddr *)&s->peer, (struct sockaddr *)&s->local);
+	else if (s->cfg->shim.proxy_protocol == CONFIG_PROXY_V2)
+		n = proxy_encode_v2(hdr, sizeof(hdr),
+		    (struct sockaddr *)&s->peer, (struct sockaddr *)&s->local);
+	if (n < 0 || (n > 0 && evbuffer_add(bufferevent_get_output(s->u),
+	    hdr, (size_t)n) != 0))
+		return (-1);
+	if (bufferevent_socket_connect(s->u, (struct sockaddr *)&ss,
+	    (int)sslen) != 0) {
+		/* Refused at once (loopback): the error event says why. */
+		return (s->u == NULL ? -1 : 0);
+	}
+	return (0);
+}
+
+static void
+format_addr(const struct sockaddr *sa, char *buf, size_t len, unsigned *port)
+{
+	const struct sockaddr_in *sin = (const void *)sa;
+	const struct sockaddr_in6 *sin6 = (const void *)sa;
+
+	*port = 0;
+	(void)snprintf(buf, len, "unknown");
+	if (sa->sa_family == AF_INET) {
+		(void)inet_ntop(AF_INET, &sin->sin_addr, buf, (socklen_t)len);
+		*port = ntohs(sin->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			(void)inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12],
+			    buf, (socklen_t)len);
+		else
+			(void)inet_ntop(AF_INET6, &sin6->sin6_addr, buf,
+			    (socklen_t)len);
+		*port = ntohs(sin6->sin6_port);
+	}
+}
+
+/* "421 4.7.0 Too many connections" straight on the socket, then close. */
+static void
+refuse(int fd)
+{
+	static const char msg[] = "421 4.7.0 Too many connections\r\n";
+
+	(void)send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)close(fd);
+}
+
+static const char *const limit_names[] = { "", "max-connections",
+	"max-connections-per-client", "max-embryonic" };
+
+static void
+accept_client(struct evconnlistener *lis, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct shim *sh = arg;
+	struct session *s;
+	struct config *cfg;
+	struct limit_max max;
+	struct limit_verdict v;
+	socklen_t len;
+	int	r, exempt;
+
+	(void)lis;
+	(void)salen;
+	sh->paused_logged = 0;
+	if ((cfg = config_current()) == NULL || sh->stopping) {
+		config_unref(cfg);
+		(void)close(fd);
+		return;
+	}
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		config_unref(cfg);
+		refuse(fd);
+		return;
+	}
+	s->sh = sh;
+	s->cfg = cfg;
+	(void)snprintf(s->id, sizeof(s->id), "S%llX", sh->next_id++);
+	memcpy(&s->peer, sa, (size_t)salen < sizeof(s->peer) ?
+	    (size_t)salen : sizeof(s->peer));
+	len = sizeof(s->local);
+	if (getsockname(fd, (struct sockaddr *)&s->local, &len) != 0)
+		s->local.ss_family = AF_UNSPEC;
+	format_addr(sa, s->addr, sizeof(s->addr), &s->port);
+	exempt = cidr_list_match_sa(&cfg->exempt, sa);
+	max.total = cfg->shim.max_connections;
+	max.client = cfg->shim.max_connections_per_client;
+	max.embryonic = cfg->shim.max_embryonic;
+	if ((r = limit_admit(sh->limit, sa, exempt, &max, &v)) != 0) {
+		if (r < 0)
+			ev_log(s, LOG_ERR, "event=error stage=accept",
+			    "out of memory", 13, 0);
+		else if (v.log)
+			ev_log(s, LOG_WARNING, "event=limit action=reject "
+			    "value=%d limit=%d", limit_names[v.kind],
+			    strlen(limit_names[v.kind]), 0, v.value, v.limit);
+		refuse(fd);
+		config_unref(cfg);
+		free(s);
+		return;
+	}
+	s->exempt = exempt;
+	s->embryonic = !exempt;
+	s->monitor = cfg->mode == CONFIG_MONITOR;
+	s->state = S_CONNECT;
+	s->next = sh->sessions;
+	if (sh->sessions != NULL)
+		sh->sessions->prev = s;
+	sh->sessions = s;
+	sh->nsessions++;
+	ev_log(s, LOG_INFO, "event=connect", NULL, 0, 0);
+	if (exempt)
+		ev_log(s, LOG_INFO, "event=exempt", NULL, 0, 0);
+	set_nodelay(fd);
+	s->timer = evtimer_new(sh->base, session_timeout, s);
+	s->c = bufferevent_socket_new(sh->base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (s->c == NULL)
+		(void)close(fd);
+	if (!exempt) {
+		size_t	lim = (size_t)cfg->rules[POLICY_CMD_LINE_LENGTH].limit;
+
+		s->fr = smtpframe_new(lim > SESSION_AUTH_LINE ? lim :
+		    SESSION_AUTH_LINE);
+	}
+	if (s->timer == NULL || s->c == NULL || (!exempt && s->fr == NULL)) {
+		if (s->c != NULL)
+			internal_error(s, "out of memory");
+		else
+			session_drop(s);
+		return;
+	}
+	bufferevent_setcb(s->c, client_read, client_write, client_event, s);
+	bufferevent_setwatermark(s->c, EV_READ, 0, SESSION_READ_MAX);
+	(void)evbuffer_add_cb(bufferevent_get_input(s->c), count_in, s);
+	(void)evbuffer_add_cb(bufferevent_get_output(s->c), count_out, s);
+	bufferevent_disable(s->c, EV_READ);
+	bufferevent_enable(s->c, EV_WRITE);
+	timer_arm(s);
+	if (session_connect(s) != 0 && !s->dead && s->state == S_CONNECT) {
+		ev_log(s, LOG_ERR, "event=upstream-error", "cannot connect",
+		    14, 0);
+		close_with(s, "421 4.3.0 Service not available\r\n");
+	}
+}
+
+/* Out of file descriptors: stop accepting for a second, never spin. */
+static void
+accept_error(struct evconnlistener *lis, void *arg)
+{
+	struct shim *sh = arg;
+	struct timeval tv = { 1, 0 };
+	char	eb[128];
+	int	e = EVUTIL_SOCKET_ERROR(), i;
+
+	(void)lis;
+	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM)
+		return;
+	if (!sh->paused_logged) {
+		(void)snprintf(eb, sizeof(eb), "accept: %s",
+		    evutil_socket_error_to_string(e));
+		audit_log(LOG_ERR, NULL, "event=error stage=accept "
+		    "detail=\"%s\" sessions=%d", eb, sh->nsessions);
+		sh->paused_logged = 1;
+	}
+	for (i = 0; i < sh->nlis; i++)
+		(void)evconnlistener_disable(sh->lis[i]);
+	(void)evtimer_add(sh->resume, &tv);
+}
+
+static void
+accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct shim *sh = arg;
+	int	i;
+
+	(void)fd;
+	(void)what;
+	if (sh->stopping)
+		return;
+	for (i = 0; i < sh->nlis; i++)
+		(void)evconnlistener_enable(sh->lis[i]);
+}
+
+/**
+ * shim_new(base, hostname): the relay's server state on ${base}; ${hostname}
+ * is used by banner = mask when banner-text is empty.  Sessions take the
+ * configuration snapshot current at accept (config_current()).  Returns
+ * NULL on error.
+ */
+struct shim *
+shim_new(struct event_base *base, const char *hostname)
+{
+	struct shim *sh;
+
+	if ((sh = calloc(1, sizeof(*sh))) == NULL)
+		return (NULL);
+	sh->base = base;
+	sh->next_id = ((unsigned long long)time(NULL) << 20) |
+	    ((unsigned long long)getpid() & 0xfffff);
+	if ((sh->hostname = strdup(hostname != NULL ? hostname : "")) == NULL ||
+	    (sh->limit = limit_new()) == NULL ||
+	    (sh->resume = evtimer_new(base, accept_resume, sh)) == NULL) {
+		shim_free(sh);
+		return (NULL);
+	}
+	return (sh);
+}
+
+/**
+ * shim_listen(sh, fd): accept clients on the bound, listening socket ${fd}
+ * (non-blocking; the shim closes it).  Returns 0, or -1 on error.
+ */
+int
+shim_listen(struct shim *sh, int fd)
+{
+	struct evconnlistener *l;
+
+	if (sh->nlis >= SHIM_LISTEN_MAX)
+		return (-1);
+	if ((l = evconnlistener_new(sh->base, accept_client, sh,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd)) == NULL)
+		return (-1);
+	evconnlistener_set_error_cb(l, accept_error);
+	sh->lis[sh->nlis++] = l;
+	return (0);
+}
+
+/* Stopping and no session left: leave the event loop. */
+static void
+shim_check_done(struct shim *sh)
+{
+	if (sh->stopping && sh->nsessions == 0)
+		(void)event_base_loopexit(sh->base, NULL);
+}
+
+/* shutdown-timeout expired: 421 to the sessions still there. */
+static void
+stop_expired(evutil_socket_t fd, short what, void *arg)
+{
+	struct shim *sh = arg;
+	struct session *s, *next;
+
+	(void)fd;
+	(void)what;
+	for (s = sh->sessions; s != NULL; s = next) {
+		next = s->next;
+		if (s->state == S_CMD && s->content == C_NONE)
+			close_with(s, "421 4.3.2 Service shutting down\r\n");
+		else if (s->state != S_CLOSING)
+			close_with(s, NULL);
+	}
+	shim_check_done(sh);
+}
+
+/**
+ * shim_stop(sh, timeout): stop accepting; sessions may finish for
+ * ${timeout} seconds, then those left get "421 4.3.2 Service shutting
+ * down" (in the command phase) and are closed.  The event loop is left
+ * (event_base_loopexit) once no session remains.
+ */
+void
+shim_stop(struct shim *sh, int timeout)
+{
+	struct timeval tv = { timeout, 0 };
+	int	i;
+
+	if (sh->stopping)
+		return;
+	sh->stopping = 1;
+	for (i = 0; i < sh->nlis; i++)
+		evconnlistener_free(sh->lis[i]);
+	sh->nlis = 0;
+	if ((sh->stop_timer = evtimer_new(sh->base, stop_expired, sh)) != NULL)
+		(void)evtimer_add(sh->stop_timer, &tv);
+	shim_check_done(sh);
+}
+
+/** shim_sessions(sh): number of live sessions. */
+int
+shim_sessions(const struct shim *sh)
+{
+	return (sh->nsessions);
+}
+
+/** shim_free(sh): close every session and listener; NULL is a no-op. */
+void
+shim_free(struct shim *sh)
+{
+	int	i;
+
+	if (sh == NULL)
+		return;
+	while (sh->sessions != NULL)
+		session_drop(sh->sessions);
+	for (i = 0; i < sh->nlis; i++)
+		evconnlistener_free(sh->lis[i]);
+	if (sh->resume != NULL)
+		event_free(sh->resume);
+	if (sh->stop_timer != NULL)
+		event_free(sh->stop_timer);
+	limit_free(sh->limit);
+	free(sh->hostname);
+	free(sh);
+}
