@@ -87,8 +87,6 @@ unsupported(const struct config *cfg)
 {
 	if (cfg->shim.starttls == CONFIG_TLS_TERMINATE)
 		return ("starttls = terminate is not supported yet");
-	if (cfg->shim.accept_proxy_from.n > 0)
-		return ("accept-proxy-from is not supported yet");
 	return (NULL);
 }
 

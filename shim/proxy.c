@@ -431,3 +431,25 @@ proxy_parse(const void *buf, size_t len, struct sockaddr_storage *src,
 	*err = "not a PROXY header";
 	return (-1);
 }
+
+/**
+ * proxy_sniff(buf, len): 1 if the ${len} octets in ${buf} start with a
+ * PROXY v1 ("PROXY ") or v2 signature, 0 if they cannot be the start of
+ * one, -1 if they are a prefix of a signature and more are needed.  Lets
+ * the shim refuse a header from a client it does not trust.
+ */
+int
+proxy_sniff(const void *buf, size_t len)
+{
+	static const char v1[] = "PROXY ";
+	const unsigned char *b = buf;
+	size_t	n;
+
+	n = len < sizeof(v1) - 1 ? len : sizeof(v1) - 1;
+	if (memcmp(b, v1, n) == 0)
+		return (n == sizeof(v1) - 1 ? 1 : -1);
+	n = len < sizeof(v2sig) ? len : sizeof(v2sig);
+	if (memcmp(b, v2sig, n) == 0)
+		return (n == sizeof(v2sig) ? 1 : -1);
+	return (0);
+}

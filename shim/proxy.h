@@ -51,4 +51,12 @@ ssize_t	proxy_encode_v2(void *buf, size_t len, const struct sockaddr *src,
 int	proxy_parse(const void *buf, size_t len, struct sockaddr_storage *src,
 	    struct sockaddr_storage *dst, size_t *consumed, const char **err);
 
+/**
+ * proxy_sniff(buf, len): 1 if the ${len} octets in ${buf} start with a
+ * PROXY v1 ("PROXY ") or v2 signature, 0 if they cannot be the start of
+ * one, -1 if they are a prefix of a signature and more are needed.  Lets
+ * the shim refuse a header from a client it does not trust.
+ */
+int	proxy_sniff(const void *buf, size_t len);
+
 #endif /* PROXY_H */

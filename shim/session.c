@@ -72,7 +72,7 @@
 #define SESSION_DISCARD_MAX	(1024 * 1024)	/* plaintext after STARTTLS */
 #define SHIM_LISTEN_MAX		16
 
-enum sstate { S_CONNECT, S_GREET, S_CMD, S_BLIND, S_CLOSING };
+enum sstate { S_PROXYIN, S_CONNECT, S_GREET, S_CMD, S_BLIND, S_CLOSING };
 
 /* What a pending entry is waiting for. */
 enum pkind { P_LOCAL, P_HELO, P_EHLO, P_DATA, P_DATAEND, P_BDAT, P_AUTH,
@@ -100,6 +100,9 @@ struct session {
 	enum sstate state;
 	enum content content;
 	int	exempt;		/* global exempt-clients: byte relay */
+	int	proxied;	/* from accept-proxy-from: header read first */
+	int	admitted;	/* counted in the limits */
+	int	sniffed;	/* first octets checked for a PROXY header */
 	int	embryonic;	/* counted as embryonic in the limits */
 	int	monitor;	/* mode = monitor */
 	int	hold;		/* client input waits for a reply */
@@ -137,6 +140,7 @@ static void session_drop(struct session *);
 static void client_process(struct session *);
 static void upstream_process(struct session *);
 static void try_shutdown(struct session *);
+static void proxy_in(struct session *);
 
 /* Scratch space for rewriting one reply; the shim is single-threaded. */
 static char session_scratch[SMTPFRAME_REPLY_MAX + 1024];
@@ -226,6 +230,7 @@ timer_arm(struct session *s)
 	struct timeval tv = { 0, 0 };
 
 	switch (s->state) {
+	case S_PROXYIN:
 	case S_CONNECT:
 	case S_GREET:
 		tv.tv_sec = c->connect_timeout;
@@ -875,6 +880,33 @@ auth_continue(struct session *s)
 	(void)pend_push(s, P_AUTH, NULL);
 }
 
+/*
+ * A PROXY header from a client not in accept-proxy-from closes the
+ * session: only a trusted balancer may say who the client is.  Returns 1
+ * when client_process() must stop (closed, or too few octets to tell).
+ */
+static int
+sniff_proxy(struct session *s, struct evbuffer *in)
+{
+	unsigned char sig[12];
+	ev_ssize_t n;
+
+	n = evbuffer_copyout(in, sig, sizeof(sig));
+	switch (proxy_sniff(sig, n > 0 ? (size_t)n : 0)) {
+	case 0:
+		s->sniffed = 1;
+		return (0);
+	case 1:
+		ev_log(s, LOG_WARNING, "event=proxy-error",
+		    "PROXY header from a client not in accept-proxy-from",
+		    51, 0);
+		close_with(s, NULL);
+		return (1);
+	default:
+		return (1);
+	}
+}
+
 /* Client input in CMD: frame, inspect, forward, as far as allowed. */
 static void
 client_process(struct session *s)
@@ -905,6 +937,8 @@ client_process(struct session *s)
 		}
 		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
 			break;
+		if (!s->sniffed && sniff_proxy(s, in))
+			return;
 		memset(&ev, 0, sizeof(ev));
 		n = smtpframe_feed(s->fr, v.iov_base, v.iov_len, &ev);
 		switch (ev.type) {
@@ -947,7 +981,8 @@ client_process(struct session *s)
 static void
 try_shutdown(struct session *s)
 {
-	if (s->dead || s->state == S_CLOSING || s->state == S_CONNECT)
+	if (s->dead || s->state == S_CLOSING || s->state == S_CONNECT ||
+	    s->state == S_PROXYIN)
 		return;
 	if (s->c_eof && !s->u_shut && s->u != NULL &&
 	    evbuffer_get_length(bufferevent_get_input(s->c)) == 0 &&
@@ -981,6 +1016,8 @@ client_read(struct bufferevent *bev, void *arg)
 		relay(s, s->c, s->u);
 	else if (s->state == S_CMD)
 		client_process(s);
+	else if (s->state == S_PROXYIN)
+		proxy_in(s);
 }
 
 /* Octets from and to the client, for the disconnect line. */
@@ -1073,7 +1110,7 @@ client_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	s->c_eof = 1;
 	if (s->state == S_CLOSING || s->state == S_CONNECT ||
-	    s->state == S_GREET) {
+	    s->state == S_GREET || s->state == S_PROXYIN) {
 		session_drop(s);
 		return;
 	}
@@ -1132,6 +1169,11 @@ session_timeout(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	switch (s->state) {
+	case S_PROXYIN:
+		ev_log(s, LOG_WARNING, "event=proxy-error", "no PROXY header",
+		    15, 0);
+		close_with(s, NULL);
+		break;
 	case S_CONNECT:
 	case S_GREET:
 		ev_log(s, LOG_WARNING, "event=timeout stage=connect", NULL, 0,
@@ -1186,10 +1228,12 @@ session_drop(struct session *s)
 	s->dead = 1;
 	(void)snprintf(post, sizeof(post), "commands=%lu in=%llu out=%llu",
 	    s->commands, s->in, s->out);
-	audit_log(LOG_INFO, s->id, "event=disconnect client=unknown[%s]:%u %s",
-	    s->addr, s->port, post);
-	limit_release(sh->limit, (const struct sockaddr *)&s->peer, s->exempt,
-	    s->embryonic);
+	if (s->admitted)
+		audit_log(LOG_INFO, s->id, "event=disconnect "
+		    "client=unknown[%s]:%u %s", s->addr, s->port, post);
+	if (s->admitted)
+		limit_release(sh->limit, (const struct sockaddr *)&s->peer,
+		    s->exempt, s->embryonic);
 	if (s->c != NULL)
 		bufferevent_free(s->c);
 	if (s->u != NULL)
@@ -1298,6 +1342,105 @@ refuse(int fd)
 static const char *const limit_names[] = { "", "max-connections",
 	"max-connections-per-client", "max-embryonic" };
 
+/*
+ * Admission of a client whose address is known (at accept, or after an
+ * inbound PROXY header): exemption, limits, the connect line, the
+ * framer, the upstream connection.
+ */
+static void
+session_admit(struct session *s)
+{
+	struct shim *sh = s->sh;
+	struct config *cfg = s->cfg;
+	const struct sockaddr *sa = (const struct sockaddr *)&s->peer;
+	struct limit_max max;
+	struct limit_verdict v;
+	int	r;
+
+	s->exempt = cidr_list_match_sa(&cfg->exempt, sa);
+	max.total = cfg->shim.max_connections;
+	max.client = cfg->shim.max_connections_per_client;
+	max.embryonic = cfg->shim.max_embryonic;
+	if ((r = limit_admit(sh->limit, sa, s->exempt, &max, &v)) != 0) {
+		if (r < 0)
+			ev_log(s, LOG_ERR, "event=error stage=accept",
+			    "out of memory", 13, 0);
+		else if (v.log)
+			ev_log(s, LOG_WARNING, "event=limit action=reject "
+			    "value=%d limit=%d", limit_names[v.kind],
+			    strlen(limit_names[v.kind]), 0, v.value, v.limit);
+		close_with(s, "421 4.7.0 Too many connections\r\n");
+		return;
+	}
+	s->admitted = 1;
+	s->embryonic = !s->exempt;
+	s->state = S_CONNECT;
+	ev_log(s, LOG_INFO, "event=connect", NULL, 0, 0);
+	if (s->exempt)
+		ev_log(s, LOG_INFO, "event=exempt", NULL, 0, 0);
+	if (!s->exempt) {
+		size_t	lim = (size_t)cfg->rules[POLICY_CMD_LINE_LENGTH].limit;
+
+		s->fr = smtpframe_new(lim > SESSION_AUTH_LINE ? lim :
+		    SESSION_AUTH_LINE);
+		if (s->fr == NULL) {
+			internal_error(s, "out of memory");
+			return;
+		}
+	}
+	bufferevent_disable(s->c, EV_READ);
+	timer_arm(s);
+	if (session_connect(s) != 0 && !s->dead && s->state == S_CONNECT) {
+		ev_log(s, LOG_ERR, "event=upstream-error", "cannot connect",
+		    14, 0);
+		close_with(s, "421 4.3.0 Service not available\r\n");
+	}
+}
+
+/*
+ * Inbound PROXY header from a trusted load balancer (accept-proxy-from):
+ * peek, parse, consume exactly the header; the real client is then what
+ * the policy, the limits, the exemptions and the outgoing header use.
+ * Anything else closes the session with a log line.
+ */
+static void
+proxy_in(struct session *s)
+{
+	struct evbuffer *in = bufferevent_get_input(s->c);
+	struct sockaddr_storage src, dst;
+	size_t	len, used = 0;
+	const char *err = NULL;
+	unsigned char *p;
+	int	r;
+
+	len = evbuffer_get_length(in);
+	if (len > PROXY_V2_HDRLEN + PROXY_V2_LEN_MAX)
+		len = PROXY_V2_HDRLEN + PROXY_V2_LEN_MAX;
+	if ((p = evbuffer_pullup(in, (ssize_t)len)) == NULL && len > 0) {
+		internal_error(s, "out of memory");
+		return;
+	}
+	r = proxy_parse(p, len, &src, &dst, &used, &err);
+	if (r == 1 && len < PROXY_V2_HDRLEN + PROXY_V2_LEN_MAX)
+		return;			/* more to come */
+	if (r != 0) {
+		ev_log(s, LOG_WARNING, "event=proxy-error",
+		    err != NULL ? err : "header too long",
+		    strlen(err != NULL ? err : "header too long"), 0);
+		close_with(s, NULL);
+		return;
+	}
+	(void)evbuffer_drain(in, used);
+	/* LOCAL/UNKNOWN: the balancer's own check; it stays the client. */
+	if (src.ss_family != AF_UNSPEC) {
+		s->peer = src;
+		s->local = dst;
+		format_addr((struct sockaddr *)&s->peer, s->addr,
+		    sizeof(s->addr), &s->port);
+	}
+	session_admit(s);
+}
+
 static void
 accept_client(struct evconnlistener *lis, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -1305,13 +1448,9 @@ accept_client(struct evconnlistener *lis, evutil_socket_t fd,
 	struct shim *sh = arg;
 	struct session *s;
 	struct config *cfg;
-	struct limit_max max;
-	struct limit_verdict v;
 	socklen_t len;
-	int	r, exempt;
 
 	(void)lis;
-	(void)salen;
 	sh->paused_logged = 0;
 	if ((cfg = config_current()) == NULL || sh->stopping) {
 		config_unref(cfg);
@@ -1332,65 +1471,35 @@ accept_client(struct evconnlistener *lis, evutil_socket_t fd,
 	if (getsockname(fd, (struct sockaddr *)&s->local, &len) != 0)
 		s->local.ss_family = AF_UNSPEC;
 	format_addr(sa, s->addr, sizeof(s->addr), &s->port);
-	exempt = cidr_list_match_sa(&cfg->exempt, sa);
-	max.total = cfg->shim.max_connections;
-	max.client = cfg->shim.max_connections_per_client;
-	max.embryonic = cfg->shim.max_embryonic;
-	if ((r = limit_admit(sh->limit, sa, exempt, &max, &v)) != 0) {
-		if (r < 0)
-			ev_log(s, LOG_ERR, "event=error stage=accept",
-			    "out of memory", 13, 0);
-		else if (v.log)
-			ev_log(s, LOG_WARNING, "event=limit action=reject "
-			    "value=%d limit=%d", limit_names[v.kind],
-			    strlen(limit_names[v.kind]), 0, v.value, v.limit);
-		refuse(fd);
-		config_unref(cfg);
-		free(s);
-		return;
-	}
-	s->exempt = exempt;
-	s->embryonic = !exempt;
 	s->monitor = cfg->mode == CONFIG_MONITOR;
-	s->state = S_CONNECT;
+	s->state = S_PROXYIN;
 	s->next = sh->sessions;
 	if (sh->sessions != NULL)
 		sh->sessions->prev = s;
 	sh->sessions = s;
 	sh->nsessions++;
-	ev_log(s, LOG_INFO, "event=connect", NULL, 0, 0);
-	if (exempt)
-		ev_log(s, LOG_INFO, "event=exempt", NULL, 0, 0);
 	set_nodelay(fd);
 	s->timer = evtimer_new(sh->base, session_timeout, s);
 	s->c = bufferevent_socket_new(sh->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->c == NULL)
 		(void)close(fd);
-	if (!exempt) {
-		size_t	lim = (size_t)cfg->rules[POLICY_CMD_LINE_LENGTH].limit;
-
-		s->fr = smtpframe_new(lim > SESSION_AUTH_LINE ? lim :
-		    SESSION_AUTH_LINE);
-	}
-	if (s->timer == NULL || s->c == NULL || (!exempt && s->fr == NULL)) {
-		if (s->c != NULL)
-			internal_error(s, "out of memory");
-		else
-			session_drop(s);
+	if (s->timer == NULL || s->c == NULL) {
+		session_drop(s);
 		return;
 	}
 	bufferevent_setcb(s->c, client_read, client_write, client_event, s);
 	bufferevent_setwatermark(s->c, EV_READ, 0, SESSION_READ_MAX);
 	(void)evbuffer_add_cb(bufferevent_get_input(s->c), count_in, s);
 	(void)evbuffer_add_cb(bufferevent_get_output(s->c), count_out, s);
-	bufferevent_disable(s->c, EV_READ);
 	bufferevent_enable(s->c, EV_WRITE);
-	timer_arm(s);
-	if (session_connect(s) != 0 && !s->dead && s->state == S_CONNECT) {
-		ev_log(s, LOG_ERR, "event=upstream-error", "cannot connect",
-		    14, 0);
-		close_with(s, "421 4.3.0 Service not available\r\n");
+	if (cidr_list_match_sa(&cfg->shim.accept_proxy_from, sa)) {
+		/* A balancer: its header first, within connect-timeout. */
+		s->proxied = 1;
+		bufferevent_enable(s->c, EV_READ);
+		timer_arm(s);
+		return;
 	}
+	session_admit(s);
 }
 
 /* Out of file descriptors: stop accepting for a second, never spin. */

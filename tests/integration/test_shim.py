@@ -1058,3 +1058,103 @@ def test_check_reload_stop(ctx):
     assert rc == 0, "exit status %d after SIGTERM" % rc
     shim.stop()                         # stderr clean, port closed
     shim.expect_log("NOQUEUE: event=stop", LOG_INFO, lm)
+
+
+# ----------------------------------------------------------------------
+# issue 6: inbound PROXY from accept-proxy-from
+
+def proxy_v1(src, sport, dst="127.0.0.1", dport=25):
+    return b"PROXY TCP4 %s %s %d %d\r\n" % (src.encode(), dst.encode(), sport, dport)
+
+
+def proxy_v2(src, sport, dst="127.0.0.1", dport=25):
+    sig = b"\r\n\r\n\x00\r\nQUIT\n"
+    return (sig + b"\x21\x11\x00\x0c" + socket.inet_aton(src) + socket.inet_aton(dst)
+            + sport.to_bytes(2, "big") + dport.to_bytes(2, "big"))
+
+
+def test_inbound_proxy_from_balancer(ctx):
+    """A header from an accept-proxy-from address names the real client:
+    the shim's log, its limits and exemptions, and the header it sends on
+    to Postfix all use it."""
+    start(ctx, STD, 'accept-proxy-from = { "127.0.0.1/32" }\n'
+          'max-connections-per-client = 1')
+    for n, (enc, sport) in enumerate(((proxy_v1, 40001), (proxy_v2, 40002))):
+        lm, dm = ctx.syslog.mark(), ctx.postfix.mark()
+        rcpt = "u%d@dest.test" % (30 + n)
+        msg = make_message(SENDER, rcpt, "behind a balancer %d" % n)
+        with connect(ctx) as s:
+            s.send(enc("127.0.0.9", sport))
+            s.greet()
+            send_message(s, SENDER, [rcpt], msg)
+            s.expect("QUIT", 221)
+        check_delivered(ctx.postfix.wait_delivered(rcpt, dm)[0], msg)
+        sid = session_id(ctx, sport, lm, addr="127.0.0.9")
+        wait_disconnect(ctx, sid, sport, lm, addr="127.0.0.9")
+        maillog_line(ctx, r"postfix/smtpd\[\d+\]: connect from [^\[]*\[127\.0\.0\.9\]:%d$"
+                     % sport)
+    # the per-client limit counts the real client, not the balancer
+    lm = ctx.syslog.mark()
+    a = connect(ctx)
+    a.send(proxy_v1("127.0.0.9", 40010))
+    a.expect(None, 220)
+    b = connect(ctx)
+    b.send(proxy_v1("127.0.0.10", 40011))
+    b.expect(None, 220)
+    with connect(ctx) as c:
+        c.send(proxy_v1("127.0.0.9", 40012))
+        expect_reply(c.reply(), 421, "4.7.0 Too many connections")
+        c.expect_eof()
+    ctx.shim.expect_log('{SID}: event=limit action=reject value=1 limit=1 %s '
+                        'detail="max-connections-per-client"' % client(40012, "127.0.0.9"),
+                        LOG_WARNING, lm, variable={"{SID}": SID})
+    for s in (a, b):
+        s.expect("QUIT", 221)
+        s.close()
+    # exemptions follow the real client too
+    restart(ctx, STD + 'exempt-clients = { "127.0.0.9/32" }\n',
+            'accept-proxy-from = { "127.0.0.1/32" }\nbanner = asterisks')
+    lm = ctx.syslog.mark()
+    with connect(ctx) as s:
+        s.send(proxy_v2("127.0.0.9", 40020))
+        _, greeting = raw(s)
+        assert greeting == GREETING, greeting      # relayed byte for byte
+        s.expect("QUIT", 221)
+    sid = session_id(ctx, 40020, lm, addr="127.0.0.9")
+    ctx.shim.expect_log("%s: event=exempt %s" % (sid, client(40020, "127.0.0.9")),
+                        LOG_INFO, lm)
+
+
+def test_inbound_proxy_refused(ctx):
+    """No header from a balancer, a broken one, or a header from anyone
+    else: the session is closed with an event=proxy-error line, nothing
+    reaches Postfix."""
+    start(ctx, STD, 'accept-proxy-from = { "127.0.0.1/32" }\nconnect-timeout = 1')
+    lm, pm = ctx.syslog.mark(), len(ctx.postfix.maillog_text())
+    # a balancer that talks SMTP instead of sending its header
+    with connect(ctx) as s:
+        s.send(b"EHLO client.harness.test\r\n")
+        s.expect_eof()
+        port1 = s.local_port
+    ctx.shim.expect_log('{SID}: event=proxy-error %s detail="not a PROXY header"'
+                        % client(port1), LOG_WARNING, lm, variable={"{SID}": SID})
+    # one that sends nothing: connect-timeout
+    with connect(ctx) as s:
+        s.expect_eof()
+        port2 = s.local_port
+    ctx.shim.expect_log('{SID}: event=proxy-error %s detail="no PROXY header"'
+                        % client(port2), LOG_WARNING, lm, variable={"{SID}": SID})
+    # a client that is not a balancer sends a header: refused, not relayed
+    restart(ctx, STD, "")
+    lm = ctx.syslog.mark()
+    for enc in (proxy_v1, proxy_v2):
+        with connect(ctx) as s:
+            s.expect(None, 220)
+            s.send(enc("192.0.2.7", 40030))
+            s.expect_eof()
+            port = s.local_port
+        sid = session_id(ctx, port, lm)
+        ctx.shim.expect_log('%s: event=proxy-error %s detail="PROXY header from a '
+                            'client not in accept-proxy-from"' % (sid, client(port)),
+                            LOG_WARNING, lm)
+    assert "192.0.2.7" not in ctx.postfix.maillog_text()[pm:]

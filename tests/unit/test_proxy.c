@@ -348,3 +348,39 @@ ParameterizedTest(struct parse_row *row, proxy, parse)
 	if (row->want == -1)
 		cr_assert_eq(r, -1, "full input not refused");
 }
+
+/* proxy_sniff: is this the start of a PROXY header? */
+struct sniff_row {
+	unsigned char in[20];
+	size_t	len;
+	int	want;
+};
+
+static struct sniff_row sniff_rows[] = {
+	{ "", 0, -1 },
+	{ "P", 1, -1 },
+	{ "PROXY", 5, -1 },
+	{ "PROXY ", 6, 1 },
+	{ "PROXY TCP4 1", 12, 1 },
+	{ "PROXZ", 5, 0 },
+	{ "EHLO x\r\n", 8, 0 },
+	{ "proxy ", 6, 0 },		/* the signature is case-sensitive */
+	{ "\r\n", 2, -1 },
+	{ "\r\n\r\n\0\r\nQUIT", 11, -1 },
+	{ "\r\n\r\n\0\r\nQUIT\n", 12, 1 },
+	{ "\r\n\r\n\0\r\nQUIT\n\x21", 13, 1 },
+	{ "\r\n\r\n\0\r\nQUIX\n", 12, 0 },
+	{ "\r\nEHLO", 6, 0 },
+};
+
+ParameterizedTestParameters(proxy, sniff)
+{
+	return cr_make_param_array(struct sniff_row, sniff_rows,
+	    sizeof(sniff_rows) / sizeof(sniff_rows[0]));
+}
+
+ParameterizedTest(struct sniff_row *row, proxy, sniff)
+{
+	cr_assert_eq(proxy_sniff(row->in, row->len), row->want,
+	    "len %zu: got %d", row->len, proxy_sniff(row->in, row->len));
+}
