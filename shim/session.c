@@ -1142,7 +1142,8 @@ upstream_event(struct bufferevent *bev, short what, void *arg)
 			return;
 		}
 		(void)snprintf(eb, sizeof(eb), "%s %s: %s",
-		    s->state == S_CONNECT ? "connect" : "relay",
+		    s->state == S_CONNECT ? "connect" :
+		    s->state == S_GREET ? "greeting" : "relay",
 		    s->cfg->shim.upstream, evutil_socket_error_to_string(e));
 		ev_log(s, LOG_ERR, "event=upstream-error", eb, strlen(eb), 0);
 		close_with(s, "421 4.3.0 Service not available\r\n");

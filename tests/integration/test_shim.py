@@ -855,8 +855,52 @@ def test_timeouts(ctx):
 # ----------------------------------------------------------------------
 # 12. upstream unreachable
 
+def test_upstream_silent_or_closing(ctx):
+    """An upstream that accepts but never greets: connect-timeout (which
+    covers the connect and the greeting) gives 421 4.3.0; one that closes
+    before its greeting: 421 4.3.0 and event=upstream-error.  The
+    "upstream" is a plain listening socket of the test's own: the kernel
+    completes the handshake, nothing is ever sent."""
+    ensure_milter(ctx)
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(8)
+    try:
+        shim = ctx.make_shim(upstream_port=lsock.getsockname()[1])
+        shim.start(STD, "connect-timeout = 1")
+        lm = ctx.syslog.mark()
+        with connect(ctx, shim) as s:
+            expect_reply(s.reply(), 421, "4.3.0 Service not available")
+            s.expect_eof()
+            port = s.local_port
+        sid = session_id(ctx, port, lm, shim)
+        shim.expect_log("%s: event=timeout stage=connect %s" % (sid, client(port)),
+                        LOG_WARNING, lm)
+        # now the upstream closes at once
+        lm = ctx.syslog.mark()
+        s = connect(ctx, shim)
+        first, _ = lsock.accept()           # the timed-out session's
+        first.close()
+        conn, _ = lsock.accept()
+        conn.settimeout(10)
+        hdr = b""
+        while len(hdr) < 28:                # its PROXY v2 header, TCP4
+            hdr += conn.recv(28 - len(hdr))
+        assert hdr.startswith(b"\r\n\r\n\x00\r\nQUIT\n\x21\x11"), hdr
+        conn.close()                        # a FIN, nothing unread: no reset
+        expect_reply(s.reply(), 421, "4.3.0 Service not available")
+        s.expect_eof()
+        port = s.local_port
+        s.close()
+        sid = session_id(ctx, port, lm, shim)
+        shim.expect_log('%s: event=upstream-error %s detail="127.0.0.1:%d: closed '
+                        'before its greeting"' % (sid, client(port), lsock.getsockname()[1]),
+                        LOG_ERR, lm)
+    finally:
+        lsock.close()
+
+
 def test_upstream_down(ctx):
-    # (connect-timeout is not tested: nothing on loopback blackholes a SYN.)
     dead = harness.free_port()
     shim = ctx.make_shim(upstream_port=dead)
     start(ctx)                          # the milter, and ctx.shim for comparison
