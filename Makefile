@@ -24,8 +24,8 @@ SANITIZE   ?=
 FUZZ_SECONDS ?= 30
 
 PKGS       := libconfuse milter gmime-3.0
-# The shim's event loop; only esmtp-inspect-shim links it.
-EVENT_LIBS := $(shell pkg-config --libs libevent 2>/dev/null)
+# The shim's event loop and its TLS; only esmtp-inspect-shim links them.
+EVENT_LIBS := $(shell pkg-config --libs libevent_openssl libevent openssl 2>/dev/null)
 # -isystem: warnings in GLib's headers are not ours to fix.
 PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -142,6 +142,7 @@ fuzz: $(FUZZ_BINS)
 	done
 
 check-suite: $(BINS) unit integration
+	tests/contrib/check-units $(MILTER_BIN) $(SHIM_BIN)
 
 check: test-deps
 	$(MAKE) all check-suite fuzz-smoke

@@ -52,9 +52,9 @@ privs_lookup(const char *user, const char *group, struct privs *p,
 
 /**
  * privs_drop(p, err, errlen): switch to the ids in ${p} (nothing when none
- * was named): setgroups() to the one group, setresgid(), setresuid(),
- * then check that setuid(0) fails.  Returns 0, or -1 with a message in
- * ${err}.
+ * was named, or when a non-root process already has them): setgroups()
+ * to the one group, setresgid(), setresuid(), then check that setuid(0)
+ * fails.  Returns 0, or -1 with a message in ${err}.
  */
 int
 privs_drop(const struct privs *p, char *err, size_t errlen)
@@ -62,6 +62,13 @@ privs_drop(const struct privs *p, char *err, size_t errlen)
 	char	eb[128];
 
 	if (!p->have_gid)
+		return (0);
+	/*
+	 * Already running as the account (a service manager started us as
+	 * it): nothing to drop, and setgroups() would fail without root.
+	 */
+	if (geteuid() != 0 && getegid() == p->gid && getgid() == p->gid &&
+	    (!p->have_uid || (geteuid() == p->uid && getuid() == p->uid)))
 		return (0);
 	if (setgroups(1, &p->gid) != 0) {
 		(void)snprintf(err, errlen, "setgroups(%lu): %s",

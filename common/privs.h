@@ -29,9 +29,9 @@ int	privs_lookup(const char *user, const char *group, struct privs *p,
 
 /**
  * privs_drop(p, err, errlen): switch to the ids in ${p} (nothing when none
- * was named): setgroups() to the one group, setresgid(), setresuid(),
- * then check that setuid(0) fails.  Returns 0, or -1 with a message in
- * ${err}.
+ * was named, or when a non-root process already has them): setgroups()
+ * to the one group, setresgid(), setresuid(), then check that setuid(0)
+ * fails.  Returns 0, or -1 with a message in ${err}.
  */
 int	privs_drop(const struct privs *p, char *err, size_t errlen);
 

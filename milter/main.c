@@ -218,6 +218,10 @@ main(int argc, char **argv)
 		(void)fprintf(stderr, "%s\n", err);
 		return (CONFIG_EX);
 	}
+	if (privs_lookup(cfg->user, cfg->group, &ids, perr, sizeof(perr)) != 0) {
+		(void)fprintf(stderr, "%s: %s\n", cfg->path, perr);
+		return (CONFIG_EX);
+	}
 	if (check) {
 		config_print(cfg, stdout);
 		config_unref(cfg);
@@ -227,10 +231,7 @@ main(int argc, char **argv)
 	/* Reloads happen after daemon() has changed to "/". */
 	if ((abspath = realpath(path, NULL)) == NULL)
 		fatal(EX_OSERR_, "%s: %m", path);
-	if (privs_lookup(cfg->user, cfg->group, &ids, perr, sizeof(perr)) != 0) {
-		(void)fprintf(stderr, "%s: %s\n", cfg->path, perr);
-		return (CONFIG_EX);
-	}
+
 
 	/* GMime's global state, before any thread can scan a message. */
 	mime_init();
