@@ -236,3 +236,60 @@ ehlo_mask_command(char *line, size_t len)
 	}
 	memset(line, 'X', end);
 }
+
+/**
+ * ehlo_add(in, inlen, keyword, out, outlen): copy the complete 250 EHLO
+ * reply ${in} (${inlen} octets, lines ending in CRLF) to ${out} with a
+ * `250-${keyword}' line inserted before the last line (a one-line reply
+ * becomes `250-greeting', `250 ${keyword}'): how the shim advertises a
+ * STARTTLS of its own.  ${out} must not overlap ${in}.  Returns the new
+ * length, or -1 if ${in} is not a well-formed 250 reply ending in CRLF or
+ * the result does not fit in ${outlen}.
+ */
+ssize_t
+ehlo_add(const char *in, size_t inlen, const char *keyword, char *out,
+    size_t outlen)
+{
+	size_t	klen = strlen(keyword), last = 0, i, n;
+
+	if (inlen < 5 || in[inlen - 2] != '\r' || in[inlen - 1] != '\n' ||
+	    klen == 0)
+		return (-1);
+	/* Every line "250-" but the last "250 " (or a bare "250"). */
+	for (i = 0; i < inlen; i = n) {
+		const char *lf = memchr(in + i, '\n', inlen - i);
+
+		n = (size_t)(lf - in) + 1;
+		if (n - i < 5 || memcmp(in + i, "250", 3) != 0)
+			return (-1);
+		if (n < inlen && in[i + 3] != '-')
+			return (-1);
+		if (n == inlen && in[i + 3] != ' ' &&
+		    !(in[i + 3] == '\r' && n - i == 5))
+			return (-1);	/* the last line: "250 ..." or "250" */
+		last = i;
+	}
+	/* A bare "250" line gains its '-' as well. */
+	if (inlen + klen + 6 + (last == 0 && in[3] == '\r') > outlen)
+		return (-1);
+	if (last == 0) {
+		/* One line: it becomes the first of two. */
+		memcpy(out, in, inlen);
+		out[3] = '-';
+		if (in[3] == '\r') {		/* a bare "250\r\n" */
+			memcpy(out + 3, "-\r\n", 3);
+			n = 6;
+		} else
+			n = inlen;
+		memcpy(out + n, "250 ", 4);
+		memcpy(out + n + 4, keyword, klen);
+		memcpy(out + n + 4 + klen, "\r\n", 2);
+		return ((ssize_t)(n + klen + 6));
+	}
+	memcpy(out, in, last);
+	memcpy(out + last, "250-", 4);
+	memcpy(out + last + 4, keyword, klen);
+	memcpy(out + last + 4 + klen, "\r\n", 2);
+	memcpy(out + last + klen + 6, in + last, inlen - last);
+	return ((ssize_t)(inlen + klen + 6));
+}

@@ -11,6 +11,7 @@
 #define EHLO_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 enum ehlo_mode {
 	EHLO_PASS = 0,		/* keywords not allowed are relayed */
@@ -58,5 +59,17 @@ unsigned ehlo_changed(const char *in, size_t inlen,
  * kept, length preserved (SPEC 5.3 mask, what the ASA does).
  */
 void	ehlo_mask_command(char *line, size_t len);
+
+/**
+ * ehlo_add(in, inlen, keyword, out, outlen): copy the complete 250 EHLO
+ * reply ${in} (${inlen} octets, lines ending in CRLF) to ${out} with a
+ * `250-${keyword}' line inserted before the last line (a one-line reply
+ * becomes `250-greeting', `250 ${keyword}'): how the shim advertises a
+ * STARTTLS of its own.  ${out} must not overlap ${in}.  Returns the new
+ * length, or -1 if ${in} is not a well-formed 250 reply ending in CRLF or
+ * the result does not fit in ${outlen}.
+ */
+ssize_t	ehlo_add(const char *in, size_t inlen, const char *keyword, char *out,
+	    size_t outlen);
 
 #endif /* EHLO_H */

@@ -8,8 +8,9 @@
  * then create the libevent loop (after fork(), so nothing needs reinit)
  * and run it.  One thread: every session, timer and signal is an event.
  *
- * SIGHUP loads the file again: new sessions get the new snapshot,
- * running ones keep theirs, a file that does not validate is logged and
+ * SIGHUP loads the file again, TLS certificate and key included: new
+ * sessions get the new snapshot, running ones keep theirs, a file that
+ * does not validate (or a certificate that does not load) is logged and
  * the old snapshot kept; listen addresses are bound once, at start.
  * SIGTERM and SIGINT stop accepting, let sessions finish for
  * shutdown-timeout seconds, then close the rest with 421 and exit 0.
@@ -78,18 +79,6 @@ fatal(int status, const char *fmt, ...)
 	exit(status);
 }
 
-/*
- * What this release cannot do yet: refused like a configuration error
- * rather than run with a setting silently ignored.
- */
-static const char *
-unsupported(const struct config *cfg)
-{
-	if (cfg->shim.starttls == CONFIG_TLS_TERMINATE)
-		return ("starttls = terminate is not supported yet");
-	return (NULL);
-}
-
 /* Bind and listen on "ADDR:PORT"; returns the socket or exits 71. */
 static int
 bind_one(const char *spec)
@@ -124,13 +113,12 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	struct main_ctx *m = arg;
 	struct config *cfg;
 	char	err[CONFIG_ERR_MAX], esc[CONFIG_ERR_MAX * 4];
-	const char *why;
 
 	(void)sig;
 	(void)what;
+	/* New certificates too: a file that does not load keeps the old. */
 	if ((cfg = config_load(m->path, err, sizeof(err))) != NULL &&
-	    (why = unsupported(cfg)) != NULL) {
-		(void)snprintf(err, sizeof(err), "%s: %s", m->path, why);
+	    shim_tls(m->shim, cfg, err, sizeof(err)) != 0) {
 		config_unref(cfg);
 		cfg = NULL;
 	}
@@ -164,7 +152,7 @@ on_term(evutil_socket_t sig, short what, void *arg)
 int
 main(int argc, char **argv)
 {
-	const char *path = CONFIG_DEFAULT_PATH, *why;
+	const char *path = CONFIG_DEFAULT_PATH;
 	char	err[CONFIG_ERR_MAX], host[256];
 	struct privs ids;
 	struct config *cfg;
@@ -207,8 +195,8 @@ main(int argc, char **argv)
 		(void)fprintf(stderr, "%s\n", err);
 		return (CONFIG_EX);
 	}
-	if ((why = unsupported(cfg)) != NULL) {
-		(void)fprintf(stderr, "%s: %s\n", path, why);
+	if (shim_tls(NULL, cfg, err, sizeof(err)) != 0) {
+		(void)fprintf(stderr, "%s\n", err);
 		config_unref(cfg);
 		return (CONFIG_EX);
 	}
@@ -247,6 +235,8 @@ main(int argc, char **argv)
 	if ((m.base = event_base_new()) == NULL ||
 	    (m.shim = shim_new(m.base, host)) == NULL)
 		fatal(EX_SOFTWARE_, "cannot set up the event loop");
+	if (shim_tls(m.shim, cfg, err, sizeof(err)) != 0)
+		fatal(CONFIG_EX, "%s", err);
 	for (i = 0; i < cfg->shim.listen.n; i++)
 		if (shim_listen(m.shim, fds[i]) != 0)
 			fatal(EX_SOFTWARE_, "cannot listen on %s",

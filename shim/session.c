@@ -50,7 +50,10 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/event.h>
+#include <event2/bufferevent_ssl.h>
 #include <event2/listener.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 #include "audit.h"
 #include "banner.h"
@@ -75,8 +78,11 @@
 enum sstate { S_PROXYIN, S_CONNECT, S_GREET, S_CMD, S_BLIND, S_CLOSING };
 
 /* What a pending entry is waiting for. */
-enum pkind { P_LOCAL, P_HELO, P_EHLO, P_DATA, P_DATAEND, P_BDAT, P_AUTH,
-	P_STARTTLS, P_QUIT, P_OTHER };
+enum pkind { P_LOCAL, P_TLSGO, P_HELO, P_EHLO, P_DATA, P_DATAEND, P_BDAT,
+	P_AUTH, P_STARTTLS, P_QUIT, P_OTHER };
+
+/* starttls = terminate with upstream-tls: the shim's own STARTTLS upstream. */
+enum uptls { U_NONE, U_EHLO, U_STARTTLS, U_HANDSHAKE, U_DONE };
 
 /* Content being relayed. */
 enum content { C_NONE, C_DATA, C_BDAT };
@@ -96,7 +102,15 @@ struct session {
 	struct sockaddr_storage peer;
 	struct sockaddr_storage local;
 	struct bufferevent *c, *u;
+	int	cfd, ufd;	/* the sockets under c and u (TLS filters) */
 	struct event *timer;
+	SSL_CTX *tls_ctx;	/* terminate: towards the client */
+	SSL_CTX *tls_uctx;	/* terminate + upstream-tls */
+	int	tls_on;		/* the client side is TLS (terminate) */
+	int	tls_up;		/* ... and its handshake is done */
+	enum uptls uptls;
+	char   *greet;		/* upstream-tls: the greeting, held */
+	size_t	greet_len;
 	enum sstate state;
 	enum content content;
 	int	exempt;		/* global exempt-clients: byte relay */
@@ -123,6 +137,8 @@ struct session {
 
 struct shim {
 	struct event_base *base;
+	SSL_CTX *tls_server;	/* starttls = terminate */
+	SSL_CTX *tls_client;	/* upstream-tls */
 	char   *hostname;
 	struct evconnlistener *lis[SHIM_LISTEN_MAX];
 	int	nlis;
@@ -141,6 +157,13 @@ static void client_process(struct session *);
 static void upstream_process(struct session *);
 static void try_shutdown(struct session *);
 static void proxy_in(struct session *);
+static void tls_go(struct session *);
+static void client_read(struct bufferevent *, void *);
+static void client_write(struct bufferevent *, void *);
+static void client_event(struct bufferevent *, short, void *);
+static void upstream_read(struct bufferevent *, void *);
+static void upstream_write(struct bufferevent *, void *);
+static void upstream_event(struct bufferevent *, short, void *);
 
 /* Scratch space for rewriting one reply; the shim is single-threaded. */
 static char session_scratch[SMTPFRAME_REPLY_MAX + 1024];
@@ -267,8 +290,8 @@ close_with(struct session *s, const char *reply)
 	if (reply != NULL)
 		to_client(s, reply, strlen(reply));
 	s->state = S_CLOSING;
-	if (s->c == NULL || s->c_shut ||
-	    evbuffer_get_length(bufferevent_get_output(s->c)) == 0) {
+	if (s->c == NULL || s->c_shut || (s->tls_on && s->c_eof) || (!s->tls_on &&
+	    evbuffer_get_length(bufferevent_get_output(s->c)) == 0)) {
 		session_drop(s);
 		return;
 	}
@@ -326,7 +349,14 @@ pend_flush_local(struct session *s)
 {
 	struct pend *p;
 
-	while (s->qlen > 0 && (p = &s->q[s->qhead])->kind == P_LOCAL) {
+	while (s->qlen > 0 && ((p = &s->q[s->qhead])->kind == P_LOCAL ||
+	    p->kind == P_TLSGO)) {
+		if (p->kind == P_TLSGO) {
+			s->qhead = (s->qhead + 1) % SESSION_PEND_MAX;
+			s->qlen--;
+			tls_go(s);
+			return;
+		}
 		to_client(s, p->text, strlen(p->text));
 		free(p->text);
 		p->text = NULL;
@@ -417,6 +447,24 @@ in_list(const struct config_strv *sv, const char *word)
 	return (0);
 }
 
+/*
+ * starttls = terminate: the shim's own STARTTLS in the EHLO reply while
+ * the client side is plain text (the upstream's was taken out).
+ */
+static void
+send_ehlo_tls(struct session *s, const char *buf, size_t len)
+{
+	static char out[sizeof(session_scratch) + 32];
+	ssize_t	n;
+
+	if (s->tls_ctx == NULL || s->tls_on ||
+	    (n = ehlo_add(buf, len, "STARTTLS", out, sizeof(out))) < 0) {
+		to_client(s, buf, len);
+		return;
+	}
+	to_client(s, out, (size_t)n);
+}
+
 /* The EHLO reply, with ehlo-other and starttls = strip (SPEC 5.2, 5.4). */
 static void
 send_ehlo(struct session *s, const char *buf, size_t len)
@@ -431,7 +479,7 @@ send_ehlo(struct session *s, const char *buf, size_t len)
 
 	mode = c->ehlo_other == CONFIG_EHLO_MASK ? EHLO_MASK :
 	    c->ehlo_other == CONFIG_EHLO_STRIP ? EHLO_STRIP : EHLO_PASS;
-	if (mode == EHLO_PASS && c->starttls != CONFIG_TLS_STRIP) {
+	if (mode == EHLO_PASS && c->starttls == CONFIG_TLS_ALLOW) {
 		to_client(s, buf, len);
 		return;
 	}
@@ -447,7 +495,7 @@ send_ehlo(struct session *s, const char *buf, size_t len)
 	} else {
 		allow = calloc(c->ehlo_keywords.n + 1, sizeof(*allow));
 		for (i = 0; allow != NULL && i < c->ehlo_keywords.n; i++)
-			if (c->starttls != CONFIG_TLS_STRIP ||
+			if (c->starttls == CONFIG_TLS_ALLOW ||
 			    strcasecmp(c->ehlo_keywords.v[i], "STARTTLS") != 0)
 				allow[n++] = c->ehlo_keywords.v[i];
 	}
@@ -467,17 +515,14 @@ send_ehlo(struct session *s, const char *buf, size_t len)
 		to_client(s, buf, len);
 		return;
 	}
-	if (changed == 0) {
-		to_client(s, buf, len);
-		return;
-	}
-	ev_log(s, LOG_NOTICE, "event=ehlo action=%s value=%u", list,
-	    strlen(list), s->monitor, mode == EHLO_MASK ? "mask" : "strip",
-	    changed);
-	if (s->monitor)
-		to_client(s, buf, len);
+	if (changed > 0)
+		ev_log(s, LOG_NOTICE, "event=ehlo action=%s value=%u", list,
+		    strlen(list), s->monitor,
+		    mode == EHLO_MASK ? "mask" : "strip", changed);
+	if (changed == 0 || s->monitor)
+		send_ehlo_tls(s, buf, len);
 	else
-		to_client(s, session_scratch, outlen);
+		send_ehlo_tls(s, session_scratch, outlen);
 }
 
 static void
@@ -496,19 +541,18 @@ hatch(struct session *s)
  * buffer were sent before the 220 too, because the 220 is only written
  * after this, so they are read and discarded here as well.
  */
-static void
-starttls_go(struct session *s, const char *buf, size_t len)
+static int
+discard_pipelined(struct session *s)
 {
 	struct evbuffer *in = bufferevent_get_input(s->c);
 	unsigned long long discard;
 	char	junk[4096];
 	ssize_t	r;
-	int	fd = bufferevent_getfd(s->c);
 
 	discard = evbuffer_get_length(in);
 	(void)evbuffer_drain(in, discard);
 	while (discard < SESSION_DISCARD_MAX &&
-	    (r = recv(fd, junk, sizeof(junk), MSG_DONTWAIT)) > 0) {
+	    (r = recv(s->cfd, junk, sizeof(junk), MSG_DONTWAIT)) > 0) {
 		discard += (unsigned long long)r;
 		s->in += (unsigned long long)r;
 	}
@@ -517,8 +561,16 @@ starttls_go(struct session *s, const char *buf, size_t len)
 		    NULL, 0, 0, discard);
 	if (discard >= SESSION_DISCARD_MAX) {
 		close_with(s, NULL);
-		return;
+		return (-1);
 	}
+	return (0);
+}
+
+static void
+starttls_go(struct session *s, const char *buf, size_t len)
+{
+	if (discard_pipelined(s) != 0)
+		return;
 	to_client(s, buf, len);
 	s->state = S_BLIND;
 	ev_log(s, LOG_INFO, "event=tls-started", NULL, 0, 0);
@@ -532,6 +584,134 @@ starttls_go(struct session *s, const char *buf, size_t len)
 	relay(s, s->c, s->u);
 }
 
+/* The first OpenSSL error, for the log. */
+static const char *
+tls_error(char *buf, size_t len)
+{
+	unsigned long e = ERR_get_error();
+
+	if (e == 0)
+		(void)snprintf(buf, len, "handshake failed");
+	else
+		ERR_error_string_n(e, buf, len);
+	ERR_clear_error();
+	return (buf);
+}
+
+/*
+ * starttls = terminate: the client's STARTTLS, now that every earlier
+ * reply is out.  Pipelined plaintext goes (as with allow), "220" goes out
+ * in plain text, then an OpenSSL filter takes over the client side and
+ * the session goes on being inspected, decrypted (SPEC 5.4).
+ */
+static void
+tls_go(struct session *s)
+{
+	struct bufferevent *f;
+	SSL	*ssl;
+
+	s->hold = 0;
+	if (discard_pipelined(s) != 0)
+		return;
+	to_client(s, "220 2.0.0 Ready to start TLS\r\n", 30);
+	if ((ssl = SSL_new(s->tls_ctx)) == NULL ||
+	    (f = bufferevent_openssl_filter_new(s->sh->base, s->c, ssl,
+	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
+		if (ssl != NULL)
+			SSL_free(ssl);
+		internal_error(s, "cannot start TLS");
+		return;
+	}
+	s->c = f;
+	s->tls_on = 1;
+	bufferevent_setcb(f, client_read, client_write, client_event, s);
+	bufferevent_setwatermark(f, EV_READ, 0, SESSION_READ_MAX);
+	bufferevent_enable(f, EV_READ | EV_WRITE);
+	timer_arm(s);
+}
+
+/*
+ * upstream-tls: after the upstream's greeting (held back), EHLO and
+ * STARTTLS of the shim's own, then a TLS handshake towards the upstream;
+ * only then does the client get the greeting.  Returns 1 while this is
+ * in progress (the reply was consumed here).
+ */
+static int
+uptls_reply(struct session *s, const char *buf, size_t len, int code)
+{
+	char	kws[1024], line[300], eb[256];
+	struct bufferevent *f;
+	SSL	*ssl;
+	const char *w, *why = NULL;
+
+	switch (s->uptls) {
+	case U_NONE:
+		if (code != 220 || (s->greet = malloc(len)) == NULL)
+			return (0);	/* a refusal reaches the client */
+		memcpy(s->greet, buf, len);
+		s->greet_len = len;
+		(void)snprintf(line, sizeof(line), "EHLO %s\r\n",
+		    s->sh->hostname[0] != '\0' ? s->sh->hostname : "localhost");
+		(void)evbuffer_add(bufferevent_get_output(s->u), line,
+		    strlen(line));
+		s->uptls = U_EHLO;
+		return (1);
+	case U_EHLO:
+		(void)ehlo_changed(buf, len, NULL, 0, kws, sizeof(kws));
+		for (w = kws; (w = strstr(w, "STARTTLS")) != NULL; w += 8)
+			if ((w == kws || w[-1] == ' ') &&
+			    (w[8] == ' ' || w[8] == '\0'))
+				break;
+		if (code != 250 || w == NULL) {
+			why = "no STARTTLS offered";
+			break;
+		}
+		(void)evbuffer_add(bufferevent_get_output(s->u),
+		    "STARTTLS\r\n", 10);
+		s->uptls = U_STARTTLS;
+		return (1);
+	case U_STARTTLS:
+		if (code != 220) {
+			why = "STARTTLS refused";
+			break;
+		}
+		ssl = SSL_new(s->tls_uctx);
+		f = ssl == NULL ? NULL : bufferevent_openssl_filter_new(
+		    s->sh->base, s->u, ssl, BUFFEREVENT_SSL_CONNECTING,
+		    BEV_OPT_CLOSE_ON_FREE);
+		if (f == NULL) {
+			if (ssl != NULL)
+				SSL_free(ssl);
+			why = tls_error(eb, sizeof(eb));
+			break;
+		}
+		s->u = f;
+		s->uptls = U_HANDSHAKE;
+		bufferevent_setcb(f, upstream_read, upstream_write,
+		    upstream_event, s);
+		bufferevent_enable(f, EV_READ | EV_WRITE);
+		return (1);
+	default:
+		return (0);
+	}
+	(void)snprintf(line, sizeof(line), "%s: %s", s->cfg->shim.upstream,
+	    why);
+	ev_log(s, LOG_ERR, "event=upstream-error", line, strlen(line), 0);
+	close_with(s, "421 4.3.0 Service not available\r\n");
+	return (1);
+}
+
+/* The greeting goes to the client: commands may come. */
+static void
+greeted(struct session *s, const char *buf, size_t len, int code)
+{
+	s->state = S_CMD;
+	send_banner(s, buf, len, code);
+	bufferevent_enable(s->c, EV_READ);
+	timer_arm(s);
+	client_process(s);
+}
+
 /* One complete upstream reply in s->rp. */
 static void
 handle_reply(struct session *s)
@@ -543,11 +723,9 @@ handle_reply(struct session *s)
 	struct evbuffer *in;
 
 	if (s->state == S_GREET) {
-		s->state = S_CMD;
-		send_banner(s, buf, len, code);
-		bufferevent_enable(s->c, EV_READ);
-		timer_arm(s);
-		client_process(s);
+		if (s->tls_uctx != NULL && uptls_reply(s, buf, len, code))
+			return;
+		greeted(s, buf, len, code);
 		return;
 	}
 	if (s->qlen == 0) {
@@ -795,6 +973,18 @@ command_line(struct session *s, const unsigned char *line, size_t len,
 	} else if (strcmp(verb, "AUTH") == 0) {
 		kind = P_AUTH;
 		s->hold = 1;
+	} else if (strcmp(verb, "STARTTLS") == 0 && s->tls_ctx != NULL) {
+		/* terminate: the shim's own, never forwarded */
+		if (s->tls_on) {
+			local_reply(s, "503 5.5.1 TLS already active\r\n");
+			return;
+		}
+		s->hold = 1;
+		if (s->qlen == 0)
+			tls_go(s);
+		else
+			(void)pend_push(s, P_TLSGO, NULL);
+		return;
 	} else if (strcmp(verb, "STARTTLS") == 0) {
 		kind = P_STARTTLS;
 		s->hold = 1;
@@ -987,14 +1177,19 @@ try_shutdown(struct session *s)
 	if (s->c_eof && !s->u_shut && s->u != NULL &&
 	    evbuffer_get_length(bufferevent_get_input(s->c)) == 0 &&
 	    evbuffer_get_length(bufferevent_get_output(s->u)) == 0) {
-		(void)shutdown(bufferevent_getfd(s->u), SHUT_WR);
+		(void)shutdown(s->ufd, SHUT_WR);
 		s->u_shut = 1;
 	}
 	if (s->u_eof && !s->c_shut && s->c != NULL &&
 	    (s->u == NULL ||
 	    evbuffer_get_length(bufferevent_get_input(s->u)) == 0) &&
 	    evbuffer_get_length(bufferevent_get_output(s->c)) == 0) {
-		(void)shutdown(bufferevent_getfd(s->c), SHUT_WR);
+		if (s->tls_on) {
+			/* No half-close inside TLS: flush, then close. */
+			close_with(s, NULL);
+			return;
+		}
+		(void)shutdown(s->cfd, SHUT_WR);
 		s->c_shut = 1;
 	}
 	if (s->c_shut && s->u_shut)
@@ -1059,10 +1254,13 @@ client_write(struct bufferevent *bev, void *arg)
 	struct session *s = arg;
 
 	if (s->state == S_CLOSING) {
-		if (!s->c_shut) {
-			(void)shutdown(bufferevent_getfd(bev), SHUT_WR);
+		/* TLS: no shutdown under the filter; the linger timer or
+		 * the client's own close ends it. */
+		if (!s->c_shut && !s->tls_on) {
+			(void)shutdown(s->cfd, SHUT_WR);
 			s->c_shut = 1;
 		}
+		(void)bev;
 		return;
 	}
 	if (s->u_paused && s->u != NULL) {
@@ -1101,8 +1299,34 @@ client_event(struct bufferevent *bev, short what, void *arg)
 {
 	struct session *s = arg;
 
-	(void)bev;
+	if (what & BEV_EVENT_CONNECTED) {
+		/* terminate: the client's TLS handshake completed */
+		SSL	*ssl = bufferevent_openssl_get_ssl(bev);
+		char	d[128];
+
+		(void)snprintf(d, sizeof(d), "%s %s", SSL_get_version(ssl),
+		    SSL_get_cipher_name(ssl));
+		s->tls_up = 1;
+		ev_log(s, LOG_INFO, "event=tls-started", d, strlen(d), 0);
+		return;
+	}
 	if (what & BEV_EVENT_ERROR) {
+		if (s->tls_on && !s->tls_up) {
+			/* libevent queues OpenSSL's errors; the first with a
+			 * library is the reason, e.g. "unsupported protocol". */
+			unsigned long e, why = 0;
+			const char *r = NULL;
+
+			while ((e = bufferevent_get_openssl_error(bev)) != 0)
+				if (why == 0 && ERR_GET_LIB(e) != 0)
+					why = e;
+			if (why != 0)
+				r = ERR_reason_error_string(why);
+			if (r == NULL)
+				r = "handshake failed";
+			ev_log(s, LOG_WARNING, "event=tls-error", r, strlen(r),
+			    0);
+		}
 		session_drop(s);
 		return;
 	}
@@ -1125,6 +1349,12 @@ upstream_event(struct bufferevent *bev, short what, void *arg)
 	int	e;
 
 	(void)bev;
+	if ((what & BEV_EVENT_CONNECTED) && s->uptls == U_HANDSHAKE) {
+		/* TLS towards the upstream is up: now the client's greeting. */
+		s->uptls = U_DONE;
+		greeted(s, s->greet, s->greet_len, 220);
+		return;
+	}
 	if (what & BEV_EVENT_CONNECTED) {
 		s->state = s->exempt ? S_BLIND : S_GREET;
 		bufferevent_enable(s->u, EV_READ);
@@ -1211,6 +1441,9 @@ session_free(evutil_socket_t fd, short what, void *arg)
 		free(s->q[(s->qhead + i) % SESSION_PEND_MAX].text);
 	smtpframe_free(s->fr);
 	free(s->rp);
+	free(s->greet);
+	SSL_CTX_free(s->tls_ctx);
+	SSL_CTX_free(s->tls_uctx);
 	config_unref(s->cfg);
 	free(s);
 }
@@ -1284,6 +1517,7 @@ session_connect(struct session *s)
 	    SOCK_CLOEXEC, 0)) < 0)
 		return (-1);
 	set_nodelay(fd);
+	s->ufd = fd;
 	if ((s->u = bufferevent_socket_new(s->sh->base, fd,
 	    BEV_OPT_CLOSE_ON_FREE)) == NULL) {
 		(void)close(fd);
@@ -1379,6 +1613,15 @@ session_admit(struct session *s)
 	ev_log(s, LOG_INFO, "event=connect", NULL, 0, 0);
 	if (s->exempt)
 		ev_log(s, LOG_INFO, "event=exempt", NULL, 0, 0);
+	if (!s->exempt && cfg->shim.starttls == CONFIG_TLS_TERMINATE &&
+	    sh->tls_server != NULL) {
+		/* The session keeps the contexts of its start (SIGHUP). */
+		if (SSL_CTX_up_ref(sh->tls_server) == 1)
+			s->tls_ctx = sh->tls_server;
+		if (cfg->shim.upstream_tls && sh->tls_client != NULL &&
+		    SSL_CTX_up_ref(sh->tls_client) == 1)
+			s->tls_uctx = sh->tls_client;
+	}
 	if (!s->exempt) {
 		size_t	lim = (size_t)cfg->rules[POLICY_CMD_LINE_LENGTH].limit;
 
@@ -1480,6 +1723,8 @@ accept_client(struct evconnlistener *lis, evutil_socket_t fd,
 	sh->sessions = s;
 	sh->nsessions++;
 	set_nodelay(fd);
+	s->cfd = fd;
+	s->ufd = -1;
 	s->timer = evtimer_new(sh->base, session_timeout, s);
 	s->c = bufferevent_socket_new(sh->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->c == NULL)
@@ -1659,6 +1904,99 @@ shim_free(struct shim *sh)
 	if (sh->stop_timer != NULL)
 		event_free(sh->stop_timer);
 	limit_free(sh->limit);
+	SSL_CTX_free(sh->tls_server);
+	SSL_CTX_free(sh->tls_client);
 	free(sh->hostname);
 	free(sh);
+}
+
+/* A server context: TLS 1.2 at least, the configured certificate and key. */
+static SSL_CTX *
+tls_server_ctx(const struct config *cfg, char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+	char	eb[256];
+
+	if ((ctx = SSL_CTX_new(TLS_server_method())) == NULL)
+		goto fail;
+	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1)
+		goto fail;
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION |
+	    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	if (SSL_CTX_use_certificate_chain_file(ctx,
+	    cfg->shim.tls_certificate) != 1) {
+		(void)snprintf(err, errlen, "%s: tls-certificate %s: %s",
+		    cfg->path, cfg->shim.tls_certificate, tls_error(eb,
+		    sizeof(eb)));
+		SSL_CTX_free(ctx);
+		return (NULL);
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, cfg->shim.tls_key,
+	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
+		(void)snprintf(err, errlen, "%s: tls-key %s: %s", cfg->path,
+		    cfg->shim.tls_key, tls_error(eb, sizeof(eb)));
+		SSL_CTX_free(ctx);
+		return (NULL);
+	}
+	return (ctx);
+fail:
+	(void)snprintf(err, errlen, "%s: TLS: %s", cfg->path,
+	    tls_error(eb, sizeof(eb)));
+	SSL_CTX_free(ctx);
+	return (NULL);
+}
+
+/*
+ * A client context for upstream-tls: TLS 1.2 at least, no certificate
+ * check (the upstream is the MTA on the loopback or a private network:
+ * this is encryption on the wire, not authentication).
+ */
+static SSL_CTX *
+tls_client_ctx(const struct config *cfg, char *err, size_t errlen)
+{
+	SSL_CTX *ctx;
+	char	eb[256];
+
+	if ((ctx = SSL_CTX_new(TLS_client_method())) == NULL ||
+	    SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
+		(void)snprintf(err, errlen, "%s: TLS: %s", cfg->path,
+		    tls_error(eb, sizeof(eb)));
+		SSL_CTX_free(ctx);
+		return (NULL);
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
+	return (ctx);
+}
+
+/**
+ * shim_tls(sh, cfg, err, errlen): load the TLS contexts ${cfg} asks for
+ * (starttls = terminate: the certificate and key; upstream-tls: a client
+ * context) into ${sh} for sessions accepted from now on; sessions already
+ * running keep theirs.  ${sh} NULL only checks.  Returns 0, or -1 with
+ * "FILE: message" in ${err} and ${sh} unchanged.
+ */
+int
+shim_tls(struct shim *sh, const struct config *cfg, char *err, size_t errlen)
+{
+	SSL_CTX *server = NULL, *client = NULL;
+
+	if (cfg->shim.starttls == CONFIG_TLS_TERMINATE) {
+		if ((server = tls_server_ctx(cfg, err, errlen)) == NULL)
+			return (-1);
+		if (cfg->shim.upstream_tls &&
+		    (client = tls_client_ctx(cfg, err, errlen)) == NULL) {
+			SSL_CTX_free(server);
+			return (-1);
+		}
+	}
+	if (sh == NULL) {
+		SSL_CTX_free(server);
+		SSL_CTX_free(client);
+		return (0);
+	}
+	SSL_CTX_free(sh->tls_server);
+	SSL_CTX_free(sh->tls_client);
+	sh->tls_server = server;
+	sh->tls_client = client;
+	return (0);
 }

@@ -12,6 +12,7 @@
 #ifndef SESSION_H
 #define SESSION_H
 
+#include <stddef.h>
 #include <sys/socket.h>
 
 struct event_base;
@@ -38,6 +39,17 @@ int	shim_listen(struct shim *sh, int fd);
  * (event_base_loopexit) once no session remains.
  */
 void	shim_stop(struct shim *sh, int timeout);
+
+/**
+ * shim_tls(sh, cfg, err, errlen): load the TLS contexts ${cfg} asks for
+ * (starttls = terminate: the certificate and key; upstream-tls: a client
+ * context) into ${sh} for sessions accepted from now on; sessions already
+ * running keep theirs.  ${sh} NULL only checks.  Returns 0, or -1 with
+ * "FILE: message" in ${err} and ${sh} unchanged.
+ */
+struct config;
+int	shim_tls(struct shim *sh, const struct config *cfg, char *err,
+	    size_t errlen);
 
 /** shim_sessions(sh): number of live sessions. */
 int	shim_sessions(const struct shim *sh);

@@ -66,6 +66,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return (0);
 	memcpy(copy, data, size);
 	r = proxy_parse(copy, size, &ps, &pd, &used, &err);
+	/* Whatever parses as a header starts with a signature. */
+	if (r == 0 && proxy_sniff(copy, size) != 1)
+		abort();
 	if (r == 0) {
 		if (used == 0 || used > size)
 			abort();

@@ -111,6 +111,22 @@ ehlo(const char *in, size_t len, size_t smallen)
 	if (strncmp(small, big, k) != 0 ||
 	    (k > 0 && big[k] != ' ' && big[k] != '\0'))
 		abort();
+	/* ehlo_add: the input plus exactly one "250-STARTTLS\r\n" line (a
+	 * bare "250" gains its '-'), never beyond the output it is given. */
+	{
+		char   *add = malloc(len + 32);
+		ssize_t	an;
+
+		if (add == NULL)
+			goto done;
+		an = ehlo_add(in, len, "STARTTLS", add, len + 32);
+		if (an >= 0 && (size_t)an != len + 14 && (size_t)an != len + 15)
+			abort();
+		if (an >= 0 && ehlo_add(in, len, "STARTTLS", add,
+		    (size_t)an - 1) != -1)
+			abort();
+		free(add);
+	}
 done:
 	free(out);
 	free(big);

@@ -16,6 +16,7 @@ beforehand) and the delivered bytes.
 """
 
 import base64
+import os
 import re
 import signal
 import socket
@@ -1202,3 +1203,143 @@ def test_inbound_proxy_refused(ctx):
                             'client not in accept-proxy-from"' % (sid, client(port)),
                             LOG_WARNING, lm)
     assert "192.0.2.7" not in ctx.postfix.maillog_text()[pm:]
+
+
+# ----------------------------------------------------------------------
+# issue 6: starttls = terminate
+
+def make_cert(d, name, cn):
+    """A self-signed certificate and key under ${d}: (cert path, key path, DER)."""
+    import ssl
+    import subprocess
+    cert, key = os.path.join(d, name + ".pem"), os.path.join(d, name + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=" + cn],
+                   check=True, capture_output=True)
+    with open(cert) as f:
+        return cert, key, ssl.PEM_cert_to_DER_cert(f.read())
+
+
+def terminate_opts(cert, key, extra=""):
+    return 'starttls = terminate\ntls-certificate = "%s"\ntls-key = "%s"\n%s' % (
+        cert, key, extra)
+
+
+def test_starttls_terminate(ctx):
+    """The shim offers STARTTLS itself (Postfix's own is taken out of the
+    reply), completes TLS 1.2+ with its certificate, discards what was
+    pipelined before the handshake, and goes on inspecting the decrypted
+    session; the upstream stays plain text."""
+    import shutil
+    import subprocess
+    d = os.path.join(ctx.tmp, "tlsterm")
+    os.makedirs(d, exist_ok=True)
+    cert, key, der_a = make_cert(d, "a", "shim-a.test")
+    start(ctx, STD, terminate_opts(cert, key))
+    lm, dm = ctx.syslog.mark(), ctx.postfix.mark()
+    msg = make_message(SENDER, "u40@dest.test", "terminated by the shim")
+    with connect(ctx) as s:
+        s.expect(None, 220)
+        _, ehlo = raw(s, "EHLO client.harness.test")
+        lines = ehlo_lines(ehlo)
+        assert lines.count("STARTTLS") == 1 and lines[-2] == "STARTTLS", lines
+        s.send(b"STARTTLS\r\nNOOP\r\n")
+        expect_reply(s.reply(), 220, "2.0.0 Ready to start TLS")
+        s.starttls()
+        assert s.sock.getpeercert(binary_form=True) == der_a
+        assert s.sock.version() in ("TLSv1.2", "TLSv1.3"), s.sock.version()
+        _, ehlo2 = raw(s, "EHLO client.harness.test")
+        assert "STARTTLS" not in ehlo_lines(ehlo2), ehlo2
+        expect_reply(s.cmd("EXPN user"), 502, "5.5.1 Command not permitted")
+        expect_reply(s.cmd("STARTTLS"), 503, "5.5.1 TLS already active")
+        send_message(s, SENDER, ["u40@dest.test"], msg)
+        s.expect("QUIT", 221)
+        port = s.local_port
+    check_delivered(ctx.postfix.wait_delivered("u40@dest.test", dm)[0], msg)
+    sid = session_id(ctx, port, lm)
+    ctx.shim.expect_log("%s: event=starttls-discard value=6 %s" % (sid, client(port)),
+                        LOG_WARNING, lm)
+    ctx.shim.expect_log('%s: event=tls-started %s detail="{V} {C}"' % (sid, client(port)),
+                        LOG_INFO, lm, variable={"{V}": r"TLSv1\.[23]", "{C}": r"[A-Z0-9_-]+"})
+    ctx.shim.expect_log('%s: event=command action=reject %s detail="EXPN"'
+                        % (sid, client(port)), LOG_WARNING, lm)
+    # the upstream leg stayed plain text
+    assert not re.search(r"TLS connection established from [^\[]*\[127\.0\.0\.1\]:%d" % port,
+                         ctx.postfix.maillog_text())
+
+    # below TLS 1.2: refused, logged
+    lm = ctx.syslog.mark()
+    r = subprocess.run(["openssl", "s_client", "-connect", "127.0.0.1:%d" % ctx.shim.port,
+                        "-starttls", "smtp", "-tls1_1"], input=b"QUIT\n",
+                       capture_output=True, timeout=20)
+    assert b"Cipher is (NONE)" in r.stdout or r.returncode != 0, r.stdout[-500:]
+    ctx.shim.expect_log('{SID}: event=tls-error client=unknown[127.0.0.1]:{N} '
+                        'detail="unsupported protocol"', LOG_WARNING, lm,
+                        variable={"{SID}": SID, "{N}": N})
+
+    # SIGHUP loads a new certificate for new sessions; a broken one is refused
+    _, _, der_b = make_cert(d, "b", "shim-b.test")
+    shutil.copy(os.path.join(d, "b.pem"), cert)
+    shutil.copy(os.path.join(d, "b.key"), key)
+    lm = ctx.syslog.mark()
+    ctx.shim.reload()
+    ctx.shim.expect_log("NOQUEUE: event=reload config={P}", LOG_INFO, lm,
+                        variable={"{P}": r"\S+"})
+    with connect(ctx) as s:
+        s.greet()
+        s.expect("STARTTLS", 220)
+        s.starttls()
+        assert s.sock.getpeercert(binary_form=True) == der_b
+        s.expect("QUIT", 221)
+    with open(key, "w") as f:
+        f.write("not a key\n")
+    lm = ctx.syslog.mark()
+    ctx.shim.reload()
+    ctx.shim.expect_log('NOQUEUE: event=config-error config={P} detail="{D}"', LOG_ERR, lm,
+                        variable={"{P}": r"\S+", "{D}": r".*tls-key.*"})
+    with connect(ctx) as s:                     # the old certificate still serves
+        s.greet()
+        s.expect("STARTTLS", 220)
+        s.starttls()
+        assert s.sock.getpeercert(binary_form=True) == der_b
+        s.expect("QUIT", 221)
+
+
+def test_starttls_terminate_upstream_tls(ctx):
+    """upstream-tls = yes: the shim's own EHLO and STARTTLS towards Postfix
+    before the client gets the greeting; Postfix logs a TLS session from
+    the real client (PROXY header first, in plain text)."""
+    d = os.path.join(ctx.tmp, "tlsup")
+    os.makedirs(d, exist_ok=True)
+    cert, key, _ = make_cert(d, "a", "shim-a.test")
+    start(ctx, STD, terminate_opts(cert, key, "upstream-tls = yes"))
+    lm, dm = ctx.syslog.mark(), ctx.postfix.mark()
+    msg = make_message(SENDER, "u41@dest.test", "TLS on both legs")
+    with connect(ctx) as s:
+        _, greeting = raw(s)
+        assert greeting == GREETING, greeting
+        s.expect("EHLO client.harness.test", 250)
+        s.expect("STARTTLS", 220)
+        s.starttls()
+        s.expect("EHLO client.harness.test", 250)
+        send_message(s, SENDER, ["u41@dest.test"], msg)
+        s.expect("QUIT", 221)
+        port = s.local_port
+    check_delivered(ctx.postfix.wait_delivered("u41@dest.test", dm)[0], msg)
+    maillog_line(ctx, r"postfix/smtpd\[\d+\]: Anonymous TLS connection established from "
+                 r"[^\[]*\[127\.0\.0\.1\]:%d" % port)
+
+
+def test_privileges_dropped_after_binding(ctx):
+    """Started as root with user/group set, the shim binds first, then runs
+    as that account (real, effective and saved ids) and still relays."""
+    ensure_milter(ctx)
+    ctx.shim.start('user = "nobody"\ngroup = "nogroup"\n' + STD, "")
+    with open("/proc/%d/status" % ctx.shim.proc.pid) as f:
+        status = f.read()
+    assert re.search(r"^Uid:\s+65534\s+65534\s+65534\s+65534$", status, re.M), status
+    assert re.search(r"^Gid:\s+65534\s+65534\s+65534\s+65534$", status, re.M), status
+    assert re.search(r"^Groups:\s+65534\s*$", status, re.M), status
+    with connect(ctx) as s:
+        s.greet()
+        s.expect("QUIT", 221)

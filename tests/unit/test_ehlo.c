@@ -6,6 +6,7 @@
  * masker.  Tables are static and looped over inside one Test.
  */
 #include <criterion/criterion.h>
+#include <criterion/parameterized.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -272,4 +273,50 @@ Test(ehlo, mask_command)
 		ehlo_mask_command(buf, len);
 		cr_assert_str_eq(buf, cmd_rows[i].want);
 	}
+}
+
+/* ehlo_add: the shim's own STARTTLS line before the last line. */
+struct add_row {
+	char	in[160];
+	char	out[180];	/* "" : refused */
+};
+
+static struct add_row add_rows[] = {
+	{ "250-mx.example\r\n250-PIPELINING\r\n250 CHUNKING\r\n",
+	  "250-mx.example\r\n250-PIPELINING\r\n250-STARTTLS\r\n250 CHUNKING\r\n" },
+	{ "250-mx.example\r\n250 8BITMIME\r\n",
+	  "250-mx.example\r\n250-STARTTLS\r\n250 8BITMIME\r\n" },
+	{ "250 mx.example\r\n", "250-mx.example\r\n250 STARTTLS\r\n" },
+	{ "250\r\n", "250-\r\n250 STARTTLS\r\n" },
+	{ "250-mx.example\r\n250 \r\n", "250-mx.example\r\n250-STARTTLS\r\n250 \r\n" },
+	{ "250 mx.example\n", "" },			/* no CRLF */
+	{ "250-mx.example\r\n", "" },			/* unfinished */
+	{ "250-mx\r\n250 A\r\n250 B\r\n", "" },		/* "250 " not last */
+	{ "220 mx.example\r\n", "" },
+	{ "250\rxyz\r\n", "" },			/* found by fuzz_reply */
+	{ "", "" },
+};
+
+ParameterizedTestParameters(ehlo, add)
+{
+	return cr_make_param_array(struct add_row, add_rows,
+	    sizeof(add_rows) / sizeof(add_rows[0]));
+}
+
+ParameterizedTest(struct add_row *row, ehlo, add)
+{
+	char	out[200];
+	ssize_t	n;
+
+	n = ehlo_add(row->in, strlen(row->in), "STARTTLS", out, sizeof(out));
+	if (row->out[0] == '\0') {
+		cr_assert_eq(n, -1, "%s: accepted", row->in);
+		return;
+	}
+	cr_assert_eq(n, (ssize_t)strlen(row->out), "%s: length %zd", row->in, n);
+	cr_assert_eq(memcmp(out, row->out, (size_t)n), 0, "%s: got %.*s",
+	    row->in, (int)n, out);
+	/* Too small an output is refused, never overrun. */
+	cr_assert_eq(ehlo_add(row->in, strlen(row->in), "STARTTLS", out,
+	    (size_t)n - 1), -1);
 }
