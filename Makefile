@@ -8,7 +8,10 @@
 #   make demo            run the shim and the milter with a private Postfix
 #   make fuzz            run each libFuzzer target for FUZZ_SECONDS
 #   make bench           messages/s and MB/s over the milter protocol,
-#                        rules on against rules off, and memory growth
+#                        rules on against rules off, and memory growth;
+#                        the shim against a direct path and haproxy
+#   make scale           the shim with 10,000 idle sessions, and out of
+#                        file descriptors
 #   make install         PREFIX, DESTDIR, SYSCONFDIR
 #   make SANITIZE=address,undefined   sanitizer build
 
@@ -62,7 +65,7 @@ BINS        := $(MILTER_BIN) $(SHIM_BIN)
 MANS        := man/esmtp-inspect-milter.8 man/esmtp-inspect.conf.5
 
 .PHONY: all deps test-deps check check-suite unit integration fuzz-smoke \
-	fuzz bench demo install clean
+	fuzz bench scale demo install clean
 
 all: deps $(BINS)
 
@@ -156,9 +159,16 @@ $(BUILD)/bench/milterbench: tests/bench/milterbench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
 
-bench: $(MILTER_BIN) $(BUILD)/bench/milterbench
+bench: $(BINS) $(BUILD)/bench/milterbench
+	@scripts/install-deps bench
 	tests/bench/run --milter $(MILTER_BIN) --driver $(BUILD)/bench/milterbench \
 		--build $(BUILD)
+	tests/bench/shimbench --shim $(SHIM_BIN) --build $(BUILD)
+
+# 10,000 idle sessions (memory per session) and running out of file
+# descriptors; reported, exits non-zero if a check fails.
+scale: $(SHIM_BIN)
+	tests/bench/shimscale --shim $(SHIM_BIN)
 
 demo: deps test-deps $(BINS)
 	scripts/demo --milter $(MILTER_BIN) --shim $(SHIM_BIN) --build $(BUILD)

@@ -143,7 +143,8 @@ struct shim {
 	struct evconnlistener *lis[SHIM_LISTEN_MAX];
 	int	nlis;
 	struct event *resume;	/* re-enables accepting after EMFILE */
-	int	paused_logged;
+	int	paused_logged;	/* this episode of exhaustion was logged */
+	time_t	paused_at;	/* last pause, CLOCK_MONOTONIC seconds */
 	struct limit *limit;
 	struct session *sessions;
 	int	nsessions;
@@ -157,6 +158,8 @@ static void client_process(struct session *);
 static void upstream_process(struct session *);
 static void try_shutdown(struct session *);
 static void proxy_in(struct session *);
+static void accept_pause(struct shim *, int);
+static time_t mono_now(void);
 static void tls_go(struct session *);
 static void client_read(struct bufferevent *, void *);
 static void client_write(struct bufferevent *, void *);
@@ -1514,8 +1517,12 @@ session_connect(struct session *s)
 		return (-1);
 	}
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) < 0)
+	    SOCK_CLOEXEC, 0)) < 0) {
+		/* Out of descriptors: stop taking clients for a while. */
+		if (errno == EMFILE || errno == ENFILE)
+			accept_pause(s->sh, errno);
 		return (-1);
+	}
 	set_nodelay(fd);
 	s->ufd = fd;
 	if ((s->u = bufferevent_socket_new(s->sh->base, fd,
@@ -1695,7 +1702,8 @@ accept_client(struct evconnlistener *lis, evutil_socket_t fd,
 	socklen_t len;
 
 	(void)lis;
-	sh->paused_logged = 0;
+	if (sh->paused_logged && mono_now() - sh->paused_at > 10)
+		sh->paused_logged = 0;	/* ten quiet seconds end an episode */
 	if ((cfg = config_current()) == NULL || sh->stopping) {
 		config_unref(cfg);
 		(void)close(fd);
@@ -1753,13 +1761,32 @@ static void
 accept_error(struct evconnlistener *lis, void *arg)
 {
 	struct shim *sh = arg;
-	struct timeval tv = { 1, 0 };
-	char	eb[128];
-	int	e = EVUTIL_SOCKET_ERROR(), i;
+	int	e = EVUTIL_SOCKET_ERROR();
 
 	(void)lis;
 	if (e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM)
 		return;
+	accept_pause(sh, e);
+}
+
+static time_t
+mono_now(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (ts.tv_sec);
+}
+
+/* Stop accepting for a second; logged once per episode. */
+static void
+accept_pause(struct shim *sh, int e)
+{
+	struct timeval tv = { 1, 0 };
+	char	eb[128];
+	int	i;
+
+	sh->paused_at = mono_now();
 	if (!sh->paused_logged) {
 		(void)snprintf(eb, sizeof(eb), "accept: %s",
 		    evutil_socket_error_to_string(e));
@@ -1822,8 +1849,10 @@ shim_listen(struct shim *sh, int fd)
 
 	if (sh->nlis >= SHIM_LISTEN_MAX)
 		return (-1);
+	/* Backlog 0: the socket already listens with main.c's backlog; -1
+	 * would make libevent listen() again and cut it to 128. */
 	if ((l = evconnlistener_new(sh->base, accept_client, sh,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, -1, fd)) == NULL)
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd)) == NULL)
 		return (-1);
 	evconnlistener_set_error_cb(l, accept_error);
 	sh->lis[sh->nlis++] = l;
