@@ -796,6 +796,23 @@ sent:
 	client_process(s);
 }
 
+/*
+ * Write what a plain socket bufferevent has queued now, in the callback
+ * that produced it, instead of one more trip through the event loop for
+ * its write event: one command or reply per round trip is the common
+ * case, and the extra epoll_wait() per hop was most of the latency the
+ * shim added.  Whatever the kernel does not take stays queued for
+ * libevent.  Not for TLS filters, whose output is plaintext.
+ */
+static void
+write_now(struct bufferevent *b, int fd)
+{
+	struct evbuffer *out = bufferevent_get_output(b);
+
+	if (fd >= 0 && evbuffer_get_length(out) > 0)
+		(void)evbuffer_write(out, fd);
+}
+
 /* Upstream input in GREET and CMD: complete replies, one at a time. */
 static void
 upstream_process(struct session *s)
@@ -847,6 +864,8 @@ upstream_process(struct session *s)
 	}
 	if (!s->dead && s->state == S_BLIND && s->u != NULL)
 		relay(s, s->u, s->c);
+	if (!s->dead && s->state == S_CMD && !s->tls_on && !s->u_paused)
+		write_now(s->c, s->cfd);
 	if (!s->dead)
 		try_shutdown(s);
 }
@@ -1162,6 +1181,10 @@ client_process(struct session *s)
 			return;
 		}
 	}
+	/* Not while paused: the resume waits for libevent's write callback. */
+	if (!s->dead && s->u != NULL && s->uptls == U_NONE && !s->u_shut &&
+	    !s->c_paused)
+		write_now(s->u, s->ufd);
 	if (!s->dead)
 		try_shutdown(s);
 }
