@@ -13,7 +13,7 @@
 
 #define PROXY_V1_MAX	107	/* longest v1 line, CRLF included */
 #define PROXY_V2_HDRLEN	16	/* signature, ver/cmd, fam/proto, length */
-#define PROXY_V2_LEN_MAX 1024	/* largest v2 payload (addresses + TLVs) accepted */
+#define PROXY_V2_LEN_MAX 1024	/* largest v2 payload accepted (addresses, TLVs) */
 #define PROXY_ENCODE_MAX 108	/* enough for any proxy_encode_v1/_v2 output */
 
 /**

@@ -5,11 +5,14 @@
  * Interface: shim_new, shim_listen, shim_stop, shim_sessions, shim_free.
  *
  * One session joins a client to its own upstream connection, both
- * libevent bufferevents.  States: CONNECT (upstream connecting), GREET
- * (waiting for the upstream greeting; client input not read yet), CMD
- * (inspected SMTP), BLIND (byte relay: after STARTTLS, or an exempt
- * client), CLOSING (a final reply is being flushed to the client; the
- * upstream is already closed).
+ * libevent bufferevents.  States: PROXYIN (reading a load balancer's
+ * PROXY header), CONNECT (upstream connecting), GREET (waiting for the
+ * upstream greeting, and with upstream-tls for the shim's own STARTTLS
+ * towards it; client input not read yet), CMD (inspected SMTP), BLIND
+ * (byte relay: after STARTTLS allow, or an exempt client), CLOSING (a
+ * final reply is being flushed to the client; the upstream is already
+ * closed).  With starttls = terminate the client side becomes an OpenSSL
+ * filter bufferevent in CMD, and inspection goes on above it.
  *
  * Invariants:
  * - Every command forwarded upstream, and every reply the shim makes
@@ -293,7 +296,9 @@ close_with(struct session *s, const char *reply)
 	if (reply != NULL)
 		to_client(s, reply, strlen(reply));
 	s->state = S_CLOSING;
-	if (s->c == NULL || s->c_shut || (s->tls_on && s->c_eof) || (!s->tls_on &&
+	/* Inside TLS the reply is flushed by the filter: linger instead. */
+	if (s->c == NULL || s->c_shut || (s->tls_on && s->c_eof) ||
+	    (!s->tls_on &&
 	    evbuffer_get_length(bufferevent_get_output(s->c)) == 0)) {
 		session_drop(s);
 		return;

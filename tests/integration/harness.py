@@ -568,14 +568,19 @@ class Postfix:
         except AssertionError as e:
             raise AssertionError("%s: %s" % (e, self.queue_files()))
 
+    # Where the maillog stood when the current test began (the runner sets
+    # it): client ports come round again within a run, so searches by port
+    # must not see earlier tests' sessions.
+    log_from = 0
+
     def queue_id_for(self, client_port, timeout=10):
         """The queue id Postfix gave the session from 127.0.0.1:${client_port}
-        (None when ${timeout} is 0 and there is none)."""
+        since log_from (None when ${timeout} is 0 and there is none)."""
         rx = re.compile(r"postfix/smtpd\[\d+\]: ([0-9A-F]+): client=[^\[]*\[127\.0\.0\.1\]:%d$"
                         % client_port)
 
         def find():
-            for line in self.maillog_text().splitlines():
+            for line in self.maillog_text()[self.log_from:].splitlines():
                 m = rx.search(line)
                 if m:
                     return m.group(1)
