@@ -21,7 +21,6 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +31,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "cmdline.h"
 #include "config.h"
 #include "mime.h"
 #include "privs.h"
@@ -42,44 +42,9 @@
 
 #define PROGNAME	"esmtp-inspect-milter"
 
-/* sysexits.h values, spelled out where used. */
-#define EX_USAGE_	64
-#define EX_SOFTWARE_	70
-#define EX_OSERR_	71
-
 /* Result of smfi_main(), written by the milter thread before it signals. */
 static int main_milter_ret;
 static pthread_t main_thread;
-
-static void
-usage(FILE *fp)
-{
-
-	(void)fprintf(fp, "usage: %s [-c FILE] [-f] [-d] [-n] [-V] [-h]\n"
-	    "  -c FILE  configuration file (default %s)\n"
-	    "  -f       stay in the foreground\n"
-	    "  -d       debug: log also to standard error, with debug lines\n"
-	    "  -n       check the configuration, print the effective settings, exit\n"
-	    "  -V       print the version and exit\n"
-	    "  -h       print this help and exit\n",
-	    PROGNAME, CONFIG_DEFAULT_PATH);
-}
-
-/* A fatal start-up error: to stderr and syslog, then exit ${status}. */
-static void __attribute__((noreturn, format(printf, 2, 3)))
-fatal(int status, const char *fmt, ...)
-{
-	char	msg[1024], esc[1024];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	(void)fprintf(stderr, "%s: %s\n", PROGNAME, msg);
-	(void)audit_escape(esc, sizeof(esc), msg, strlen(msg));
-	audit_log(LOG_ERR, NULL, "event=error stage=start detail=\"%s\"", esc);
-	exit(status);
-}
 
 /* SIGHUP: load ${path} again; keep the running snapshot if it is bad. */
 static void
@@ -172,7 +137,8 @@ milter_thread(void *arg)
 int
 main(int argc, char **argv)
 {
-	const char *path = CONFIG_DEFAULT_PATH, *sockpath;
+	const char *sockpath;
+	struct cmdline cl;
 	char   *abspath;
 	char	err[CONFIG_ERR_MAX];
 	struct config *cfg;
@@ -181,86 +147,60 @@ main(int argc, char **argv)
 	pthread_t tid;
 	struct privs ids;
 	char	perr[256];
-	int	ch, foreground = 0, debug = 0, check = 0;
+	int	ch;
 	int	sig, running;
 
-	while ((ch = getopt(argc, argv, "c:fdnVh")) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'f':
-			foreground = 1;
-			break;
-		case 'd':
-			debug = 1;
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'V':
-			(void)printf("%s %s\n", PROGNAME, VERSION);
-			return (0);
-		case 'h':
-			usage(stdout);
-			return (0);
-		default:
-			usage(stderr);
-			return (EX_USAGE_);
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return (EX_USAGE_);
-	}
+	if ((ch = cmdline_parse(argc, argv, PROGNAME, &cl)) >= 0)
+		return (ch);
 
-	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
+	if ((cfg = config_load(cl.path, err, sizeof(err))) == NULL) {
 		(void)fprintf(stderr, "%s\n", err);
 		return (CONFIG_EX);
 	}
-	if (privs_lookup(cfg->user, cfg->group, &ids, perr, sizeof(perr)) != 0) {
+	if (privs_lookup(cfg->user, cfg->group, &ids, perr,
+	    sizeof(perr)) != 0) {
 		(void)fprintf(stderr, "%s: %s\n", cfg->path, perr);
 		return (CONFIG_EX);
 	}
-	if (check) {
+	if (cl.check) {
 		config_print(cfg, stdout);
 		config_unref(cfg);
-		return (fflush(stdout) == 0 ? 0 : EX_OSERR_);
+		return (fflush(stdout) == 0 ? 0 : EX_OSERR);
 	}
-	audit_open(PROGNAME, cfg->facility, debug, debug);
+	audit_open(PROGNAME, cfg->facility, cl.debug, cl.debug);
 	/* Reloads happen after daemon() has changed to "/". */
-	if ((abspath = realpath(path, NULL)) == NULL)
-		fatal(EX_OSERR_, "%s: %m", path);
+	if ((abspath = realpath(cl.path, NULL)) == NULL)
+		cmdline_fatal(EX_OSERR, "%s: %m", cl.path);
 
 
 	/* GMime's global state, before any thread can scan a message. */
 	mime_init();
 	if (mfwrap_register(&milter_desc) != 0)
-		fatal(EX_SOFTWARE_, "smfi_register failed");
+		cmdline_fatal(EX_SOFTWARE, "smfi_register failed");
 	if (mfwrap_setconn(cfg->milter.socket) != 0 ||
 	    mfwrap_settimeout(cfg->milter.timeout) != 0)
-		fatal(EX_SOFTWARE_, "cannot set up milter socket %s",
+		cmdline_fatal(EX_SOFTWARE, "cannot set up milter socket %s",
 		    cfg->milter.socket);
 	errno = 0;
 	if (mfwrap_opensocket(1) != 0) {
 		char	eb[256];
 
-		fatal(EX_OSERR_, "cannot open milter socket %s%s%s",
+		cmdline_fatal(EX_OSERR, "cannot open milter socket %s%s%s",
 		    cfg->milter.socket, errno ? ": " : "",
 		    errno ? strerror_r(errno, eb, sizeof(eb)) : "");
 	}
 	if (sockspec_milter_is_unix(cfg->milter.socket, &sockpath)) {
 		if (chmod(sockpath, cfg->milter.socket_mode) != 0)
-			fatal(EX_OSERR_, "chmod %s: %m", sockpath);
+			cmdline_fatal(EX_OSERR, "chmod %s: %m", sockpath);
 		if ((ids.have_uid || ids.have_gid) && chown(sockpath,
 		    ids.have_uid ? ids.uid : (uid_t)-1,
 		    ids.have_gid ? ids.gid : (gid_t)-1) != 0)
-			fatal(EX_OSERR_, "chown %s: %m", sockpath);
+			cmdline_fatal(EX_OSERR, "chown %s: %m", sockpath);
 	}
-	if (!foreground && daemon(0, debug) != 0)
-		fatal(EX_OSERR_, "daemon: %m");
+	if (!cl.foreground && daemon(0, cl.debug) != 0)
+		cmdline_fatal(EX_OSERR, "daemon: %m");
 	if (privs_drop(&ids, perr, sizeof(perr)) != 0)
-		fatal(EX_OSERR_, "%s", perr);
+		cmdline_fatal(EX_OSERR, "%s", perr);
 
 	/* Every thread created from here on inherits the blocked set. */
 	(void)sigemptyset(&set);
@@ -269,19 +209,19 @@ main(int argc, char **argv)
 	(void)sigaddset(&set, SIGINT);
 	(void)sigaddset(&set, SIGUSR1);
 	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0)
-		fatal(EX_OSERR_, "pthread_sigmask failed");
+		cmdline_fatal(EX_OSERR, "pthread_sigmask failed");
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = wake;		/* no SA_RESTART: select() gets EINTR */
 	(void)sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGUSR2, &sa, NULL) != 0)
-		fatal(EX_OSERR_, "sigaction: %m");
+		cmdline_fatal(EX_OSERR, "sigaction: %m");
 	main_thread = pthread_self();
 	audit_log(LOG_INFO, NULL, "event=start version=%s config=%s socket=%s",
 	    VERSION, abspath, cfg->milter.socket);
 	config_install(cfg);		/* takes over our reference */
 	cfg = NULL;
 	if (pthread_create(&tid, NULL, milter_thread, NULL) != 0)
-		fatal(EX_OSERR_, "cannot start the milter thread");
+		cmdline_fatal(EX_OSERR, "cannot start the milter thread");
 
 	for (running = 1; running; ) {
 		if (sigwait(&set, &sig) != 0)
@@ -304,5 +244,5 @@ main(int argc, char **argv)
 		    "detail=\"smfi_main failed\"");
 	audit_log(LOG_INFO, NULL, "event=stop");
 	free(abspath);
-	return (sig == SIGUSR1 && main_milter_ret != 0 ? EX_SOFTWARE_ : 0);
+	return (sig == SIGUSR1 && main_milter_ret != 0 ? EX_SOFTWARE : 0);
 }

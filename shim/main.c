@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,17 +28,13 @@
 #include <event2/event.h>
 
 #include "audit.h"
+#include "cmdline.h"
 #include "config.h"
 #include "privs.h"
 #include "session.h"
 #include "sockspec.h"
 
 #define PROGNAME	"esmtp-inspect-shim"
-
-/* sysexits.h values, spelled out where used. */
-#define EX_USAGE_	64
-#define EX_SOFTWARE_	70
-#define EX_OSERR_	71
 
 #define MAIN_BACKLOG	1024
 
@@ -48,36 +43,6 @@ struct main_ctx {
 	struct shim *shim;
 	char   *path;
 };
-
-static void
-usage(FILE *fp)
-{
-
-	(void)fprintf(fp, "usage: %s [-c FILE] [-f] [-d] [-n] [-V] [-h]\n"
-	    "  -c FILE  configuration file (default %s)\n"
-	    "  -f       stay in the foreground\n"
-	    "  -d       debug: log also to standard error, with debug lines\n"
-	    "  -n       check the configuration, print the effective settings, exit\n"
-	    "  -V       print the version and exit\n"
-	    "  -h       print this help and exit\n",
-	    PROGNAME, CONFIG_DEFAULT_PATH);
-}
-
-/* A fatal start-up error: to stderr and syslog, then exit ${status}. */
-static void __attribute__((noreturn, format(printf, 2, 3)))
-fatal(int status, const char *fmt, ...)
-{
-	char	msg[1024], esc[1024];
-	va_list	ap;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	(void)fprintf(stderr, "%s: %s\n", PROGNAME, msg);
-	(void)audit_escape(esc, sizeof(esc), msg, strlen(msg));
-	audit_log(LOG_ERR, NULL, "event=error stage=start detail=\"%s\"", esc);
-	exit(status);
-}
 
 /* Bind and listen on "ADDR:PORT"; returns the socket or exits 71. */
 static int
@@ -90,18 +55,19 @@ bind_one(const char *spec)
 	int	fd, on = 1;
 
 	if ((err = sockspec_hostport(spec, &ss, &len)) != NULL)
-		fatal(CONFIG_EX, "listen %s: %s", spec, err);
+		cmdline_fatal(CONFIG_EX, "listen %s: %s", spec, err);
 	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0)) < 0)
-		fatal(EX_OSERR_, "socket: %s", strerror_r(errno, eb,
+		cmdline_fatal(EX_OSERR, "socket: %s", strerror_r(errno, eb,
 		    sizeof(eb)));
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
 	/* "[::]:25" next to "0.0.0.0:25" must not clash. */
 	if (ss.ss_family == AF_INET6)
-		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+		(void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on,
+		    sizeof(on));
 	if (bind(fd, (struct sockaddr *)&ss, len) != 0 ||
 	    listen(fd, MAIN_BACKLOG) != 0)
-		fatal(EX_OSERR_, "cannot listen on %s: %s", spec,
+		cmdline_fatal(EX_OSERR, "cannot listen on %s: %s", spec,
 		    strerror_r(errno, eb, sizeof(eb)));
 	return (fd);
 }
@@ -152,46 +118,19 @@ on_term(evutil_socket_t sig, short what, void *arg)
 int
 main(int argc, char **argv)
 {
-	const char *path = CONFIG_DEFAULT_PATH;
+	struct cmdline cl;
 	char	err[CONFIG_ERR_MAX], host[256];
 	struct privs ids;
 	struct config *cfg;
 	struct main_ctx m;
 	struct event *ev_hup, *ev_term, *ev_int;
-	int	ch, foreground = 0, debug = 0, check = 0, *fds;
+	int	ch, *fds;
 	size_t	i;
 
-	while ((ch = getopt(argc, argv, "c:fdnVh")) != -1) {
-		switch (ch) {
-		case 'c':
-			path = optarg;
-			break;
-		case 'f':
-			foreground = 1;
-			break;
-		case 'd':
-			debug = 1;
-			break;
-		case 'n':
-			check = 1;
-			break;
-		case 'V':
-			(void)printf("%s %s\n", PROGNAME, VERSION);
-			return (0);
-		case 'h':
-			usage(stdout);
-			return (0);
-		default:
-			usage(stderr);
-			return (EX_USAGE_);
-		}
-	}
-	if (optind != argc) {
-		usage(stderr);
-		return (EX_USAGE_);
-	}
+	if ((ch = cmdline_parse(argc, argv, PROGNAME, &cl)) >= 0)
+		return (ch);
 
-	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
+	if ((cfg = config_load(cl.path, err, sizeof(err))) == NULL) {
 		(void)fprintf(stderr, "%s\n", err);
 		return (CONFIG_EX);
 	}
@@ -205,49 +144,50 @@ main(int argc, char **argv)
 		config_unref(cfg);
 		return (CONFIG_EX);
 	}
-	if (check) {
+	if (cl.check) {
 		config_print(cfg, stdout);
 		config_unref(cfg);
-		return (fflush(stdout) == 0 ? 0 : EX_OSERR_);
+		return (fflush(stdout) == 0 ? 0 : EX_OSERR);
 	}
-	audit_open(PROGNAME, cfg->facility, debug, debug);
+	audit_open(PROGNAME, cfg->facility, cl.debug, cl.debug);
 	memset(&m, 0, sizeof(m));
 	/* Reloads happen after daemon() has changed to "/". */
-	if ((m.path = realpath(path, NULL)) == NULL)
-		fatal(EX_OSERR_, "%s: %s", path, strerror_r(errno, err,
-		    sizeof(err)));
+	if ((m.path = realpath(cl.path, NULL)) == NULL)
+		cmdline_fatal(EX_OSERR, "%s: %s", cl.path,
+		    strerror_r(errno, err, sizeof(err)));
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
-		fatal(EX_OSERR_, "signal(SIGPIPE) failed");
+		cmdline_fatal(EX_OSERR, "signal(SIGPIPE) failed");
 
 	if ((fds = calloc(cfg->shim.listen.n, sizeof(*fds))) == NULL)
-		fatal(EX_OSERR_, "out of memory");
+		cmdline_fatal(EX_OSERR, "out of memory");
 	for (i = 0; i < cfg->shim.listen.n; i++)
 		fds[i] = bind_one(cfg->shim.listen.v[i]);
-	if (!foreground && daemon(0, debug) != 0)
-		fatal(EX_OSERR_, "daemon: %s", strerror_r(errno, err,
+	if (!cl.foreground && daemon(0, cl.debug) != 0)
+		cmdline_fatal(EX_OSERR, "daemon: %s", strerror_r(errno, err,
 		    sizeof(err)));
 	if (privs_drop(&ids, err, sizeof(err)) != 0)
-		fatal(EX_OSERR_, "%s", err);
+		cmdline_fatal(EX_OSERR, "%s", err);
 
 	if (gethostname(host, sizeof(host)) != 0)
 		(void)snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
 	if ((m.base = event_base_new()) == NULL ||
 	    (m.shim = shim_new(m.base, host)) == NULL)
-		fatal(EX_SOFTWARE_, "cannot set up the event loop");
+		cmdline_fatal(EX_SOFTWARE, "cannot set up the event loop");
 	if (shim_tls(m.shim, cfg, err, sizeof(err)) != 0)
-		fatal(CONFIG_EX, "%s", err);
+		cmdline_fatal(CONFIG_EX, "%s", err);
 	for (i = 0; i < cfg->shim.listen.n; i++)
 		if (shim_listen(m.shim, fds[i]) != 0)
-			fatal(EX_SOFTWARE_, "cannot listen on %s",
+			cmdline_fatal(EX_SOFTWARE, "cannot listen on %s",
 			    cfg->shim.listen.v[i]);
 	free(fds);
 	if ((ev_hup = evsignal_new(m.base, SIGHUP, on_hup, &m)) == NULL ||
 	    (ev_term = evsignal_new(m.base, SIGTERM, on_term, &m)) == NULL ||
 	    (ev_int = evsignal_new(m.base, SIGINT, on_term, &m)) == NULL ||
-	    evsignal_add(ev_hup, NULL) != 0 || evsignal_add(ev_term, NULL) != 0 ||
+	    evsignal_add(ev_hup, NULL) != 0 ||
+	    evsignal_add(ev_term, NULL) != 0 ||
 	    evsignal_add(ev_int, NULL) != 0)
-		fatal(EX_SOFTWARE_, "cannot set up signal handling");
+		cmdline_fatal(EX_SOFTWARE, "cannot set up signal handling");
 
 	audit_log(LOG_INFO, NULL, "event=start version=%s config=%s "
 	    "listen=%s upstream=%s", VERSION, m.path, cfg->shim.listen.v[0],
@@ -256,7 +196,7 @@ main(int argc, char **argv)
 	cfg = NULL;
 
 	if (event_base_dispatch(m.base) < 0)
-		fatal(EX_SOFTWARE_, "event loop failed");
+		cmdline_fatal(EX_SOFTWARE, "event loop failed");
 	shim_free(m.shim);
 	/* Let the sessions' deferred frees run before the loop goes. */
 	(void)event_base_loop(m.base, EVLOOP_NONBLOCK);

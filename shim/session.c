@@ -725,10 +725,9 @@ static void
 handle_reply(struct session *s)
 {
 	const char *buf = (const char *)s->rp->buf;
-	size_t	len = s->rp->len, n;
+	size_t	len = s->rp->len;
 	int	code = s->rp->code;
 	enum pkind kind = P_OTHER;
-	struct evbuffer *in;
 
 	if (s->state == S_GREET) {
 		if (s->tls_uctx != NULL && uptls_reply(s, buf, len, code))
@@ -782,12 +781,8 @@ handle_reply(struct session *s)
 			return;
 		}
 		/* Refused: what the client pipelined after it goes anyway. */
-		in = bufferevent_get_input(s->c);
-		if ((n = evbuffer_get_length(in)) > 0) {
-			(void)evbuffer_drain(in, n);
-			ev_log(s, LOG_WARNING, "event=starttls-discard "
-			    "value=%zu", NULL, 0, 0, n);
-		}
+		if (discard_pipelined(s) != 0)
+			return;
 		break;
 	default:
 		break;

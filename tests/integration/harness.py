@@ -817,41 +817,33 @@ def ensure_private_devlog(argv):
 # ----------------------------------------------------------------------
 # The milter
 
-class Milter:
-    """The milter binary run in the foreground with a given configuration."""
+class _Daemon:
+    """What the milter and the shim have in common in the tests: one of our
+    binaries run in the foreground with a configuration file, its stderr in
+    a file, its syslog lines told apart by ident and pid, stopped with
+    SIGTERM and checked for exit status 0 and a clean sanitizer report.
+    Subclasses set NAME and IDENT and say where they listen (addrs())."""
 
-    IDENT = "esmtp-inspect-milter"
+    NAME = IDENT = None
 
-    def __init__(self, binary, workdir, port, syslog=None):
+    def __init__(self, binary, workdir, syslog=None):
         self.binary = os.path.abspath(binary)
         self.workdir = workdir
-        self.port = port
         self.syslog = syslog
-        self.conf = os.path.join(workdir, "milter.conf")
-        self.stderr_path = os.path.join(workdir, "milter.stderr")
+        self.conf = os.path.join(workdir, "%s.conf" % self.NAME)
+        self.stderr_path = os.path.join(workdir, "%s.stderr" % self.NAME)
         self.proc = None
         self.pid = None                 # of the last start, for log filtering
         self._stderr = None
         self._cleanup = None
 
-    # Where the milter listens: IPv4 (what the private Postfix uses) unless
-    # a test sets listen_addr = "::1" for an inet6: socket.
-    listen_addr = "127.0.0.1"
+    def addrs(self):
+        """[(addr, port)] the daemon listens on once started."""
+        raise NotImplementedError
 
-    def socket_line(self):
-        if ":" in self.listen_addr:
-            return 'milter {\n  socket = "inet6:%d@[%s]"\n}\n' % (self.port, self.listen_addr)
-        return 'milter {\n  socket = "inet:%d@%s"\n}\n' % (self.port, self.listen_addr)
-
-    def write_conf(self, text, with_socket=True):
-        with open(self.conf, "w") as f:
-            f.write(text)
-            if with_socket:
-                f.write("\n" + self.socket_line())
-
-    def start(self, conf_text=None, args=("-f",), timeout=15, with_socket=True):
-        if conf_text is not None:
-            self.write_conf(conf_text, with_socket)
+    def _start(self, args, timeout):
+        """Run with ${args} and -c conf; wait until every address listens
+        and event=start is logged."""
         self._stderr = open(self.stderr_path, "ab")
         mark = self.syslog.mark() if self.syslog else 0
         self.proc = subprocess.Popen([self.binary] + list(args) + ["-c", self.conf],
@@ -859,13 +851,14 @@ class Milter:
                                      stderr=self._stderr)
         self.pid = self.proc.pid
         self._cleanup = add_cleanup(self.kill)
-        wait_listening(self.port, timeout, "the milter", self.proc, self.listen_addr)
+        for addr, port in self.addrs():
+            wait_listening(port, timeout, "the %s" % self.NAME, self.proc, addr)
         if self.syslog:
             self.syslog.wait_for_log(r"NOQUEUE: event=start .*", timeout, since=mark,
                                      ident=self.IDENT, pid=self.pid)
 
     def expect_log(self, exact, level, since, **kw):
-        """syslog.expect() restricted to this milter process's lines."""
+        """syslog.expect() restricted to this process's lines."""
         return self.syslog.expect(exact, level, since=since, ident=self.IDENT,
                                   pid=self.pid, **kw)
 
@@ -878,13 +871,11 @@ class Milter:
     def running(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def reload(self, conf_text=None, with_socket=True):
-        if conf_text is not None:
-            self.write_conf(conf_text, with_socket)
+    def _reload(self):
         self.proc.send_signal(signal.SIGHUP)
 
     def stop(self, timeout=15):
-        """SIGTERM; assert exit status 0 and a clean stderr."""
+        """SIGTERM; assert exit status 0, a clean stderr, ports closed."""
         if self.proc is None:
             return
         proc, self.proc = self.proc, None
@@ -895,7 +886,7 @@ class Milter:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-            raise AssertionError("milter did not exit within %gs of SIGTERM" % timeout)
+            raise AssertionError("%s did not exit within %gs of SIGTERM" % (self.NAME, timeout))
         finally:
             if self._cleanup:
                 remove_cleanup(self._cleanup)
@@ -905,10 +896,11 @@ class Milter:
                 self._stderr = None
         self.check_stderr()
         if rc != 0:
-            raise AssertionError("milter exited with status %d after SIGTERM; stderr:\n%s"
-                                 % (rc, self.stderr_text()[-2000:]))
-        wait_gone = poll(lambda: not listening(self.port), 10, "milter port to close")
-        return wait_gone
+            raise AssertionError("%s exited with status %d after SIGTERM; stderr:\n%s"
+                                 % (self.NAME, rc, self.stderr_text()[-2000:]))
+        for addr, port in self.addrs():
+            poll(lambda: not listening(port, addr), 10, "%s port %d to close"
+                 % (self.NAME, port))
 
     def kill(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -927,13 +919,52 @@ class Milter:
         t = self.stderr_text()
         for bad in ("AddressSanitizer", "runtime error", "LeakSanitizer"):
             if bad in t:
-                raise AssertionError("milter stderr contains %r:\n%s" % (bad, t[-4000:]))
+                raise AssertionError("%s stderr contains %r:\n%s" % (self.NAME, bad, t[-4000:]))
 
     def run(self, args, timeout=15):
         """Run the binary to completion (e.g. -n); returns CompletedProcess (text)."""
         return subprocess.run([self.binary] + list(args), stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               timeout=timeout, text=True, errors="replace")
+
+
+class Milter(_Daemon):
+    """The milter binary run in the foreground with a given configuration."""
+
+    NAME = "milter"
+    IDENT = "esmtp-inspect-milter"
+
+    def __init__(self, binary, workdir, port, syslog=None):
+        super().__init__(binary, workdir, syslog)
+        self.port = port
+
+    # Where the milter listens: IPv4 (what the private Postfix uses) unless
+    # a test sets listen_addr = "::1" for an inet6: socket.
+    listen_addr = "127.0.0.1"
+
+    def addrs(self):
+        return [(self.listen_addr, self.port)]
+
+    def socket_line(self):
+        if ":" in self.listen_addr:
+            return 'milter {\n  socket = "inet6:%d@[%s]"\n}\n' % (self.port, self.listen_addr)
+        return 'milter {\n  socket = "inet:%d@%s"\n}\n' % (self.port, self.listen_addr)
+
+    def write_conf(self, text, with_socket=True):
+        with open(self.conf, "w") as f:
+            f.write(text)
+            if with_socket:
+                f.write("\n" + self.socket_line())
+
+    def start(self, conf_text=None, args=("-f",), timeout=15, with_socket=True):
+        if conf_text is not None:
+            self.write_conf(conf_text, with_socket)
+        self._start(args, timeout)
+
+    def reload(self, conf_text=None, with_socket=True):
+        if conf_text is not None:
+            self.write_conf(conf_text, with_socket)
+        self._reload()
 
 
 # ----------------------------------------------------------------------
@@ -945,29 +976,25 @@ def _split_hostport(spec):
     return host.strip("[]"), int(port)
 
 
-class Shim:
+class Shim(_Daemon):
     """esmtp-inspect-shim run in the foreground in front of Postfix's PROXY
     smtpd.  Its configuration file is the caller's text (rules, profile,
     global options) plus a `shim { ... }` section that this class writes:
     listen (${listen}, by default 127.0.0.1:${port}), upstream
     (127.0.0.1:${upstream_port}) and the caller's ${shim_opts}."""
 
+    NAME = "shim"
     IDENT = "esmtp-inspect-shim"
 
     def __init__(self, binary, workdir, port, upstream_port, syslog=None):
-        self.binary = os.path.abspath(binary)
-        self.workdir = workdir
+        super().__init__(binary, workdir, syslog)
         self.port = port
         self.upstream_port = upstream_port
-        self.syslog = syslog
         # "ADDR:PORT" / "[ADDR]:PORT"; a test may add e.g. "[::1]:PORT6"
         self.listen = ["127.0.0.1:%d" % port]
-        self.conf = os.path.join(workdir, "shim.conf")
-        self.stderr_path = os.path.join(workdir, "shim.stderr")
-        self.proc = None
-        self.pid = None                 # of the last start, for log filtering
-        self._stderr = None
-        self._cleanup = None
+
+    def addrs(self):
+        return [_split_hostport(spec) for spec in self.listen]
 
     def shim_section(self, shim_opts=""):
         lines = ["shim {",
@@ -986,93 +1013,18 @@ class Shim:
         until every listen address listens and event=start is logged."""
         if conf_text is not None:
             self.write_conf(conf_text, shim_opts)
-        self._stderr = open(self.stderr_path, "ab")
-        mark = self.syslog.mark() if self.syslog else 0
-        self.proc = subprocess.Popen([self.binary] + list(args) + ["-c", self.conf],
-                                     stdin=subprocess.DEVNULL, stdout=self._stderr,
-                                     stderr=self._stderr)
-        self.pid = self.proc.pid
-        self._cleanup = add_cleanup(self.kill)
-        for spec in self.listen:
-            addr, port = _split_hostport(spec)
-            wait_listening(port, timeout, "the shim", self.proc, addr)
-        if self.syslog:
-            self.syslog.wait_for_log(r"NOQUEUE: event=start .*", timeout, since=mark,
-                                     ident=self.IDENT, pid=self.pid)
-
-    def expect_log(self, exact, level, since, **kw):
-        """syslog.expect() restricted to this shim process's lines."""
-        return self.syslog.expect(exact, level, since=since, ident=self.IDENT,
-                                  pid=self.pid, **kw)
-
-    def assert_no_log(self, regex, since):
-        self.syslog.assert_absent(regex, since=since, ident=self.IDENT, pid=self.pid)
-
-    def log_lines(self, since):
-        return self.syslog.since(since, self.IDENT, self.pid)
-
-    def running(self):
-        return self.proc is not None and self.proc.poll() is None
+        self._start(args, timeout)
 
     def reload(self, conf_text=None, shim_opts=""):
         """Rewrite the file if ${conf_text} is given, then SIGHUP."""
         if conf_text is not None:
             self.write_conf(conf_text, shim_opts)
-        self.proc.send_signal(signal.SIGHUP)
+        self._reload()
 
     def stop(self, timeout=45):
-        """SIGTERM; assert exit status 0 and a clean stderr.  (Sessions still
-        open get shutdown-timeout seconds, 30 by default: close them first.)"""
-        if self.proc is None:
-            return
-        proc, self.proc = self.proc, None
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        try:
-            rc = proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-            raise AssertionError("shim did not exit within %gs of SIGTERM" % timeout)
-        finally:
-            if self._cleanup:
-                remove_cleanup(self._cleanup)
-                self._cleanup = None
-            if self._stderr:
-                self._stderr.close()
-                self._stderr = None
-        self.check_stderr()
-        if rc != 0:
-            raise AssertionError("shim exited with status %d after SIGTERM; stderr:\n%s"
-                                 % (rc, self.stderr_text()[-2000:]))
-        for spec in self.listen:
-            addr, port = _split_hostport(spec)
-            poll(lambda: not listening(port, addr), 10, "shim port %s to close" % spec)
-
-    def kill(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc = None
-
-    def stderr_text(self):
-        try:
-            with open(self.stderr_path, "rb") as f:
-                return f.read().decode(errors="replace")
-        except OSError:
-            return ""
-
-    def check_stderr(self):
-        t = self.stderr_text()
-        for bad in ("AddressSanitizer", "runtime error", "LeakSanitizer"):
-            if bad in t:
-                raise AssertionError("shim stderr contains %r:\n%s" % (bad, t[-4000:]))
-
-    def run(self, args, timeout=15):
-        """Run the binary to completion (e.g. -n); returns CompletedProcess (text)."""
-        return subprocess.run([self.binary] + list(args), stdin=subprocess.DEVNULL,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              timeout=timeout, text=True, errors="replace")
+        """SIGTERM, as _Daemon.stop().  (Sessions still open get
+        shutdown-timeout seconds, 30 by default: close them first.)"""
+        super().stop(timeout)
 
 
 # ----------------------------------------------------------------------

@@ -751,6 +751,13 @@ def refused(ctx, n):
     return ports
 
 
+def expect_limit(ctx, value, name, port, since, addr="127.0.0.1"):
+    """The one event=limit line of a refusal episode: ${name} reached at ${value}."""
+    ctx.shim.expect_log('{SID}: event=limit action=reject value=%d limit=%d %s '
+                        'detail="%s"' % (value, value, client(port, addr), name),
+                        LOG_WARNING, since, variable={"{SID}": SID})
+
+
 def limit_lines(ctx, since):
     return [l for l in ctx.shim.log_lines(since) if "event=limit" in l.message]
 
@@ -770,9 +777,7 @@ def test_limits(ctx):
     held = hold(ctx, 3)
     lm = ctx.syslog.mark()
     ports = refused(ctx, 3)
-    ctx.shim.expect_log('{SID}: event=limit action=reject value=3 limit=3 %s '
-                        'detail="max-connections"' % client(ports[0]), LOG_WARNING, lm,
-                        variable={"{SID}": SID})
+    expect_limit(ctx, 3, "max-connections", ports[0], lm)
     for s in held:                      # established sessions are served
         s.expect("EHLO client.harness.test", 250)
         s.expect("NOOP", 250)
@@ -785,9 +790,7 @@ def test_limits(ctx):
     held[0:1] = hold(ctx, 1)
     lm2 = ctx.syslog.mark()
     ports = refused(ctx, 2)
-    ctx.shim.expect_log('{SID}: event=limit action=reject value=3 limit=3 %s '
-                        'detail="max-connections"' % client(ports[0]), LOG_WARNING, lm2,
-                        variable={"{SID}": SID})
+    expect_limit(ctx, 3, "max-connections", ports[0], lm2)
     close_all(ctx, held, lm0)
     assert len(limit_lines(ctx, lm2)) == 1, limit_lines(ctx, lm2)
 
@@ -799,9 +802,7 @@ def test_limits(ctx):
     ports = refused(ctx, 3)
     other = hold(ctx, 1, source="127.0.0.2")[0]
     other.expect("EHLO client.harness.test", 250)
-    ctx.shim.expect_log('{SID}: event=limit action=reject value=2 limit=2 %s '
-                        'detail="max-connections-per-client"' % client(ports[0]),
-                        LOG_WARNING, lm, variable={"{SID}": SID})
+    expect_limit(ctx, 2, "max-connections-per-client", ports[0], lm)
     for s in held:
         s.expect("EHLO client.harness.test", 250)
     other.expect("QUIT", 221)
@@ -815,9 +816,7 @@ def test_limits(ctx):
     held = hold(ctx, 2)
     lm = ctx.syslog.mark()
     ports = refused(ctx, 3)
-    ctx.shim.expect_log('{SID}: event=limit action=reject value=2 limit=2 %s '
-                        'detail="max-embryonic"' % client(ports[0]), LOG_WARNING, lm,
-                        variable={"{SID}": SID})
+    expect_limit(ctx, 2, "max-embryonic", ports[0], lm)
     held[0].expect("EHLO client.harness.test", 250)     # no longer embryonic
     held += hold(ctx, 1)
     for s in held[1:]:
@@ -1155,9 +1154,7 @@ def test_inbound_proxy_from_balancer(ctx):
         c.send(proxy_v1("127.0.0.9", 40012))
         expect_reply(c.reply(), 421, "4.7.0 Too many connections")
         c.expect_eof()
-    ctx.shim.expect_log('{SID}: event=limit action=reject value=1 limit=1 %s '
-                        'detail="max-connections-per-client"' % client(40012, "127.0.0.9"),
-                        LOG_WARNING, lm, variable={"{SID}": SID})
+    expect_limit(ctx, 1, "max-connections-per-client", 40012, lm, "127.0.0.9")
     for s in (a, b):
         s.expect("QUIT", 221)
         s.close()

@@ -1,0 +1,98 @@
+/*
+ * cmdline.c - the command line both daemons share (see cmdline.h).
+ *
+ * Interface: cmdline_parse, cmdline_fatal.  getopt(3) state is global,
+ * so this runs once, in the main thread, before anything else.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "cmdline.h"
+#include "config.h"
+
+static const char *cmdline_prog = "esmtp-inspect";
+
+static void
+usage(FILE *fp)
+{
+	(void)fprintf(fp, "usage: %s [-c FILE] [-f] [-d] [-n] [-V] [-h]\n"
+	    "  -c FILE  configuration file (default %s)\n"
+	    "  -f       stay in the foreground\n"
+	    "  -d       debug: log also to standard error, with debug lines\n"
+	    "  -n       check the configuration, print the effective settings, exit\n"
+	    "  -V       print the version and exit\n"
+	    "  -h       print this help and exit\n",
+	    cmdline_prog, CONFIG_DEFAULT_PATH);
+}
+
+/**
+ * cmdline_parse(argc, argv, progname, cl): read the options of SPEC 2
+ * into ${cl}; ${progname} names the program in -V, -h, usage and
+ * cmdline_fatal().  Returns -1 when the program goes on, else the status
+ * to exit with: 0 after -V or -h (printed on stdout), 64 after a usage
+ * error (usage on stderr).
+ */
+int
+cmdline_parse(int argc, char **argv, const char *progname, struct cmdline *cl)
+{
+	int	ch;
+
+	cmdline_prog = progname;
+	memset(cl, 0, sizeof(*cl));
+	cl->path = CONFIG_DEFAULT_PATH;
+	while ((ch = getopt(argc, argv, "c:fdnVh")) != -1) {
+		switch (ch) {
+		case 'c':
+			cl->path = optarg;
+			break;
+		case 'f':
+			cl->foreground = 1;
+			break;
+		case 'd':
+			cl->debug = 1;
+			break;
+		case 'n':
+			cl->check = 1;
+			break;
+		case 'V':
+			(void)printf("%s %s\n", progname, VERSION);
+			return (0);
+		case 'h':
+			usage(stdout);
+			return (0);
+		default:
+			usage(stderr);
+			return (EX_USAGE);
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return (EX_USAGE);
+	}
+	return (-1);
+}
+
+/**
+ * cmdline_fatal(status, fmt, ...): a start-up error: "progname: message"
+ * on stderr and "event=error stage=start detail=..." in the audit log,
+ * then exit(${status}).
+ */
+void
+cmdline_fatal(int status, const char *fmt, ...)
+{
+	char	msg[1024], esc[1024];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	(void)fprintf(stderr, "%s: %s\n", cmdline_prog, msg);
+	(void)audit_escape(esc, sizeof(esc), msg, strlen(msg));
+	audit_log(LOG_ERR, NULL, "event=error stage=start detail=\"%s\"", esc);
+	exit(status);
+}
