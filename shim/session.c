@@ -801,16 +801,44 @@ sent:
  * that produced it, instead of one more trip through the event loop for
  * its write event: one command or reply per round trip is the common
  * case, and the extra epoll_wait() per hop was most of the latency the
- * shim added.  Whatever the kernel does not take stays queued for
- * libevent.  Not for TLS filters, whose output is plaintext.
+ * shim added.  Whatever the kernel does not take, and any error, stays
+ * for libevent's write event.  Not for TLS filters, whose output is
+ * plaintext.
+ *
+ * A socket bufferevent keeps the start of its output frozen so that only
+ * its own write callback drains it; this writes the way that callback
+ * does: unfreeze, write, freeze again.
  */
 static void
 write_now(struct bufferevent *b, int fd)
 {
 	struct evbuffer *out = bufferevent_get_output(b);
 
-	if (fd >= 0 && evbuffer_get_length(out) > 0)
+	if (fd < 0)
+		return;
+	if (evbuffer_get_length(out) > 0) {
+		(void)evbuffer_unfreeze(out, 1);
 		(void)evbuffer_write(out, fd);
+		(void)evbuffer_freeze(out, 1);
+	}
+	/* All written: no write event until out_arm() sees new output.
+	 * With the epoll change list the event added for this output and
+	 * deleted here cost no system call at all. */
+	if (evbuffer_get_length(out) == 0)
+		(void)bufferevent_disable(b, EV_WRITE);
+}
+
+/* New output on a socket bufferevent: make sure it is written (its write
+ * event may be off since write_now()).  Under a TLS filter this is the
+ * ciphertext side. */
+static void
+out_arm(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
+{
+	struct bufferevent *bev = arg;
+
+	(void)b;
+	if (info->n_added > 0 && !(bufferevent_get_enabled(bev) & EV_WRITE))
+		(void)bufferevent_enable(bev, EV_WRITE);
 }
 
 /* Upstream input in GREET and CMD: complete replies, one at a time. */
@@ -1555,6 +1583,7 @@ session_connect(struct session *s)
 	}
 	bufferevent_setcb(s->u, upstream_read, upstream_write, upstream_event,
 	    s);
+	(void)evbuffer_add_cb(bufferevent_get_output(s->u), out_arm, s->u);
 	if (s->cfg->shim.proxy_protocol == CONFIG_PROXY_V1)
 		n = proxy_encode_v1(hdr, sizeof(hdr),
 		    (struct sockaddr *)&s->peer, (struct sockaddr *)&s->local);
@@ -1742,8 +1771,10 @@ accept_client(struct evconnlistener *lis, evutil_socket_t fd,
 	(void)snprintf(s->id, sizeof(s->id), "S%llX", sh->next_id++);
 	memcpy(&s->peer, sa, (size_t)salen < sizeof(s->peer) ?
 	    (size_t)salen : sizeof(s->peer));
+	/* The local address is only ever sent in the PROXY header. */
 	len = sizeof(s->local);
-	if (getsockname(fd, (struct sockaddr *)&s->local, &len) != 0)
+	if (cfg->shim.proxy_protocol == CONFIG_PROXY_NONE ||
+	    getsockname(fd, (struct sockaddr *)&s->local, &len) != 0)
 		s->local.ss_family = AF_UNSPEC;
 	format_addr(sa, s->addr, sizeof(s->addr), &s->port);
 	s->monitor = cfg->mode == CONFIG_MONITOR;
@@ -1768,7 +1799,7 @@ accept_client(struct evconnlistener *lis, evutil_socket_t fd,
 	bufferevent_setwatermark(s->c, EV_READ, 0, SESSION_READ_MAX);
 	(void)evbuffer_add_cb(bufferevent_get_input(s->c), count_in, s);
 	(void)evbuffer_add_cb(bufferevent_get_output(s->c), count_out, s);
-	bufferevent_enable(s->c, EV_WRITE);
+	(void)evbuffer_add_cb(bufferevent_get_output(s->c), out_arm, s->c);
 	if (cidr_list_match_sa(&cfg->shim.accept_proxy_from, sa)) {
 		/* A balancer: its header first, within connect-timeout. */
 		s->proxied = 1;
