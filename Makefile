@@ -27,12 +27,14 @@ SANITIZE   ?=
 FUZZ_SECONDS ?= 30
 
 PKGS       := libconfuse milter gmime-3.0
+# Expanded when a recipe runs (=, not :=), so after "deps" has installed
+# the packages on a fresh machine, not when make reads this file.
 # The shim's event loop and its TLS; only esmtp-inspect-shim links them.
-EVENT_LIBS := $(shell pkg-config --libs libevent_openssl libevent openssl 2>/dev/null)
+EVENT_LIBS  = $(shell pkg-config --libs libevent_openssl libevent openssl 2>/dev/null)
 # -isystem: warnings in GLib's headers are not ours to fix.
-PKG_CFLAGS := $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CRIT_LIBS  := $(shell pkg-config --libs criterion 2>/dev/null)
+PKG_CFLAGS  = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
+PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CRIT_LIBS   = $(shell pkg-config --libs criterion 2>/dev/null)
 
 CC         ?= cc
 WARN       := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
@@ -76,7 +78,7 @@ deps:
 test-deps:
 	@scripts/install-deps test
 
-$(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard milter/*.h) $(wildcard shim/*.h)
+$(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard milter/*.h) $(wildcard shim/*.h) | deps
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
 
@@ -124,7 +126,7 @@ integration: $(BINS)
 
 # Fuzz targets, built with clang's libFuzzer (independent of $(CC)).
 FUZZ_CC     ?= clang
-FUZZ_FLAGS  := -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS)
+FUZZ_FLAGS   = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS)
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRCS) $(SHIM_SRCS) $(wildcard common/*.h) $(wildcard shim/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Ishim -o $@ $< $(COMMON_SRCS) $(SHIM_SRCS) $(PKG_LIBS) \
@@ -159,15 +161,19 @@ $(BUILD)/bench/milterbench: tests/bench/milterbench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
 
-bench: $(BINS) $(BUILD)/bench/milterbench
+# Packages first, then the build (a sub-make: pkg-config runs once they are
+# there), as in check.
+bench:
 	@scripts/install-deps bench
+	$(MAKE) all $(BUILD)/bench/milterbench
 	tests/bench/run --milter $(MILTER_BIN) --driver $(BUILD)/bench/milterbench \
 		--build $(BUILD)
 	tests/bench/shimbench --shim $(SHIM_BIN) --build $(BUILD)
 
 # 10,000 idle sessions (memory per session) and running out of file
 # descriptors; reported, exits non-zero if a check fails.
-scale: $(SHIM_BIN)
+scale: deps
+	$(MAKE) $(SHIM_BIN)
 	tests/bench/shimscale --shim $(SHIM_BIN)
 
 demo: deps test-deps $(BINS)
