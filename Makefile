@@ -9,7 +9,8 @@
 #   make fuzz            run each libFuzzer target for FUZZ_SECONDS
 #   make bench           messages/s and MB/s over the milter protocol,
 #                        rules on against rules off, and memory growth;
-#                        the shim against a direct path and haproxy
+#                        the shim against a direct path and haproxy,
+#                        and with starttls = terminate
 #   make scale           the shim with 10,000 idle sessions, and out of
 #                        file descriptors
 #   make install         PREFIX, DESTDIR, SYSCONFDIR
@@ -161,14 +162,21 @@ $(BUILD)/bench/milterbench: tests/bench/milterbench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
 
+# The shim's terminate path needs a client that speaks STARTTLS, which
+# smtp-source does not (tests/bench/smtptls.c).
+$(BUILD)/bench/smtptls: tests/bench/smtptls.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS) -lssl -lcrypto
+
 # Packages first, then the build (a sub-make: pkg-config runs once they are
 # there), as in check.
 bench:
 	@scripts/install-deps bench
-	$(MAKE) all $(BUILD)/bench/milterbench
+	$(MAKE) all $(BUILD)/bench/milterbench $(BUILD)/bench/smtptls
 	tests/bench/run --milter $(MILTER_BIN) --driver $(BUILD)/bench/milterbench \
 		--build $(BUILD)
-	tests/bench/shimbench --shim $(SHIM_BIN) --build $(BUILD)
+	tests/bench/shimbench --shim $(SHIM_BIN) --build $(BUILD) \
+		--tls-driver $(BUILD)/bench/smtptls
 
 # 10,000 idle sessions (memory per session) and running out of file
 # descriptors; reported, exits non-zero if a check fails.
