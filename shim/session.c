@@ -76,6 +76,7 @@
 #define SESSION_AUTH_LINE	12288		/* RFC 4954 4: AUTH line, CRLF included */
 #define SESSION_LINGER		5		/* seconds to flush a final reply */
 #define SESSION_DISCARD_MAX	(1024 * 1024)	/* plaintext after STARTTLS */
+#define SESSION_READ_CHUNK	(64 * 1024)	/* one recv() at most */
 #define SHIM_LISTEN_MAX		16
 
 enum sstate { S_PROXYIN, S_CONNECT, S_GREET, S_CMD, S_BLIND, S_CLOSING };
@@ -106,6 +107,9 @@ struct session {
 	struct sockaddr_storage local;
 	struct bufferevent *c, *u;
 	int	cfd, ufd;	/* the sockets under c and u (TLS filters) */
+	struct event *crd, *urd;	/* reading cfd, ufd: sock_read() */
+	int	c_rdon, u_rdon;	/* reading wanted (read_set()) */
+	int	c_full;		/* client input at SESSION_READ_MAX */
 	struct event *timer;
 	SSL_CTX *tls_ctx;	/* terminate: towards the client */
 	SSL_CTX *tls_uctx;	/* terminate + upstream-tls */
@@ -170,6 +174,8 @@ static void client_event(struct bufferevent *, short, void *);
 static void upstream_read(struct bufferevent *, void *);
 static void upstream_write(struct bufferevent *, void *);
 static void upstream_event(struct bufferevent *, short, void *);
+static void read_set(struct session *, struct bufferevent *, int);
+static void read_handover(struct session *, int);
 
 /* Scratch space for rewriting one reply; the shim is single-threaded. */
 static char session_scratch[SMTPFRAME_REPLY_MAX + 1024];
@@ -290,6 +296,7 @@ close_with(struct session *s, const char *reply)
 	if (s->dead || s->state == S_CLOSING)
 		return;
 	if (s->u != NULL) {
+		read_handover(s, 0);
 		bufferevent_free(s->u);
 		s->u = NULL;
 	}
@@ -305,7 +312,8 @@ close_with(struct session *s, const char *reply)
 	}
 	/* Read and throw away what the client still sends, so that closing
 	 * does not reset the connection before it has read the reply. */
-	bufferevent_enable(s->c, EV_READ | EV_WRITE);
+	read_set(s, s->c, 1);
+	bufferevent_enable(s->c, EV_WRITE);
 	s->c_paused = 0;
 	timer_arm(s);
 }
@@ -407,7 +415,7 @@ relay(struct session *s, struct bufferevent *from, struct bufferevent *to)
 	}
 	(void)evbuffer_add_buffer(bufferevent_get_output(to), in);
 	if (evbuffer_get_length(bufferevent_get_output(to)) > SESSION_OUT_MAX) {
-		bufferevent_disable(from, EV_READ);
+		read_set(s, from, 0);
 		if (from == s->c)
 			s->c_paused = 1;
 		else
@@ -622,6 +630,7 @@ tls_go(struct session *s)
 	if (discard_pipelined(s) != 0)
 		return;
 	to_client(s, "220 2.0.0 Ready to start TLS\r\n", 30);
+	read_handover(s, 1);
 	if ((ssl = SSL_new(s->tls_ctx)) == NULL ||
 	    (f = bufferevent_openssl_filter_new(s->sh->base, s->c, ssl,
 	    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE)) == NULL) {
@@ -683,6 +692,7 @@ uptls_reply(struct session *s, const char *buf, size_t len, int code)
 			why = "STARTTLS refused";
 			break;
 		}
+		read_handover(s, 0);
 		ssl = SSL_new(s->tls_uctx);
 		f = ssl == NULL ? NULL : bufferevent_openssl_filter_new(
 		    s->sh->base, s->u, ssl, BUFFEREVENT_SSL_CONNECTING,
@@ -715,7 +725,7 @@ greeted(struct session *s, const char *buf, size_t len, int code)
 {
 	s->state = S_CMD;
 	send_banner(s, buf, len, code);
-	bufferevent_enable(s->c, EV_READ);
+	read_set(s, s->c, 1);
 	timer_arm(s);
 	client_process(s);
 }
@@ -841,6 +851,140 @@ out_arm(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 		(void)bufferevent_enable(bev, EV_WRITE);
 }
 
+/*
+ * Reading a plain socket, by hand rather than by the bufferevent.
+ * libevent 2.1's evbuffer_read() asks the kernel with ioctl(FIONREAD)
+ * before every read and reads at most 4096 octets at a time: a quarter of
+ * the shim's system calls per session, and a read, an ioctl and an epoll
+ * round per 4 KiB of message.  Here one recv() of up to 64 KiB goes
+ * into the bufferevent's input (whose end libevent keeps frozen, as around
+ * its own reads), and the same read callback runs; EOF and errors reach
+ * the same event callback.  The bufferevent still does all the writing,
+ * and under a TLS filter (terminate, upstream-tls) it does the reading
+ * too: these events are freed when a filter takes over.  The client's
+ * input stops at SESSION_READ_MAX unparsed octets, as the bufferevent's
+ * read watermark did, and resumes when the framer has drained it.
+ */
+static unsigned char read_chunk[SESSION_READ_CHUNK];	/* one thread */
+
+static void
+read_sync(struct session *s, int client)
+{
+	struct event *e = client ? s->crd : s->urd;
+	int	want = client ? s->c_rdon && !s->c_full : s->u_rdon;
+
+	if (e == NULL)
+		return;
+	if (want && !event_pending(e, EV_READ, NULL))
+		(void)event_add(e, NULL);
+	else if (!want && event_pending(e, EV_READ, NULL))
+		(void)event_del(e);
+}
+
+/* Reading on or off, whoever reads ${b}: these events or the filter. */
+static void
+read_set(struct session *s, struct bufferevent *b, int on)
+{
+	if (b == s->c && s->crd != NULL) {
+		s->c_rdon = on;
+		read_sync(s, 1);
+	} else if (b == s->u && s->urd != NULL) {
+		s->u_rdon = on;
+		read_sync(s, 0);
+	} else if (on)
+		(void)bufferevent_enable(b, EV_READ);
+	else
+		(void)bufferevent_disable(b, EV_READ);
+}
+
+/* A TLS filter takes over ${client}'s socket: it reads for itself. */
+static void
+read_handover(struct session *s, int client)
+{
+	struct event **e = client ? &s->crd : &s->urd;
+
+	if (*e != NULL)
+		event_free(*e);
+	*e = NULL;
+}
+
+static void
+sock_read(struct session *s, int client)
+{
+	struct bufferevent *b = client ? s->c : s->u;
+	struct evbuffer *in = bufferevent_get_input(b);
+	size_t	room = sizeof(read_chunk), have;
+	ssize_t	n;
+	int	e;
+
+	if (client) {
+		if ((have = evbuffer_get_length(in)) >= SESSION_READ_MAX) {
+			s->c_full = 1;
+			read_sync(s, 1);
+			return;
+		}
+		if (room > SESSION_READ_MAX - have)
+			room = SESSION_READ_MAX - have;
+	}
+	n = recv(client ? s->cfd : s->ufd, read_chunk, room, 0);
+	if (n > 0) {
+		(void)evbuffer_unfreeze(in, 0);
+		(void)evbuffer_add(in, read_chunk, (size_t)n);
+		(void)evbuffer_freeze(in, 0);
+		if (client)
+			client_read(b, s);
+		else
+			upstream_read(b, s);
+		return;
+	}
+	e = errno;
+	if (n < 0 && (e == EAGAIN || e == EWOULDBLOCK || e == EINTR))
+		return;
+	/* EOF or an error: nothing more to read on this side. */
+	if (client)
+		s->c_rdon = 0;
+	else
+		s->u_rdon = 0;
+	read_sync(s, client);
+	errno = e;
+	if (client)
+		client_event(b, BEV_EVENT_READING | (n == 0 ? BEV_EVENT_EOF :
+		    BEV_EVENT_ERROR), s);
+	else
+		upstream_event(b, BEV_EVENT_READING | (n == 0 ?
+		    BEV_EVENT_EOF : BEV_EVENT_ERROR), s);
+}
+
+static void
+client_sock_read(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	sock_read(arg, 1);
+}
+
+static void
+upstream_sock_read(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	sock_read(arg, 0);
+}
+
+/* The framer drained the client's input: reading resumes below the cap. */
+static void
+client_drained(struct evbuffer *b, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct session *s = arg;
+
+	if (info->n_deleted > 0 && s->c_full &&
+	    evbuffer_get_length(b) < SESSION_READ_MAX) {
+		s->c_full = 0;
+		read_sync(s, 1);
+	}
+}
+
 /* Upstream input in GREET and CMD: complete replies, one at a time. */
 static void
 upstream_process(struct session *s)
@@ -854,7 +998,7 @@ upstream_process(struct session *s)
 	    (s->state == S_GREET || s->state == S_CMD)) {
 		if (evbuffer_get_length(bufferevent_get_output(s->c)) >
 		    SESSION_OUT_MAX) {
-			bufferevent_disable(s->u, EV_READ);
+			read_set(s, s->u, 0);
 			s->u_paused = 1;
 			return;
 		}
@@ -1161,7 +1305,7 @@ client_process(struct session *s)
 	    !s->u_shut) {
 		if (evbuffer_get_length(bufferevent_get_output(s->u)) >
 		    SESSION_OUT_MAX) {
-			bufferevent_disable(s->c, EV_READ);
+			read_set(s, s->c, 0);
 			s->c_paused = 1;
 			return;
 		}
@@ -1319,7 +1463,7 @@ client_write(struct bufferevent *bev, void *arg)
 	}
 	if (s->u_paused && s->u != NULL) {
 		s->u_paused = 0;
-		bufferevent_enable(s->u, EV_READ);
+		read_set(s, s->u, 1);
 		if (s->state == S_BLIND)
 			relay(s, s->u, s->c);
 		else
@@ -1338,7 +1482,7 @@ upstream_write(struct bufferevent *bev, void *arg)
 	(void)bev;
 	if (s->c_paused && s->state != S_CLOSING) {
 		s->c_paused = 0;
-		bufferevent_enable(s->c, EV_READ);
+		read_set(s, s->c, 1);
 		if (s->state == S_BLIND)
 			relay(s, s->c, s->u);
 		else
@@ -1411,9 +1555,9 @@ upstream_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_CONNECTED) {
 		s->state = s->exempt ? S_BLIND : S_GREET;
-		bufferevent_enable(s->u, EV_READ);
+		read_set(s, s->u, 1);
 		if (s->exempt) {
-			bufferevent_enable(s->c, EV_READ);
+			read_set(s, s->c, 1);
 			relay(s, s->c, s->u);
 		}
 		timer_arm(s);
@@ -1522,6 +1666,8 @@ session_drop(struct session *s)
 	if (s->admitted)
 		limit_release(sh->limit, (const struct sockaddr *)&s->peer,
 		    s->exempt, s->embryonic);
+	read_handover(s, 1);
+	read_handover(s, 0);
 	if (s->c != NULL)
 		bufferevent_free(s->c);
 	if (s->u != NULL)
@@ -1584,6 +1730,9 @@ session_connect(struct session *s)
 	bufferevent_setcb(s->u, upstream_read, upstream_write, upstream_event,
 	    s);
 	(void)evbuffer_add_cb(bufferevent_get_output(s->u), out_arm, s->u);
+	if ((s->urd = event_new(s->sh->base, fd, EV_READ | EV_PERSIST,
+	    upstream_sock_read, s)) == NULL)
+		return (-1);
 	if (s->cfg->shim.proxy_protocol == CONFIG_PROXY_V1)
 		n = proxy_encode_v1(hdr, sizeof(hdr),
 		    (struct sockaddr *)&s->peer, (struct sockaddr *)&s->local);
@@ -1691,7 +1840,7 @@ session_admit(struct session *s)
 			return;
 		}
 	}
-	bufferevent_disable(s->c, EV_READ);
+	read_set(s, s->c, 0);
 	timer_arm(s);
 	if (session_connect(s) != 0 && !s->dead && s->state == S_CONNECT) {
 		ev_log(s, LOG_ERR, "event=upstream-error", "cannot connect",
@@ -1791,7 +1940,9 @@ accept_client(struct evconnlistener *lis, evutil_socket_t fd,
 	s->c = bufferevent_socket_new(sh->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (s->c == NULL)
 		(void)close(fd);
-	if (s->timer == NULL || s->c == NULL) {
+	s->crd = event_new(sh->base, fd, EV_READ | EV_PERSIST,
+	    client_sock_read, s);
+	if (s->timer == NULL || s->c == NULL || s->crd == NULL) {
 		session_drop(s);
 		return;
 	}
@@ -1800,10 +1951,11 @@ accept_client(struct evconnlistener *lis, evutil_socket_t fd,
 	(void)evbuffer_add_cb(bufferevent_get_input(s->c), count_in, s);
 	(void)evbuffer_add_cb(bufferevent_get_output(s->c), count_out, s);
 	(void)evbuffer_add_cb(bufferevent_get_output(s->c), out_arm, s->c);
+	(void)evbuffer_add_cb(bufferevent_get_input(s->c), client_drained, s);
 	if (cidr_list_match_sa(&cfg->shim.accept_proxy_from, sa)) {
 		/* A balancer: its header first, within connect-timeout. */
 		s->proxied = 1;
-		bufferevent_enable(s->c, EV_READ);
+		read_set(s, s->c, 1);
 		timer_arm(s);
 		return;
 	}
