@@ -652,6 +652,34 @@ def test_pipelining_and_bdat(ctx):
     ctx.shim.assert_no_log(r"rule=|event=command", lm)
 
 
+def test_pipelined_body_past_the_input_cap(ctx):
+    """A client that does not wait for 354 sends its whole message while the
+    shim holds its input for the reply to DATA: the shim stops reading at
+    64 KiB of unparsed input, and must read on once the framer has drained
+    it after the 354, or the session stalls.  1 MiB arrives whole."""
+    start(ctx)
+    lm, dm = ctx.syslog.mark(), ctx.postfix.mark()
+    body = b"".join(b"line %06d %s\n" % (i, b"x" * 60) for i in range(15000))
+    msg = make_message(SENDER, "u40@dest.test", "past the cap", body=body)
+    assert len(msg) > 16 * 64 * 1024
+    with connect(ctx, timeout=30) as s:
+        s.greet()
+        s.send(b"MAIL FROM:<%s>\r\nRCPT TO:<u40@dest.test>\r\nDATA\r\n"
+               % SENDER.encode() + msg.replace(b"\n", b"\r\n") + b".\r\n")
+        expect_reply(s.reply(), 250, "2.1.0 Ok")
+        expect_reply(s.reply(), 250, "2.1.5 Ok")
+        expect_reply(s.reply(), 354, "End data with <CR><LF>.<CR><LF>")
+        r = s.reply()
+        assert r is not None and r.code == 250 and "queued as" in r.text, r
+        s.expect("QUIT", 221)
+        port = s.local_port
+    check_delivered(ctx.postfix.wait_delivered("u40@dest.test", dm)[0], msg)
+    sid = session_id(ctx, port, lm)
+    line = wait_disconnect(ctx, sid, port, lm)
+    assert int(re.search(r" in=(\d+)", line.message).group(1)) > len(msg)
+    ctx.shim.assert_no_log(r"rule=|event=command", lm)
+
+
 def test_bdat_bare_linefeed(ctx):
     """BDAT chunks are counted by size (RFC 3030) and binary-safe
     (BINARYMIME): a bare LF inside one is content, relayed unchanged, and
