@@ -1,9 +1,10 @@
 /*
  * cmdline.c - the command line both daemons share (see cmdline.h).
  *
- * Interface: cmdline_parse, cmdline_fatal.  getopt(3) state is global,
+ * Interface: cmdline_parse, cmdline_start, cmdline_fatal.  getopt(3) state is global,
  * so this runs once, in the main thread, before anything else.
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "audit.h"
 #include "cmdline.h"
 #include "config.h"
+#include "privs.h"
 
 static const char *cmdline_prog = "esmtp-inspect";
 
@@ -74,6 +76,45 @@ cmdline_parse(int argc, char **argv, const char *progname, struct cmdline *cl)
 		usage(stderr);
 		return (EX_USAGE);
 	}
+	return (-1);
+}
+
+/**
+ * cmdline_start(cl, check, cfgp, ids, abspathp): load and check the
+ * configuration, -n, the audit log, the path for reloads (cmdline.h).
+ */
+int
+cmdline_start(const struct cmdline *cl,
+    int (*check)(const struct config *, char *, size_t),
+    struct config **cfgp, struct privs *ids, char **abspathp)
+{
+	char	err[CONFIG_ERR_MAX];
+	struct config *cfg;
+
+	if ((cfg = config_load(cl->path, err, sizeof(err))) == NULL) {
+		(void)fprintf(stderr, "%s\n", err);
+		return (CONFIG_EX);
+	}
+	if (check != NULL && check(cfg, err, sizeof(err)) != 0) {
+		(void)fprintf(stderr, "%s\n", err);
+		config_unref(cfg);
+		return (CONFIG_EX);
+	}
+	if (privs_lookup(cfg->user, cfg->group, ids, err, sizeof(err)) != 0) {
+		(void)fprintf(stderr, "%s: %s\n", cfg->path, err);
+		config_unref(cfg);
+		return (CONFIG_EX);
+	}
+	if (cl->check) {
+		config_print(cfg, stdout);
+		config_unref(cfg);
+		return (fflush(stdout) == 0 ? 0 : EX_OSERR);
+	}
+	audit_open(cmdline_prog, cfg->facility, cl->debug, cl->debug);
+	if ((*abspathp = realpath(cl->path, NULL)) == NULL)
+		cmdline_fatal(EX_OSERR, "%s: %s", cl->path,
+		    strerror_r(errno, err, sizeof(err)));
+	*cfgp = cfg;
 	return (-1);
 }
 

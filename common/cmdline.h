@@ -12,7 +12,11 @@ struct cmdline {
 	int	check;		/* -n */
 };
 
+#include <stddef.h>
 #include <sysexits.h>		/* EX_USAGE, EX_SOFTWARE, EX_OSERR for callers */
+
+struct config;
+struct privs;
 
 /**
  * cmdline_parse(argc, argv, progname, cl): read the options of SPEC 2
@@ -23,6 +27,23 @@ struct cmdline {
  */
 int	cmdline_parse(int argc, char **argv, const char *progname,
 	    struct cmdline *cl);
+
+/**
+ * cmdline_start(cl, check, cfgp, ids, abspathp): what both daemons do
+ * after cmdline_parse(): load the configuration file ${cl}->path, run
+ * ${check} on it (may be NULL: the shim's TLS files), look up its user
+ * and group into ${ids}; with -n print the effective settings; then open
+ * the audit log and resolve the file's absolute path for reloads (which
+ * happen after daemon() has changed to "/") into ${abspathp} (the
+ * caller's to free).  A bad configuration is told on stderr
+ * ("FILE:LINE: message").  Returns -1 when the program goes on, with the
+ * configuration in ${cfgp}, else the status to exit with: 78 (CONFIG_EX)
+ * for a bad configuration, 0 after -n; a failing realpath() ends the
+ * program through cmdline_fatal().
+ */
+int	cmdline_start(const struct cmdline *cl,
+	    int (*check)(const struct config *, char *, size_t),
+	    struct config **cfgp, struct privs *ids, char **abspathp);
 
 /**
  * cmdline_fatal(status, fmt, ...): a start-up error: "progname: message"

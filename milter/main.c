@@ -140,7 +140,6 @@ main(int argc, char **argv)
 	const char *sockpath;
 	struct cmdline cl;
 	char   *abspath;
-	char	err[CONFIG_ERR_MAX];
 	struct config *cfg;
 	sigset_t set;
 	struct sigaction sa;
@@ -153,25 +152,8 @@ main(int argc, char **argv)
 	if ((ch = cmdline_parse(argc, argv, PROGNAME, &cl)) >= 0)
 		return (ch);
 
-	if ((cfg = config_load(cl.path, err, sizeof(err))) == NULL) {
-		(void)fprintf(stderr, "%s\n", err);
-		return (CONFIG_EX);
-	}
-	if (privs_lookup(cfg->user, cfg->group, &ids, perr,
-	    sizeof(perr)) != 0) {
-		(void)fprintf(stderr, "%s: %s\n", cfg->path, perr);
-		return (CONFIG_EX);
-	}
-	if (cl.check) {
-		config_print(cfg, stdout);
-		config_unref(cfg);
-		return (fflush(stdout) == 0 ? 0 : EX_OSERR);
-	}
-	audit_open(PROGNAME, cfg->facility, cl.debug, cl.debug);
-	/* Reloads happen after daemon() has changed to "/". */
-	if ((abspath = realpath(cl.path, NULL)) == NULL)
-		cmdline_fatal(EX_OSERR, "%s: %m", cl.path);
-
+	if ((ch = cmdline_start(&cl, NULL, &cfg, &ids, &abspath)) >= 0)
+		return (ch);
 
 	/* GMime's global state, before any thread can scan a message. */
 	mime_init();

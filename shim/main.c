@@ -134,6 +134,13 @@ new_base(void)
 	return (b);
 }
 
+/* -n and start-up check the certificate and key of starttls = terminate. */
+static int
+check_tls(const struct config *cfg, char *err, size_t len)
+{
+	return (shim_tls(NULL, cfg, err, len));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -146,34 +153,12 @@ main(int argc, char **argv)
 	int	ch, *fds;
 	size_t	i;
 
+	memset(&m, 0, sizeof(m));
 	if ((ch = cmdline_parse(argc, argv, PROGNAME, &cl)) >= 0)
 		return (ch);
 
-	if ((cfg = config_load(cl.path, err, sizeof(err))) == NULL) {
-		(void)fprintf(stderr, "%s\n", err);
-		return (CONFIG_EX);
-	}
-	if (shim_tls(NULL, cfg, err, sizeof(err)) != 0) {
-		(void)fprintf(stderr, "%s\n", err);
-		config_unref(cfg);
-		return (CONFIG_EX);
-	}
-	if (privs_lookup(cfg->user, cfg->group, &ids, err, sizeof(err)) != 0) {
-		(void)fprintf(stderr, "%s: %s\n", cfg->path, err);
-		config_unref(cfg);
-		return (CONFIG_EX);
-	}
-	if (cl.check) {
-		config_print(cfg, stdout);
-		config_unref(cfg);
-		return (fflush(stdout) == 0 ? 0 : EX_OSERR);
-	}
-	audit_open(PROGNAME, cfg->facility, cl.debug, cl.debug);
-	memset(&m, 0, sizeof(m));
-	/* Reloads happen after daemon() has changed to "/". */
-	if ((m.path = realpath(cl.path, NULL)) == NULL)
-		cmdline_fatal(EX_OSERR, "%s: %s", cl.path,
-		    strerror_r(errno, err, sizeof(err)));
+	if ((ch = cmdline_start(&cl, check_tls, &cfg, &ids, &m.path)) >= 0)
+		return (ch);
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		cmdline_fatal(EX_OSERR, "signal(SIGPIPE) failed");
 

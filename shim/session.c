@@ -109,7 +109,6 @@ struct session {
 	int	cfd, ufd;	/* the sockets under c and u (TLS filters) */
 	struct event *crd, *urd;	/* reading cfd, ufd: sock_read() */
 	int	c_rdon, u_rdon;	/* reading wanted (read_set()) */
-	int	c_full;		/* client input at SESSION_READ_MAX */
 	struct event *timer;
 	SSL_CTX *tls_ctx;	/* terminate: towards the client */
 	SSL_CTX *tls_uctx;	/* terminate + upstream-tls */
@@ -181,34 +180,25 @@ static void read_handover(struct session *, int);
 static char session_scratch[SMTPFRAME_REPLY_MAX + 1024];
 
 /*
- * Logging.  Every line: "<sid>: <pre> client=unknown[addr]:port <post>
+ * Logging.  Every line: "<sid>: <pre> client=unknown[addr]:port
  * [mode=monitor] [detail="..."]" (SPEC 6), untrusted detail escaped.
  */
-static void __attribute__((format(printf, 3, 0)))
-ev_vlog(struct session *s, int level, const char *pre, const char *post,
-    const char *detail, size_t dlen, int monitor, va_list ap)
-{
-	char	p[512], esc[AUDIT_LINE_MAX];
-
-	(void)vsnprintf(p, sizeof(p), pre, ap);
-	if (detail != NULL)
-		(void)audit_escape(esc, sizeof(esc), detail, dlen);
-	audit_log(level, s->id, "%s client=unknown[%s]:%u%s%s%s%s%s%s", p,
-	    s->addr, s->port, post != NULL ? " " : "",
-	    post != NULL ? post : "", monitor ? " mode=monitor" : "",
-	    detail != NULL ? " detail=\"" : "", detail != NULL ? esc : "",
-	    detail != NULL ? "\"" : "");
-}
-
 static void __attribute__((format(printf, 3, 7)))
 ev_log(struct session *s, int level, const char *pre, const char *detail,
     size_t dlen, int monitor, ...)
 {
+	char	p[512], esc[AUDIT_LINE_MAX];
 	va_list	ap;
 
 	va_start(ap, monitor);
-	ev_vlog(s, level, pre, NULL, detail, dlen, monitor, ap);
+	(void)vsnprintf(p, sizeof(p), pre, ap);
 	va_end(ap);
+	if (detail != NULL)
+		(void)audit_escape(esc, sizeof(esc), detail, dlen);
+	audit_log(level, s->id, "%s client=unknown[%s]:%u%s%s%s%s", p,
+	    s->addr, s->port, monitor ? " mode=monitor" : "",
+	    detail != NULL ? " detail=\"" : "", detail != NULL ? esc : "",
+	    detail != NULL ? "\"" : "");
 }
 
 /* The action of ${rule} for this session: none when off or exempt. */
@@ -519,6 +509,8 @@ send_ehlo(struct session *s, const char *buf, size_t len)
 		internal_error(s, "out of memory for the EHLO reply");
 		return;
 	}
+	/* The keywords that change, for the log line: by way of the scratch
+	 * space, since ${allow} may still point into ${list}. */
 	(void)ehlo_changed(buf, len, allow, n, session_scratch,
 	    sizeof(session_scratch));
 	session_scratch[sizeof(list) - 1] = '\0';
@@ -871,10 +863,12 @@ static void
 read_sync(struct session *s, int client)
 {
 	struct event *e = client ? s->crd : s->urd;
-	int	want = client ? s->c_rdon && !s->c_full : s->u_rdon;
+	int	want;
 
 	if (e == NULL)
 		return;
+	want = client ? s->c_rdon && evbuffer_get_length(
+	    bufferevent_get_input(s->c)) < SESSION_READ_MAX : s->u_rdon;
 	if (want && !event_pending(e, EV_READ, NULL))
 		(void)event_add(e, NULL);
 	else if (!want && event_pending(e, EV_READ, NULL))
@@ -919,8 +913,7 @@ sock_read(struct session *s, int client)
 
 	if (client) {
 		if ((have = evbuffer_get_length(in)) >= SESSION_READ_MAX) {
-			s->c_full = 1;
-			read_sync(s, 1);
+			read_sync(s, 1);	/* full: off until drained */
 			return;
 		}
 		if (room > SESSION_READ_MAX - have)
@@ -976,13 +969,9 @@ static void
 client_drained(struct evbuffer *b, const struct evbuffer_cb_info *info,
     void *arg)
 {
-	struct session *s = arg;
-
-	if (info->n_deleted > 0 && s->c_full &&
-	    evbuffer_get_length(b) < SESSION_READ_MAX) {
-		s->c_full = 0;
-		read_sync(s, 1);
-	}
+	(void)b;
+	if (info->n_deleted > 0)
+		read_sync(arg, 1);
 }
 
 /* Upstream input in GREET and CMD: complete replies, one at a time. */
@@ -1445,6 +1434,23 @@ upstream_read(struct bufferevent *bev, void *arg)
 		upstream_process(s);
 }
 
+/* ${from}, paused for its peer's full output, reads and passes on again. */
+static void
+resume(struct session *s, struct bufferevent *from)
+{
+	if (from == s->c)
+		s->c_paused = 0;
+	else
+		s->u_paused = 0;
+	read_set(s, from, 1);
+	if (s->state == S_BLIND)
+		relay(s, from, from == s->c ? s->u : s->c);
+	else if (from == s->c)
+		client_process(s);
+	else
+		upstream_process(s);
+}
+
 /* The client's output drained: resume the upstream, finish a close. */
 static void
 client_write(struct bufferevent *bev, void *arg)
@@ -1461,14 +1467,8 @@ client_write(struct bufferevent *bev, void *arg)
 		(void)bev;
 		return;
 	}
-	if (s->u_paused && s->u != NULL) {
-		s->u_paused = 0;
-		read_set(s, s->u, 1);
-		if (s->state == S_BLIND)
-			relay(s, s->u, s->c);
-		else
-			upstream_process(s);
-	}
+	if (s->u_paused && s->u != NULL)
+		resume(s, s->u);
 	if (!s->dead)
 		try_shutdown(s);
 }
@@ -1480,14 +1480,8 @@ upstream_write(struct bufferevent *bev, void *arg)
 	struct session *s = arg;
 
 	(void)bev;
-	if (s->c_paused && s->state != S_CLOSING) {
-		s->c_paused = 0;
-		read_set(s, s->c, 1);
-		if (s->state == S_BLIND)
-			relay(s, s->c, s->u);
-		else
-			client_process(s);
-	}
+	if (s->c_paused && s->state != S_CLOSING)
+		resume(s, s->c);
 	if (!s->dead)
 		try_shutdown(s);
 }

@@ -77,11 +77,12 @@ def poll(cond, timeout, what, interval=0.02):
         time.sleep(interval)
 
 
-def free_port():
-    """A free TCP port on 127.0.0.1 (bind port 0, read it, close)."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def free_port(addr="127.0.0.1"):
+    """A free TCP port on ${addr} (bind port 0, read it, close)."""
+    s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET,
+                      socket.SOCK_STREAM)
     try:
-        s.bind(("127.0.0.1", 0))
+        s.bind((addr, 0))
         return s.getsockname()[1]
     finally:
         s.close()

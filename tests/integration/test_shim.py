@@ -1014,18 +1014,9 @@ def test_half_close(ctx):
 # ----------------------------------------------------------------------
 # 15. IPv6 listener
 
-def free_port6():
-    s = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-    try:
-        s.bind(("::1", 0))
-        return s.getsockname()[1]
-    finally:
-        s.close()
-
-
 def test_ipv6_listener(ctx):
     try:
-        port6 = free_port6()
+        port6 = harness.free_port("::1")
     except OSError as e:
         raise harness.SkipTest("no IPv6 loopback here: %s" % e)
     ctx.shim.listen.append("[::1]:%d" % port6)

@@ -3,11 +3,15 @@
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
+#include <criterion/redirect.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cmdline.h"
 #include "config.h"
+#include "privs.h"
 
 struct cl_row {
 	char	args[5][24];	/* argv after the program name; "" ends */
@@ -57,4 +61,80 @@ ParameterizedTest(struct cl_row *row, cmdline, parse)
 	cr_assert_eq(cl.foreground, row->foreground);
 	cr_assert_eq(cl.debug, row->debug);
 	cr_assert_eq(cl.check, row->check);
+}
+
+/* cmdline_start(): load, check hook, user lookup, -n, the path for reloads. */
+static int
+hook_ok(const struct config *cfg, char *err, size_t len)
+{
+	(void)cfg;
+	(void)err;
+	(void)len;
+	return (0);
+}
+
+static int
+hook_fails(const struct config *cfg, char *err, size_t len)
+{
+	(void)cfg;
+	(void)snprintf(err, len, "tls-certificate: cannot read");
+	return (-1);
+}
+
+struct start_row {
+	char	text[64];	/* the file; "-": no file at all */
+	int	hook;		/* 0 none, 1 passes, 2 fails */
+	int	check;		/* -n */
+	int	ret;
+};
+
+static struct start_row start_rows[] = {
+	{ "", 0, 0, -1 },
+	{ "", 1, 0, -1 },
+	{ "user = \"root\"\ngroup = \"root\"\n", 0, 0, -1 },
+	{ "", 0, 1, 0 },			/* -n: printed, exit 0 */
+	{ "", 2, 0, CONFIG_EX },		/* the hook refuses */
+	{ "", 2, 1, CONFIG_EX },		/* ... also with -n */
+	{ "no-such-option = 1\n", 0, 0, CONFIG_EX },
+	{ "user = \"no-such-user-here\"\n", 0, 1, CONFIG_EX },
+	{ "-", 0, 0, CONFIG_EX },		/* no file */
+};
+
+ParameterizedTestParameters(cmdline, start)
+{
+	return cr_make_param_array(struct start_row, start_rows,
+	    sizeof(start_rows) / sizeof(start_rows[0]));
+}
+
+ParameterizedTest(struct start_row *row, cmdline, start, .init = cr_redirect_stdout)
+{
+	static int (*const hooks[])(const struct config *, char *, size_t) = {
+		NULL, hook_ok, hook_fails };
+	char	path[64], *abspath = NULL;
+	struct cmdline cl;
+	struct config *cfg = NULL;
+	struct privs ids;
+	int	fd, r;
+
+	(void)snprintf(path, sizeof(path), "/tmp/test_cmdline.XXXXXX");
+	fd = mkstemp(path);
+	cr_assert(fd >= 0, "mkstemp");
+	cr_assert(write(fd, row->text, strlen(row->text)) ==
+	    (ssize_t)strlen(row->text));
+	(void)close(fd);
+	if (strcmp(row->text, "-") == 0)
+		(void)unlink(path);
+	memset(&cl, 0, sizeof(cl));
+	cl.path = path;
+	cl.check = row->check;
+	r = cmdline_start(&cl, hooks[row->hook], &cfg, &ids, &abspath);
+	(void)unlink(path);
+	cr_assert_eq(r, row->ret, "\"%s\" hook %d -n %d: got %d", row->text,
+	    row->hook, row->check, r);
+	if (r != -1)
+		return;
+	cr_assert_not_null(cfg);
+	cr_assert_str_eq(abspath, path);	/* /tmp: already absolute */
+	free(abspath);
+	config_unref(cfg);
 }

@@ -1,0 +1,140 @@
+"""shimlib - what the shim's benchmark (shimbench) and its scale test
+(shimscale) share: free ports, the descriptor limit, daemons started and
+waited for, and the shipped configuration made fit for a load run."""
+
+import os
+import re
+import resource
+import signal
+import socket
+import subprocess
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+
+SMTP_SOURCE = "/usr/sbin/smtp-source"
+SMTP_SINK = "/usr/sbin/smtp-sink"
+
+
+class BenchError(Exception):
+    pass
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def raise_nofile(want):
+    """Raise our own RLIMIT_NOFILE towards ${want} (the hard limit too if
+    we may; children inherit it); returns (soft, hard)."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, want))
+            return want, want
+        except (ValueError, OSError):
+            pass
+    new = hard if hard == resource.RLIM_INFINITY else min(want, hard)
+    if soft != resource.RLIM_INFINITY and soft < new:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)
+
+
+def wait_listening(proc, port, what, log):
+    """Until 127.0.0.1:${port} takes a connection (that connection is a
+    session of whatever listens there)."""
+    deadline = time.monotonic() + 10
+    while True:
+        if proc.poll() is not None:
+            raise BenchError("%s exited with status %d (log: %s)"
+                             % (what, proc.returncode, log))
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise BenchError("%s did not listen on port %d (log: %s)"
+                                 % (what, port, log))
+            time.sleep(0.05)
+
+
+class Daemon:
+    """${cmd} with its output in ${log}, RLIMIT_NOFILE ${nofile} (None: ours),
+    waited for on ${port} unless ${probe} is false; stop() sends SIGTERM."""
+
+    def __init__(self, what, cmd, port, log, nofile=None, probe=True):
+        self.what = what
+        self.log = log
+        self.logf = open(log, "w")
+
+        def limit():
+            if nofile is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
+        self.proc = subprocess.Popen(cmd, stdout=self.logf,
+                                     stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL,
+                                     preexec_fn=limit)
+        self.pid = self.proc.pid
+        try:
+            if probe:
+                wait_listening(self.proc, port, what, log)
+        except BenchError:
+            self.stop()
+            raise
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=40)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if not self.logf.closed:
+            self.logf.close()
+
+
+def sink_cmd(port, maxconn, timeout, extra=()):
+    """smtp-sink on 127.0.0.1:${port}; it refuses to run as root without -u."""
+    cmd = [SMTP_SINK] + list(extra) + ["-m", str(maxconn), "-t", str(timeout)]
+    if os.geteuid() == 0:
+        cmd += ["-u", "nobody"]
+    return cmd + ["127.0.0.1:%d" % port, "10240"]
+
+
+def make_shim_conf(path, port, upstream, tls=None):
+    """The shipped configuration with our addresses, no PROXY header
+    (smtp-sink reads none) and limits that the load stays under; with
+    ${tls} = (certificate, key), starttls = terminate."""
+    with open(os.path.join(TOP, "conf", "esmtp-inspect.conf")) as f:
+        text = f.read()
+    subs = [
+        (r'(?m)^(\s*listen\s*=\s*)\{[^}]*\}', r'\g<1>{ "127.0.0.1:%d" }' % port),
+        (r'(?m)^(\s*upstream\s*=\s*)"[^"]*"', r'\g<1>"127.0.0.1:%d"' % upstream),
+        (r'(?m)^(\s*proxy-protocol\s*=\s*)[a-z0-9]+', r"\g<1>none"),
+        (r'(?m)^(\s*max-connections\s*=\s*)\d+', r"\g<1>100000"),
+        (r'(?m)^(\s*max-connections-per-client\s*=\s*)\d+', r"\g<1>100000"),
+        (r'(?m)^(\s*max-embryonic\s*=\s*)\d+', r"\g<1>100000"),
+    ]
+    if tls is not None:
+        subs += [
+            (r'(?m)^(\s*starttls\s*=\s*)[a-z]+', r"\g<1>terminate"),
+            (r'(?m)^(\s*tls-certificate\s*=\s*)"[^"]*"',
+             r'\g<1>"%s"' % tls[0]),
+            (r'(?m)^(\s*tls-key\s*=\s*)"[^"]*"', r'\g<1>"%s"' % tls[1]),
+        ]
+    for pat, rep in subs:
+        text, n = re.subn(pat, rep, text, count=1)
+        if n != 1:
+            raise BenchError("cannot find %r in conf/esmtp-inspect.conf" % pat)
+    with open(path, "w") as f:
+        f.write(text)
