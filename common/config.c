@@ -960,6 +960,11 @@ build_shim(struct config *cfg, cfg_t *c)
 	    str_make(&s->tls_certificate, sec, "tls-certificate") != 0 ||
 	    str_make(&s->tls_key, sec, "tls-key") != 0)
 		return (-1);
+	/* Checked by parse_hostport(); parsed here once, not per session. */
+	s->upstream_addrlen = sizeof(s->upstream_addr);
+	if (sockspec_hostport(s->upstream, &s->upstream_addr,
+	    &s->upstream_addrlen) != NULL)
+		return (-1);
 	return (0);
 }
 

@@ -58,6 +58,8 @@ struct config_milter {
 struct config_shim {
 	struct config_strv listen;
 	char   *upstream;
+	struct sockaddr_storage upstream_addr;	/* upstream, parsed at load */
+	socklen_t upstream_addrlen;
 	enum config_proxy proxy_protocol;
 	struct cidr_list accept_proxy_from;
 	enum config_banner banner;

@@ -68,7 +68,6 @@
 #include "proxy.h"
 #include "session.h"
 #include "smtpframe.h"
-#include "sockspec.h"
 
 #define SESSION_READ_MAX	(64 * 1024)	/* client input held unparsed */
 #define SESSION_OUT_MAX		(256 * 1024)	/* output before the source pauses */
@@ -1695,20 +1694,13 @@ set_nodelay(int fd)
 static int
 session_connect(struct session *s)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen;
+	const struct config_shim *c = &s->cfg->shim;
 	unsigned char hdr[PROXY_ENCODE_MAX];
 	ssize_t	n = 0;
-	const char *err;
 	int	fd;
 
-	if ((err = sockspec_hostport(s->cfg->shim.upstream, &ss, &sslen))
-	    != NULL) {
-		ev_log(s, LOG_ERR, "event=upstream-error", err, strlen(err), 0);
-		return (-1);
-	}
-	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK |
-	    SOCK_CLOEXEC, 0)) < 0) {
+	if ((fd = socket(c->upstream_addr.ss_family, SOCK_STREAM |
+	    SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) < 0) {
 		/* Out of descriptors: stop taking clients for a while. */
 		if (errno == EMFILE || errno == ENFILE)
 			accept_pause(s->sh, errno);
@@ -1727,17 +1719,18 @@ session_connect(struct session *s)
 	if ((s->urd = event_new(s->sh->base, fd, EV_READ | EV_PERSIST,
 	    upstream_sock_read, s)) == NULL)
 		return (-1);
-	if (s->cfg->shim.proxy_protocol == CONFIG_PROXY_V1)
+	if (c->proxy_protocol == CONFIG_PROXY_V1)
 		n = proxy_encode_v1(hdr, sizeof(hdr),
 		    (struct sockaddr *)&s->peer, (struct sockaddr *)&s->local);
-	else if (s->cfg->shim.proxy_protocol == CONFIG_PROXY_V2)
+	else if (c->proxy_protocol == CONFIG_PROXY_V2)
 		n = proxy_encode_v2(hdr, sizeof(hdr),
 		    (struct sockaddr *)&s->peer, (struct sockaddr *)&s->local);
 	if (n < 0 || (n > 0 && evbuffer_add(bufferevent_get_output(s->u),
 	    hdr, (size_t)n) != 0))
 		return (-1);
-	if (bufferevent_socket_connect(s->u, (struct sockaddr *)&ss,
-	    (int)sslen) != 0) {
+	if (bufferevent_socket_connect(s->u,
+	    (const struct sockaddr *)&c->upstream_addr,
+	    (int)c->upstream_addrlen) != 0) {
 		/* Refused at once (loopback): the error event says why. */
 		return (s->u == NULL ? -1 : 0);
 	}

@@ -387,6 +387,14 @@ Test(config, defaults_when_empty)
 	cr_assert_str_eq(cfg->shim.listen.v[0], "127.0.0.1:2526");
 	cr_assert_null(cfg->shim.listen.v[1]);
 	cr_assert_eq(cfg->shim.proxy_protocol, CONFIG_PROXY_V2);
+	/* upstream parsed once at load: 127.0.0.1:2525 */
+	cr_assert_eq(cfg->shim.upstream_addrlen, sizeof(struct sockaddr_in));
+	cr_assert_eq(((struct sockaddr_in *)&cfg->shim.upstream_addr)->sin_family,
+	    AF_INET);
+	cr_assert_eq(ntohs(((struct sockaddr_in *)
+	    &cfg->shim.upstream_addr)->sin_port), 2525);
+	cr_assert_eq(ntohl(((struct sockaddr_in *)
+	    &cfg->shim.upstream_addr)->sin_addr.s_addr), 0x7f000001);
 	cr_assert_eq(cfg->shim.ehlo_keywords.n, 14);
 	cr_assert_eq(cfg->shim.commands.n, 14);
 	cr_assert_eq(cfg->shim.max_connections_per_client, 50);
