@@ -9,13 +9,16 @@
  *
  * Invariants: every untrusted byte passes through audit_escape() before it
  * reaches a line.  Lines are built on the caller's stack, never in shared
- * buffers; the facility and flags are atomics so that a reload may change
- * them while other threads log; the ident is written only by audit_open(),
- * before any thread logs.
+ * buffers (the queue of audit_defer() aside, which only a single-threaded
+ * caller turns on); the facility and flags are atomics so that a reload
+ * may change them while other threads log; the ident is written only by
+ * audit_open(), before any thread logs.  Queued or not, lines go out in
+ * the order they were logged.
  */
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -77,15 +80,95 @@ out_fmt(struct out *o, const char *fmt, ...)
 		o->pos += (size_t)n;
 }
 
+/*
+ * The deferred queue of audit_defer(): entries of an int priority
+ * (facility and level, as they were when logged) followed by the
+ * NUL-terminated line, back to back, emptied whole by each flush.
+ * Written by hand: a flat buffer is all a queue that is never read in
+ * part needs.  One thread only (the shim's event loop); the milter's
+ * threads never turn it on.
+ */
+#define QUEUE_MAX	(16 * AUDIT_LINE_MAX)
+static char queue[QUEUE_MAX];
+static size_t queue_len;
+static int queue_on;
+static void (*queue_wake)(void *);
+static void *queue_arg;
+
 /* Send one finished line to syslog and, with -d, to stderr. */
+static void
+send_line(int pri, const char *line)
+{
+	syslog(pri, "%s", line);
+	if (atomic_load(&log_stderr))
+		(void)fprintf(stderr, "%s: %s\n", ident_buf, line);
+}
+
 static void
 emit(int level, const char *line)
 {
-	int	fac = atomic_load(&log_facility) & LOG_FACMASK;
+	int	pri = LOG_MAKEPRI(atomic_load(&log_facility) & LOG_FACMASK,
+	    level & LOG_PRIMASK), was_empty;
+	size_t	len = strlen(line), need = sizeof(pri) + len + 1;
 
-	syslog(LOG_MAKEPRI(fac, level & LOG_PRIMASK), "%s", line);
-	if (atomic_load(&log_stderr))
-		(void)fprintf(stderr, "%s: %s\n", ident_buf, line);
+	if (!queue_on) {
+		send_line(pri, line);
+		return;
+	}
+	/* Full: send what is queued now, in order, rather than lose it. */
+	if (queue_len + need > sizeof(queue))
+		audit_flush();
+	if (need > sizeof(queue)) {
+		send_line(pri, line);
+		return;
+	}
+	was_empty = queue_len == 0;
+	memcpy(queue + queue_len, &pri, sizeof(pri));
+	memcpy(queue + queue_len + sizeof(pri), line, len + 1);
+	queue_len += need;
+	if (was_empty && queue_wake != NULL)
+		queue_wake(queue_arg);
+}
+
+/**
+ * audit_flush(): send the lines that audit_defer() queued, in order.
+ */
+void
+audit_flush(void)
+{
+	size_t	i = 0;
+	int	pri;
+
+	while (i < queue_len) {
+		memcpy(&pri, queue + i, sizeof(pri));
+		i += sizeof(pri);
+		send_line(pri, queue + i);
+		i += strlen(queue + i) + 1;
+	}
+	queue_len = 0;
+}
+
+/**
+ * audit_defer(wake, arg): with ${wake}, queue the lines from now on
+ * instead of sending each at once, and call ${wake}(${arg}) whenever the
+ * queue stops being empty; the caller then calls audit_flush() when it
+ * has nothing more urgent to do.  A full queue is flushed on the spot, and
+ * exit() flushes it too.  With ${wake} NULL: flush and send at once again.
+ * For one single-threaded caller only.
+ */
+void
+audit_defer(void (*wake)(void *), void *arg)
+{
+	static int registered;
+
+	if (wake != NULL && !registered && atexit(audit_flush) == 0)
+		registered = 1;
+	if (wake == NULL || registered) {
+		audit_flush();
+		queue_wake = wake;
+		queue_arg = arg;
+		queue_on = wake != NULL;
+	}
 }
 
 /**

@@ -7,7 +7,8 @@
  *
  * Every untrusted byte goes through audit_escape().  Formatting is separate
  * from output so that tests can check the exact line.  Thread-safe: no
- * shared buffers; syslog(3) and stdio lock internally.
+ * shared buffers; syslog(3) and stdio lock internally.  audit_defer()'s
+ * queue is the exception, for a single-threaded event loop only.
  */
 #ifndef AUDIT_H
 #define AUDIT_H
@@ -85,5 +86,18 @@ void	audit_vlog(int level, const char *id, const char *fmt, va_list ap);
 /** audit_debug(id, fmt, ...): audit_log() at LOG_DEBUG, only when debug output is on. */
 void	audit_debug(const char *id, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+
+/**
+ * audit_defer(wake, arg): with ${wake}, queue the lines from now on
+ * instead of sending each at once, and call ${wake}(${arg}) whenever the
+ * queue stops being empty; the caller then calls audit_flush() when it
+ * has nothing more urgent to do.  A full queue is flushed on the spot, and
+ * exit() flushes it too.  With ${wake} NULL: flush and send at once again.
+ * For one single-threaded caller only (the shim's event loop).
+ */
+void	audit_defer(void (*wake)(void *), void *arg);
+
+/** audit_flush(): send the lines that audit_defer() queued, in order. */
+void	audit_flush(void);
 
 #endif /* AUDIT_H */

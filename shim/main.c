@@ -119,7 +119,12 @@ on_term(evutil_socket_t sig, short what, void *arg)
  * The epoll backend with its change list: the add and delete of a write
  * event around each write collapse into one epoll_ctl() per loop
  * iteration, or none.  Safe here because no descriptor is ever dup()ed.
+ * Three priorities: every event gets the middle one by default, the log
+ * flush the lowest (LOG_PRIORITY).
  */
+#define NPRIORITIES	3
+#define LOG_PRIORITY	2
+
 static struct event_base *
 new_base(void)
 {
@@ -131,7 +136,32 @@ new_base(void)
 	(void)event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
 	b = event_base_new_with_config(ec);
 	event_config_free(ec);
+	if (b != NULL && event_base_priority_init(b, NPRIORITIES) != 0) {
+		event_base_free(b);
+		b = NULL;
+	}
 	return (b);
+}
+
+/*
+ * Log lines wait until the loop has nothing else to run: a syslog() wakes
+ * the log daemon, which may take this CPU for a while, and that must not
+ * come between a reply and its relay.  The flush event has the lowest
+ * priority, so it runs once the events of this round are done.
+ */
+static void
+log_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	(void)arg;
+	audit_flush();
+}
+
+static void
+log_wake(void *arg)
+{
+	event_active(arg, EV_TIMEOUT, 0);
 }
 
 /* -n and start-up check the certificate and key of starttls = terminate. */
@@ -149,7 +179,7 @@ main(int argc, char **argv)
 	struct privs ids;
 	struct config *cfg;
 	struct main_ctx m;
-	struct event *ev_hup, *ev_term, *ev_int;
+	struct event *ev_hup, *ev_term, *ev_int, *ev_log;
 	int	ch, *fds;
 	size_t	i;
 
@@ -176,8 +206,11 @@ main(int argc, char **argv)
 		(void)snprintf(host, sizeof(host), "localhost");
 	host[sizeof(host) - 1] = '\0';
 	if ((m.base = new_base()) == NULL ||
+	    (ev_log = event_new(m.base, -1, 0, log_flush, NULL)) == NULL ||
+	    event_priority_set(ev_log, LOG_PRIORITY) != 0 ||
 	    (m.shim = shim_new(m.base, host)) == NULL)
 		cmdline_fatal(EX_SOFTWARE, "cannot set up the event loop");
+	audit_defer(log_wake, ev_log);
 	if (shim_tls(m.shim, cfg, err, sizeof(err)) != 0)
 		cmdline_fatal(CONFIG_EX, "%s", err);
 	for (i = 0; i < cfg->shim.listen.n; i++)
@@ -207,6 +240,8 @@ main(int argc, char **argv)
 	event_free(ev_hup);
 	event_free(ev_term);
 	event_free(ev_int);
+	audit_defer(NULL, NULL);
+	event_free(ev_log);
 	event_base_free(m.base);
 	config_install(NULL);
 	audit_log(LOG_INFO, NULL, "event=stop");

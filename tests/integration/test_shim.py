@@ -1112,11 +1112,14 @@ def test_check_reload_stop(ctx):
     old.close()
 
     # SIGTERM: listener closed, an idle session gets 421 after
-    # shutdown-timeout, exit 0 (asserted by stop()), event=stop
+    # shutdown-timeout, exit 0 (asserted by stop()), event=stop.  The
+    # lines logged inside the loop are queued until it is idle: those of
+    # its last round (the session's end) must still reach syslog.
     restart(ctx, STD, "shutdown-timeout = 1")
     lm = ctx.syslog.mark()
     s = connect(ctx)
     s.greet()
+    sid = session_id(ctx, s.local_port, lm)
     shim.proc.send_signal(signal.SIGTERM)
     poll(lambda: not harness.listening(shim.port), 10, "the shim to stop listening")
     expect_reply(s.reply(), 421, "4.3.2 Service shutting down")
@@ -1125,7 +1128,13 @@ def test_check_reload_stop(ctx):
     rc = shim.proc.wait(15)
     assert rc == 0, "exit status %d after SIGTERM" % rc
     shim.stop()                         # stderr clean, port closed
+    shim.expect_log("NOQUEUE: event=stopping signal=TERM sessions=1 shutdown-timeout=1",
+                    LOG_INFO, lm)
+    wait_disconnect(ctx, sid, s.local_port, lm)
     shim.expect_log("NOQUEUE: event=stop", LOG_INFO, lm)
+    kinds = [m.split("event=", 1)[1].split(" ", 1)[0]
+             for m in (l.message for l in shim.log_lines(lm)) if "event=" in m]
+    assert kinds[-3:] == ["stopping", "disconnect", "stop"], kinds
 
 
 # ----------------------------------------------------------------------

@@ -1,15 +1,17 @@
 /*
  * test_audit.c - audit_escape() rows, exact audit_format_rule() lines and
- * levels, and the stderr copy of audit_log()/audit_debug().  Rows hold
- * their bytes inline (Criterion 2.4 copies parameters to a worker); a
- * has_* flag stands for "pointer not NULL".
+ * levels, the stderr copy of audit_log()/audit_debug(), and the queue of
+ * audit_defer().  Rows hold their bytes inline (Criterion 2.4 copies
+ * parameters to a worker); a has_* flag stands for "pointer not NULL".
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <criterion/redirect.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "audit.h"
 
@@ -385,4 +387,111 @@ Test(audit, no_stderr_without_flag, .init = cr_redirect_stderr)
 	audit_debug(NULL, "event=connect");
 	fflush(stderr);
 	cr_assert_stderr_eq_str("");
+}
+
+/*
+ * audit_defer(): stderr goes to a file of our own, so that it can be read
+ * at each step (Criterion's redirect can only be matched once, whole).
+ */
+static int captured = -1;
+
+static void
+capture_stderr(void)
+{
+	char	path[] = "/tmp/test_audit.XXXXXX";
+
+	captured = mkstemp(path);
+	cr_assert_geq(captured, 0);
+	(void)unlink(path);
+	cr_assert_eq(dup2(captured, STDERR_FILENO), STDERR_FILENO);
+	setvbuf(stderr, NULL, _IONBF, 0);
+}
+
+/* Everything written to stderr so far. */
+static char *
+stderr_text(void)
+{
+	static char buf[64 * 1024];
+	ssize_t	n;
+
+	n = pread(captured, buf, sizeof(buf) - 1, 0);
+	cr_assert_geq(n, 0);
+	buf[n] = '\0';
+	return (buf);
+}
+
+static void
+count_wake(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+struct defer_step {
+	enum { LOG, FLUSH, UNDEFER } op;
+	const char *line;		/* LOG: the event logged */
+	int	wakes;			/* wake calls so far */
+	const char *out;		/* all of stderr so far */
+};
+
+/* One sequence, a row per step, each row checking the state after it. */
+static const struct defer_step defer_steps[] = {
+	{ LOG, "event=connect", 1, "" },
+	{ LOG, "event=exempt", 1, "" },
+	{ FLUSH, NULL, 1, "t: S1: event=connect\nt: S1: event=exempt\n" },
+	{ FLUSH, NULL, 1, "t: S1: event=connect\nt: S1: event=exempt\n" },
+	{ LOG, "event=disconnect", 2,
+	    "t: S1: event=connect\nt: S1: event=exempt\n" },
+	{ UNDEFER, NULL, 2, "t: S1: event=connect\nt: S1: event=exempt\n"
+	    "t: S1: event=disconnect\n" },
+	{ LOG, "event=stop", 2, "t: S1: event=connect\nt: S1: event=exempt\n"
+	    "t: S1: event=disconnect\nt: S1: event=stop\n" },
+};
+
+Test(audit, defer)
+{
+	const struct defer_step *st;
+	size_t	i;
+	int	wakes = 0;
+
+	capture_stderr();
+	audit_open("t", LOG_LOCAL7, 1, 0);
+	audit_defer(count_wake, &wakes);
+	for (i = 0; i < sizeof(defer_steps) / sizeof(defer_steps[0]); i++) {
+		st = &defer_steps[i];
+		if (st->op == LOG)
+			audit_log(LOG_INFO, "S1", "%s", st->line);
+		else if (st->op == FLUSH)
+			audit_flush();
+		else
+			audit_defer(NULL, NULL);
+		cr_assert_eq(wakes, st->wakes, "step %zu: %d wakes", i, wakes);
+		cr_assert_str_eq(stderr_text(), st->out, "step %zu", i);
+	}
+}
+
+/* A full queue is sent on the spot, in order; nothing is lost. */
+Test(audit, defer_full_queue)
+{
+	char	pad[1500], want[64 * 1024], *got;
+	size_t	o = 0;
+	int	i, wakes = 0;
+
+	memset(pad, 'x', sizeof(pad) - 1);
+	pad[sizeof(pad) - 1] = '\0';
+	capture_stderr();
+	audit_open("t", LOG_LOCAL7, 1, 0);
+	audit_defer(count_wake, &wakes);
+	for (i = 0; i < 30; i++) {
+		audit_log(LOG_INFO, "S1", "event=n%02d %s", i, pad);
+		o += (size_t)snprintf(want + o, sizeof(want) - o,
+		    "t: S1: event=n%02d %s\n", i, pad);
+	}
+	got = stderr_text();
+	/* Some lines went out when the queue filled, but not all. */
+	cr_assert_gt(strlen(got), 0);
+	cr_assert_lt(strlen(got), o);
+	cr_assert_eq(strncmp(got, want, strlen(got)), 0);
+	cr_assert_eq(wakes, 2);
+	audit_flush();
+	cr_assert_str_eq(stderr_text(), want);
 }
