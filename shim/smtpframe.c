@@ -165,6 +165,22 @@ feed_data(struct smtpframe *f, const unsigned char *in, size_t inlen,
 	ev->data = in;
 	ev->bare = 0;
 	for (i = 0; i < inlen; i++) {
+		/*
+		 * Inside a line with no CR pending only a CR or a LF can
+		 * change the state or the count: skip to the first of them
+		 * with memchr(), many times faster than this loop on a body.
+		 */
+		if (f->dstate == D_MID && !f->cr) {
+			const unsigned char *lf, *cr;
+			size_t	end;
+
+			lf = memchr(in + i, '\n', inlen - i);
+			end = lf != NULL ? (size_t)(lf - in) : inlen;
+			if ((cr = memchr(in + i, '\r', end - i)) != NULL)
+				end = (size_t)(cr - in);
+			if ((i = end) == inlen)
+				break;
+		}
 		c = in[i];
 		was_cr = f->cr;
 		f->cr = (c == '\r');

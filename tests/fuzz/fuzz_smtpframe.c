@@ -9,6 +9,8 @@
  * stripped, "." ends): every LF where that reader ends DATA must be our
  * end or an ambiguous end, and nothing else may be either; content
  * events plus the LFs consumed by ambiguous ends give back the input.
+ * The bare CR and LF counts of DATA content are checked against a plain
+ * octet-by-octet count (the framer skips through lines with memchr()).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -62,8 +64,8 @@ frame(const uint8_t *in, size_t len, size_t limit, unsigned pat,
 	char	verb[SMTPFRAME_VERB_MAX];
 	const unsigned char *arg;
 	unsigned long long n;
-	uint64_t clen = 0, cbare = 0;
-	int	indata, pf = P_BOL, pend;
+	uint64_t clen = 0, cbare = 0, rbare;
+	int	indata, pf = P_BOL, pend, rcr = 0;
 
 	if (f == NULL)
 		abort();
@@ -98,8 +100,10 @@ frame(const uint8_t *in, size_t len, size_t limit, unsigned pat,
 				if (arg < ev.data || arg + arglen > ev.data + ev.len)
 					abort();
 				if (strcmp(verb, "DATA") == 0) {
-					if (smtpframe_data(f) == 0)
+					if (smtpframe_data(f) == 0) {
 						pf = P_BOL;
+						rcr = 0;
+					}
 				}
 				else if (strcmp(verb, "BDAT") == 0) {
 					for (n = 0, i = 0; i < arglen && i < 6 &&
@@ -122,12 +126,19 @@ frame(const uint8_t *in, size_t len, size_t limit, unsigned pat,
 					abort();
 				if (ev.ambiguous && in[off - 1] != '\n')
 					abort();
-				for (i = 0; indata && i < used; i++) {
-					pend = postfix_octet(&pf, in[off - used + i]);
+				for (i = 0, rbare = 0; indata && i < used; i++) {
+					uint8_t c = in[off - used + i];
+
+					pend = postfix_octet(&pf, c);
 					if (pend != (i + 1 == used &&
 					    (ev.end || ev.ambiguous)))
 						abort();
+					if ((rcr && c != '\n') || (!rcr && c == '\n'))
+						rbare++;
+					rcr = c == '\r';
 				}
+				if (indata && ev.bare != rbare)
+					abort();
 				clen += ev.len;
 				cbare += ev.bare;
 				if (ev.ambiguous) {
