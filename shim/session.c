@@ -6,8 +6,8 @@
  *
  * One session joins a client to its own upstream connection, both
  * libevent bufferevents.  States: PROXYIN (reading a load balancer's
- * PROXY header), CONNECT (upstream connecting), GREET (waiting for the
- * upstream greeting, and with upstream-tls for the shim's own STARTTLS
+ * PROXY header), CONNECT (upstream connecting: until its first octet or
+ * an error), GREET (waiting for the rest of the upstream greeting, and with upstream-tls for the shim's own STARTTLS
  * towards it; client input not read yet), CMD (inspected SMTP), BLIND
  * (byte relay: after STARTTLS allow, or an exempt client), CLOSING (a
  * final reply is being flushed to the client; the upstream is already
@@ -843,6 +843,21 @@ out_arm(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 }
 
 /*
+ * The upstream's first octets: connected.  An exempt client's octets
+ * are relayed from now on (they waited in the kernel until here).
+ */
+static void
+upstream_connected(struct session *s)
+{
+	s->state = s->exempt ? S_BLIND : S_GREET;
+	if (s->exempt) {
+		read_set(s, s->c, 1);
+		relay(s, s->c, s->u);
+	}
+	timer_arm(s);
+}
+
+/*
  * Reading a plain socket, by hand rather than by the bufferevent.
  * libevent 2.1's evbuffer_read() asks the kernel with ioctl(FIONREAD)
  * before every read and reads at most 4096 octets at a time: a quarter of
@@ -920,6 +935,11 @@ sock_read(struct session *s, int client)
 	}
 	n = recv(client ? s->cfd : s->ufd, read_chunk, room, 0);
 	if (n > 0) {
+		if (!client && s->state == S_CONNECT) {
+			upstream_connected(s);
+			if (s->dead || s->state == S_CLOSING)
+				return;
+		}
 		(void)evbuffer_unfreeze(in, 0);
 		(void)evbuffer_add(in, read_chunk, (size_t)n);
 		(void)evbuffer_freeze(in, 0);
@@ -1546,16 +1566,6 @@ upstream_event(struct bufferevent *bev, short what, void *arg)
 		greeted(s, s->greet, s->greet_len, 220);
 		return;
 	}
-	if (what & BEV_EVENT_CONNECTED) {
-		s->state = s->exempt ? S_BLIND : S_GREET;
-		read_set(s, s->u, 1);
-		if (s->exempt) {
-			read_set(s, s->c, 1);
-			relay(s, s->c, s->u);
-		}
-		timer_arm(s);
-		return;
-	}
 	if (what & BEV_EVENT_ERROR) {
 		e = EVUTIL_SOCKET_ERROR();
 		if (s->state == S_BLIND) {
@@ -1573,7 +1583,7 @@ upstream_event(struct bufferevent *bev, short what, void *arg)
 	if (!(what & BEV_EVENT_EOF))
 		return;
 	s->u_eof = 1;
-	if (s->state == S_GREET) {
+	if (s->state == S_CONNECT || s->state == S_GREET) {
 		ev_log(s, LOG_ERR, "event=upstream-error", eb,
 		    (size_t)snprintf(eb, sizeof(eb), "%s: closed before "
 		    "its greeting", s->cfg->shim.upstream), 0);
@@ -1728,12 +1738,21 @@ session_connect(struct session *s)
 	if (n < 0 || (n > 0 && evbuffer_add(bufferevent_get_output(s->u),
 	    hdr, (size_t)n) != 0))
 		return (-1);
-	if (bufferevent_socket_connect(s->u,
-	    (const struct sockaddr *)&c->upstream_addr,
-	    (int)c->upstream_addrlen) != 0) {
-		/* Refused at once (loopback): the error event says why. */
-		return (s->u == NULL ? -1 : 0);
+	/*
+	 * connect() by hand, not bufferevent_socket_connect(): that waits
+	 * for the socket to become writable and asks SO_ERROR before
+	 * reading, a poll round and two system calls per session.  The
+	 * upstream speaks first, so its first octet (or the error that
+	 * a failed connect leaves for recv()) says it all; a PROXY header
+	 * waits in the output for the socket to become writable.
+	 */
+	if (connect(fd, (const struct sockaddr *)&c->upstream_addr,
+	    c->upstream_addrlen) != 0 && errno != EINPROGRESS) {
+		/* Refused at once: the same report as a refusal later. */
+		upstream_event(s->u, BEV_EVENT_ERROR, s);
+		return (0);
 	}
+	read_set(s, s->u, 1);
 	return (0);
 }
 

@@ -982,7 +982,8 @@ class Shim(_Daemon):
     smtpd.  Its configuration file is the caller's text (rules, profile,
     global options) plus a `shim { ... }` section that this class writes:
     listen (${listen}, by default 127.0.0.1:${port}), upstream
-    (127.0.0.1:${upstream_port}) and the caller's ${shim_opts}."""
+    (${upstream_host}:${upstream_port}, by default 127.0.0.1) and the
+    caller's ${shim_opts}."""
 
     NAME = "shim"
     IDENT = "esmtp-inspect-shim"
@@ -991,6 +992,7 @@ class Shim(_Daemon):
         super().__init__(binary, workdir, syslog)
         self.port = port
         self.upstream_port = upstream_port
+        self.upstream_host = "127.0.0.1"
         # "ADDR:PORT" / "[ADDR]:PORT"; a test may add e.g. "[::1]:PORT6"
         self.listen = ["127.0.0.1:%d" % port]
 
@@ -1000,7 +1002,7 @@ class Shim(_Daemon):
     def shim_section(self, shim_opts=""):
         lines = ["shim {",
                  "  listen = { %s }" % ", ".join('"%s"' % a for a in self.listen),
-                 '  upstream = "127.0.0.1:%d"' % self.upstream_port]
+                 '  upstream = "%s:%d"' % (self.upstream_host, self.upstream_port)]
         lines += ["  " + l.strip() for l in shim_opts.splitlines() if l.strip()]
         return "\n".join(lines) + "\n}\n"
 

@@ -949,6 +949,18 @@ def test_upstream_down(ctx):
     with connect(ctx) as s:             # the other shim is unaffected
         s.greet()
         s.expect("QUIT", 221)
+    # connect() itself fails (a multicast address): the same reply and line
+    shim.stop()
+    shim.upstream_host = "224.0.0.1"
+    shim.start(STD)
+    lm = ctx.syslog.mark()
+    with connect(ctx, shim) as s:
+        expect_reply(s.reply(), 421, "4.3.0 Service not available")
+        s.expect_eof()
+        port = s.local_port
+    sid = session_id(ctx, port, lm, shim)
+    shim.expect_log('%s: event=upstream-error %s detail="connect 224.0.0.1:%d: '
+                    'Network is unreachable"' % (sid, client(port), dead), LOG_ERR, lm)
 
 
 # ----------------------------------------------------------------------
