@@ -89,6 +89,8 @@ out_fmt(struct out *o, const char *fmt, ...)
  * threads never turn it on.
  */
 #define QUEUE_MAX	(16 * AUDIT_LINE_MAX)
+_Static_assert(QUEUE_MAX >= sizeof(int) + AUDIT_LINE_MAX,
+    "every line fits in an empty queue");
 static char queue[QUEUE_MAX];
 static size_t queue_len;
 static int queue_on;
@@ -118,10 +120,6 @@ emit(int level, const char *line)
 	/* Full: send what is queued now, in order, rather than lose it. */
 	if (queue_len + need > sizeof(queue))
 		audit_flush();
-	if (need > sizeof(queue)) {
-		send_line(pri, line);
-		return;
-	}
 	was_empty = queue_len == 0;
 	memcpy(queue + queue_len, &pri, sizeof(pri));
 	memcpy(queue + queue_len + sizeof(pri), line, len + 1);
@@ -161,14 +159,14 @@ audit_defer(void (*wake)(void *), void *arg)
 {
 	static int registered;
 
-	if (wake != NULL && !registered && atexit(audit_flush) == 0)
-		registered = 1;
-	if (wake == NULL || registered) {
-		audit_flush();
-		queue_wake = wake;
-		queue_arg = arg;
-		queue_on = wake != NULL;
-	}
+	audit_flush();
+	/* Without a flush at exit, lines are sent at once as before. */
+	if (wake != NULL && !registered && atexit(audit_flush) != 0)
+		return;
+	registered |= wake != NULL;
+	queue_wake = wake;
+	queue_arg = arg;
+	queue_on = wake != NULL;
 }
 
 /**

@@ -1,8 +1,9 @@
 /*
  * cmdline.c - the command line both daemons share (see cmdline.h).
  *
- * Interface: cmdline_parse, cmdline_start, cmdline_fatal.  getopt(3) state is global,
- * so this runs once, in the main thread, before anything else.
+ * Interface: cmdline_parse, cmdline_start, cmdline_fatal.  getopt(3)
+ * state is global, so this runs once, in the main thread, before anything
+ * else.
  */
 #include <errno.h>
 #include <stdarg.h>

@@ -7,8 +7,9 @@
  * One session joins a client to its own upstream connection, both
  * libevent bufferevents.  States: PROXYIN (reading a load balancer's
  * PROXY header), CONNECT (upstream connecting: until its first octet or
- * an error), GREET (waiting for the rest of the upstream greeting, and with upstream-tls for the shim's own STARTTLS
- * towards it; client input not read yet), CMD (inspected SMTP), BLIND
+ * an error), GREET (waiting for the rest of the upstream greeting, and
+ * with upstream-tls for the shim's own STARTTLS towards it; client input
+ * not read yet), CMD (inspected SMTP), BLIND
  * (byte relay: after STARTTLS allow, or an exempt client), CLOSING (a
  * final reply is being flushed to the client; the upstream is already
  * closed).  With starttls = terminate the client side becomes an OpenSSL
@@ -843,21 +844,6 @@ out_arm(struct evbuffer *b, const struct evbuffer_cb_info *info, void *arg)
 }
 
 /*
- * The upstream's first octets: connected.  An exempt client's octets
- * are relayed from now on (they waited in the kernel until here).
- */
-static void
-upstream_connected(struct session *s)
-{
-	s->state = s->exempt ? S_BLIND : S_GREET;
-	if (s->exempt) {
-		read_set(s, s->c, 1);
-		relay(s, s->c, s->u);
-	}
-	timer_arm(s);
-}
-
-/*
  * Reading a plain socket, by hand rather than by the bufferevent.
  * libevent 2.1's evbuffer_read() asks the kernel with ioctl(FIONREAD)
  * before every read and reads at most 4096 octets at a time: a quarter of
@@ -935,11 +921,6 @@ sock_read(struct session *s, int client)
 	}
 	n = recv(client ? s->cfd : s->ufd, read_chunk, room, 0);
 	if (n > 0) {
-		if (!client && s->state == S_CONNECT) {
-			upstream_connected(s);
-			if (s->dead || s->state == S_CLOSING)
-				return;
-		}
 		(void)evbuffer_unfreeze(in, 0);
 		(void)evbuffer_add(in, read_chunk, (size_t)n);
 		(void)evbuffer_freeze(in, 0);
@@ -1446,6 +1427,17 @@ upstream_read(struct bufferevent *bev, void *arg)
 	struct session *s = arg;
 
 	(void)bev;
+	/* The upstream's first octets: connected (session_connect()).  An
+	 * exempt client's octets are relayed from now on. */
+	if (s->state == S_CONNECT) {
+		s->state = s->exempt ? S_BLIND : S_GREET;
+		if (s->exempt) {
+			read_set(s, s->c, 1);
+			relay(s, s->c, s->u);
+			if (s->dead || s->state == S_CLOSING)
+				return;
+		}
+	}
 	timer_arm(s);
 	if (s->state == S_BLIND)
 		relay(s, s->u, s->c);
