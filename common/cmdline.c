@@ -107,6 +107,11 @@ cmdline_start(const struct cmdline *cl,
 		return (CONFIG_EX);
 	}
 	if (cl->check) {
+		size_t	i;
+
+		for (i = 0; i < cfg->warnings.n; i++)
+			(void)fprintf(stderr, "warning: %s\n",
+			    cfg->warnings.v[i]);
 		config_print(cfg, stdout);
 		config_unref(cfg);
 		return (fflush(stdout) == 0 ? 0 : EX_OSERR);

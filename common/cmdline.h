@@ -32,7 +32,8 @@ int	cmdline_parse(int argc, char **argv, const char *progname,
  * cmdline_start(cl, check, cfgp, ids, abspathp): what both daemons do
  * after cmdline_parse(): load the configuration file ${cl}->path, run
  * ${check} on it (may be NULL: the shim's TLS files), look up its user
- * and group into ${ids}; with -n print the effective settings; then open
+ * and group into ${ids}; with -n print the warnings of the file on
+ * stderr ("warning: FILE:LINE: text") and the effective settings; then open
  * the audit log and resolve the file's absolute path for reloads (which
  * happen after daemon() has changed to "/") into ${abspathp} (the
  * caller's to free).  A bad configuration is told on stderr

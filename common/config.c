@@ -46,7 +46,8 @@ static const char *const w_on_error[] = { "tempfail", "accept", NULL };
 static const char *const w_banner[] = { "pass", "mask", "asterisks", NULL };
 static const char *const w_ehlo_other[] = { "pass", "strip", "mask", NULL };
 static const char *const w_command_other[] = { "reject", "mask", NULL };
-static const char *const w_starttls[] = { "allow", "strip", "terminate", NULL };
+static const char *const w_starttls[] = { "allow", "strip", "terminate", "auto",
+    NULL };
 static const char *const w_proxy[] = { "none", "v1", "v2", NULL };
 
 static const struct {
@@ -76,6 +77,9 @@ static const struct {
 	{ "max-connections", 1, LIMIT_COUNT_MAX },
 	{ "max-connections-per-client", 1, LIMIT_COUNT_MAX },
 	{ "max-embryonic", 1, LIMIT_COUNT_MAX },
+	{ "client-ipv6-prefix", 1, 128 },
+	{ "embryonic-timeout", 1, LIMIT_TIMEOUT_MAX },
+	{ "hard-error-limit", 1, LIMIT_COUNT_MAX },
 };
 
 static const struct {
@@ -155,7 +159,7 @@ static cfg_opt_t opts[] = {
 		    parse_keyword),
 		CFG_INT_CB("command-other", CONFIG_CMD_REJECT, CFGF_NONE,
 		    parse_enum),
-		CFG_INT_CB("starttls", CONFIG_TLS_ALLOW, CFGF_NONE, parse_enum),
+		CFG_INT_CB("starttls", CONFIG_TLS_AUTO, CFGF_NONE, parse_enum),
 		CFG_STR_CB("tls-certificate", "", CFGF_NONE, parse_any),
 		CFG_STR_CB("tls-key", "", CFGF_NONE, parse_any),
 		CFG_BOOL_CB("upstream-tls", cfg_false, CFGF_NONE, parse_bool),
@@ -163,6 +167,9 @@ static cfg_opt_t opts[] = {
 		CFG_INT_CB("max-connections-per-client", 50, CFGF_NONE,
 		    parse_int),
 		CFG_INT_CB("max-embryonic", 100, CFGF_NONE, parse_int),
+		CFG_INT_CB("client-ipv6-prefix", 64, CFGF_NONE, parse_int),
+		CFG_INT_CB("embryonic-timeout", 30, CFGF_NONE, parse_int),
+		CFG_INT_CB("hard-error-limit", 20, CFGF_NONE, parse_int),
 		CFG_INT_CB("connect-timeout", 10, CFGF_NONE, parse_int),
 		CFG_INT_CB("command-timeout", 300, CFGF_NONE, parse_int),
 		CFG_INT_CB("data-timeout", 600, CFGF_NONE, parse_int),
@@ -246,6 +253,7 @@ struct load_ctx {
 	char   *err;
 	size_t	errlen;
 	int	quiet;			/* probing: drop messages */
+	int	starttls_line;		/* where starttls was set, 0: not set */
 };
 
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -437,6 +445,8 @@ parse_enum(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 		for (w = 0; enum_opts[i].words[w] != NULL; w++)
 			if (strcmp(value, enum_opts[i].words[w]) == 0) {
 				*(long *)result = w;
+				if (strcmp(opt->name, "starttls") == 0)
+					load_ctx->starttls_line = cfg->line;
 				return (0);
 			}
 		cfg_error(cfg, "%s \"%s\" unknown (%s)", opt->name,
@@ -784,6 +794,13 @@ valid_shim(cfg_t *cfg, cfg_opt_t *opt)
 		    "and tls-key");
 		return (-1);
 	}
+	/* One without the other would quietly turn auto into allow. */
+	if ((*cfg_getstr(shim, "tls-certificate") == '\0') !=
+	    (*cfg_getstr(shim, "tls-key") == '\0')) {
+		cfg_error(cfg, "tls-certificate and tls-key go together: set "
+		    "both or neither");
+		return (-1);
+	}
 	if (cfg_size(shim, "listen") == 0) {
 		cfg_error(cfg, "listen needs at least one \"ADDR:PORT\"");
 		return (-1);
@@ -916,6 +933,35 @@ build_rules(struct config *cfg, cfg_t *c)
 	return (0);
 }
 
+/* A warning for -n: "FILE:LINE: text", or "FILE: text" with ${line} 0. */
+static int __attribute__((format(printf, 3, 4)))
+warn(struct config *cfg, int line, const char *fmt, ...)
+{
+	char	msg[CONFIG_ERR_MAX], **v;
+	char	*w;
+	va_list	ap;
+	int	n;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		n = asprintf(&w, "%s:%d: %s", cfg->path, line, msg);
+	else
+		n = asprintf(&w, "%s: %s", cfg->path, msg);
+	if (n < 0)
+		return (-1);
+	if ((v = realloc(cfg->warnings.v, (cfg->warnings.n + 2) *
+	    sizeof(*v))) == NULL) {
+		free(w);
+		return (-1);
+	}
+	v[cfg->warnings.n++] = w;
+	v[cfg->warnings.n] = NULL;
+	cfg->warnings.v = v;
+	return (0);
+}
+
 static int
 build_shim(struct config *cfg, cfg_t *c)
 {
@@ -933,6 +979,12 @@ build_shim(struct config *cfg, cfg_t *c)
 	s->ehlo_other = (enum config_ehlo_other)v[1];
 	s->command_other = (enum config_command_other)v[2];
 	s->starttls = (enum config_starttls)v[3];
+	/* SPEC 5.4: auto is terminate with a certificate, else allow; the
+	 * asa profile's auto is strip (the ASA's "no allow-tls"). */
+	if (s->starttls == CONFIG_TLS_AUTO)
+		s->starttls = cfg->profile == CONFIG_ASA ? CONFIG_TLS_STRIP :
+		    *cfg_getstr(sec, "tls-certificate") != '\0' ?
+		    CONFIG_TLS_TERMINATE : CONFIG_TLS_ALLOW;
 	for (i = 0; i < 2; i++) {
 		struct config_strv *sv = i == 0 ? &s->ehlo_keywords :
 		    &s->commands;
@@ -949,6 +1001,9 @@ build_shim(struct config *cfg, cfg_t *c)
 	s->max_connections_per_client =
 	    (int)cfg_getint(sec, "max-connections-per-client");
 	s->max_embryonic = (int)cfg_getint(sec, "max-embryonic");
+	s->client_ipv6_prefix = (int)cfg_getint(sec, "client-ipv6-prefix");
+	s->embryonic_timeout = (int)cfg_getint(sec, "embryonic-timeout");
+	s->hard_error_limit = (int)cfg_getint(sec, "hard-error-limit");
 	s->connect_timeout = (int)cfg_getint(sec, "connect-timeout");
 	s->command_timeout = (int)cfg_getint(sec, "command-timeout");
 	s->data_timeout = (int)cfg_getint(sec, "data-timeout");
@@ -964,6 +1019,9 @@ build_shim(struct config *cfg, cfg_t *c)
 	s->upstream_addrlen = sizeof(s->upstream_addr);
 	if (sockspec_hostport(s->upstream, &s->upstream_addr,
 	    &s->upstream_addrlen) != NULL)
+		return (-1);
+	if (s->starttls == CONFIG_TLS_ALLOW &&
+	    warn(cfg, load_ctx->starttls_line, "%s", CONFIG_STARTTLS_ALLOW) != 0)
 		return (-1);
 	return (0);
 }
@@ -1006,7 +1064,7 @@ build(cfg_t *c, const char *path)
 struct config *
 config_load(const char *path, char *err, size_t errlen)
 {
-	struct load_ctx ctx = { path, err, errlen, 0 };
+	struct load_ctx ctx = { path, err, errlen, 0, 0 };
 	struct config *cfg = NULL;
 	struct stat st;
 	char	ebuf[256];
@@ -1095,6 +1153,7 @@ config_unref(struct config *cfg)
 	free(cfg->shim.banner_text);
 	strv_free(&cfg->shim.ehlo_keywords);
 	strv_free(&cfg->shim.commands);
+	strv_free(&cfg->warnings);
 	free(cfg->shim.tls_certificate);
 	free(cfg->shim.tls_key);
 	for (r = 0; r < POLICY_NRULES; r++) {
@@ -1210,6 +1269,10 @@ config_print(const struct config *cfg, FILE *fp)
 	(void)fprintf(fp, "%smax-connections-per-client = %d\n", in,
 	    s->max_connections_per_client);
 	(void)fprintf(fp, "%smax-embryonic = %d\n", in, s->max_embryonic);
+	(void)fprintf(fp, "%sclient-ipv6-prefix = %d\n", in,
+	    s->client_ipv6_prefix);
+	(void)fprintf(fp, "%sembryonic-timeout = %d\n", in, s->embryonic_timeout);
+	(void)fprintf(fp, "%shard-error-limit = %d\n", in, s->hard_error_limit);
 	(void)fprintf(fp, "%sconnect-timeout = %d\n", in, s->connect_timeout);
 	(void)fprintf(fp, "%scommand-timeout = %d\n", in, s->command_timeout);
 	(void)fprintf(fp, "%sdata-timeout = %d\n", in, s->data_timeout);

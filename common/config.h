@@ -21,6 +21,10 @@
 /* Exit status for configuration errors (sysexits.h EX_CONFIG). */
 #define CONFIG_EX		78
 
+/* SPEC 5.4: the notice while starttls = allow is in effect (start, reload, -n). */
+#define CONFIG_STARTTLS_ALLOW	"starttls=allow: sessions that start TLS are " \
+	"relayed uninspected"
+
 /* Longest error message config_load() produces. */
 #define CONFIG_ERR_MAX		1024
 
@@ -30,7 +34,10 @@ enum config_on_error { CONFIG_ON_ERROR_TEMPFAIL, CONFIG_ON_ERROR_ACCEPT };
 enum config_banner { CONFIG_BANNER_PASS, CONFIG_BANNER_MASK, CONFIG_BANNER_ASTERISKS };
 enum config_ehlo_other { CONFIG_EHLO_PASS, CONFIG_EHLO_STRIP, CONFIG_EHLO_MASK };
 enum config_command_other { CONFIG_CMD_REJECT, CONFIG_CMD_MASK };
-enum config_starttls { CONFIG_TLS_ALLOW, CONFIG_TLS_STRIP, CONFIG_TLS_TERMINATE };
+/* CONFIG_TLS_AUTO is only ever read from the file: a loaded snapshot holds
+ * what it resolved to (SPEC 5.4). */
+enum config_starttls { CONFIG_TLS_ALLOW, CONFIG_TLS_STRIP, CONFIG_TLS_TERMINATE,
+	CONFIG_TLS_AUTO };
 enum config_proxy { CONFIG_PROXY_NONE, CONFIG_PROXY_V1, CONFIG_PROXY_V2 };
 
 /* A NULL-terminated, owned array of strings. */
@@ -75,6 +82,9 @@ struct config_shim {
 	int	max_connections;
 	int	max_connections_per_client;
 	int	max_embryonic;
+	int	client_ipv6_prefix;	/* per-client limits: IPv6 by this prefix */
+	int	embryonic_timeout;	/* seconds from admission to HELO/EHLO */
+	int	hard_error_limit;	/* the shim's own refusals per session */
 	int	connect_timeout;
 	int	command_timeout;
 	int	data_timeout;
@@ -93,6 +103,7 @@ struct config {
 	struct config_milter milter;
 	struct config_shim shim;
 	struct config_rule rules[POLICY_NRULES];
+	struct config_strv warnings;	/* "FILE:LINE: text", for -n (SPEC 2) */
 };
 
 /**

@@ -72,6 +72,14 @@ bind_one(const char *spec)
 	return (fd);
 }
 
+/* SPEC 5.4: while starttls = allow is in effect, start and reload say so. */
+static const char *
+tls_notice(const struct config *cfg)
+{
+	return (cfg->shim.starttls == CONFIG_TLS_ALLOW ?
+	    " detail=\"" CONFIG_STARTTLS_ALLOW "\"" : "");
+}
+
 /* SIGHUP: load the file again; keep the running snapshot if it is bad. */
 static void
 on_hup(evutil_socket_t sig, short what, void *arg)
@@ -95,8 +103,9 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	audit_set_facility(cfg->facility);
+	audit_log(LOG_INFO, NULL, "event=reload config=%s%s", m->path,
+	    tls_notice(cfg));
 	config_install(cfg);
-	audit_log(LOG_INFO, NULL, "event=reload config=%s", m->path);
 }
 
 /* SIGTERM, SIGINT: stop accepting, drain, leave the loop. */
@@ -227,8 +236,8 @@ main(int argc, char **argv)
 		cmdline_fatal(EX_SOFTWARE, "cannot set up signal handling");
 
 	audit_log(LOG_INFO, NULL, "event=start version=%s config=%s "
-	    "listen=%s upstream=%s", VERSION, m.path, cfg->shim.listen.v[0],
-	    cfg->shim.upstream);
+	    "listen=%s upstream=%s%s", VERSION, m.path, cfg->shim.listen.v[0],
+	    cfg->shim.upstream, tls_notice(cfg));
 	config_install(cfg);		/* takes over our reference */
 	cfg = NULL;
 

@@ -111,10 +111,28 @@ def sink_cmd(port, maxconn, timeout, extra=()):
     return cmd + ["127.0.0.1:%d" % port, "10240"]
 
 
-def make_shim_conf(path, port, upstream, tls=None):
+def make_cert(tmp):
+    """A throw-away self-signed RSA-2048 certificate and its key under ${tmp}
+    (made once; later calls return the same pair)."""
+    cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+    if os.path.exists(cert) and os.path.exists(key):
+        return cert, key
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                        "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+                        "-subj", "/CN=bench.example"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                       text=True)
+    if r.returncode != 0:
+        raise BenchError("openssl req failed: %s" % r.stderr.strip())
+    return cert, key
+
+
+def make_shim_conf(path, port, upstream, cert, terminate=False):
     """The shipped configuration with our addresses, no PROXY header
-    (smtp-sink reads none) and limits that the load stays under; with
-    ${tls} = (certificate, key), starttls = terminate."""
+    (smtp-sink reads none), limits that the load stays under, and the
+    certificate and key ${cert} (a pair) in place of Debian's snakeoil pair
+    that the shipped file names (so starttls = auto terminates, as shipped);
+    with ${terminate}, starttls = terminate said explicitly."""
     with open(os.path.join(TOP, "conf", "esmtp-inspect.conf")) as f:
         text = f.read()
     subs = [
@@ -124,14 +142,11 @@ def make_shim_conf(path, port, upstream, tls=None):
         (r'(?m)^(\s*max-connections\s*=\s*)\d+', r"\g<1>100000"),
         (r'(?m)^(\s*max-connections-per-client\s*=\s*)\d+', r"\g<1>100000"),
         (r'(?m)^(\s*max-embryonic\s*=\s*)\d+', r"\g<1>100000"),
+        (r'(?m)^(\s*tls-certificate\s*=\s*)"[^"]*"', r'\g<1>"%s"' % cert[0]),
+        (r'(?m)^(\s*tls-key\s*=\s*)"[^"]*"', r'\g<1>"%s"' % cert[1]),
     ]
-    if tls is not None:
-        subs += [
-            (r'(?m)^(\s*starttls\s*=\s*)[a-z]+', r"\g<1>terminate"),
-            (r'(?m)^(\s*tls-certificate\s*=\s*)"[^"]*"',
-             r'\g<1>"%s"' % tls[0]),
-            (r'(?m)^(\s*tls-key\s*=\s*)"[^"]*"', r'\g<1>"%s"' % tls[1]),
-        ]
+    if terminate:
+        subs.append((r'(?m)^(\s*starttls\s*=\s*)[a-z]+', r"\g<1>terminate"))
     for pat, rep in subs:
         text, n = re.subn(pat, rep, text, count=1)
         if n != 1:

@@ -37,6 +37,7 @@ HOSTNAME = "mx.harness.test"                    # harness.Postfix's myhostname
 GREETING = b"220 mx.harness.test ESMTP\r\n"     # its smtpd_banner
 XFORWARD = "XFORWARD NAME ADDR PROTO HELO SOURCE PORT IDENT"
 DROP_BARE = "4.7.0 Message refused by policy (bare-linefeed)"
+ALLOW_NOTICE = "starttls=allow: sessions that start TLS are relayed uninspected"
 
 
 # ----------------------------------------------------------------------
@@ -1068,6 +1069,9 @@ SHIM_SECTION_N = """shim {
   max-connections = 1000
   max-connections-per-client = 50
   max-embryonic = 100
+  client-ipv6-prefix = 64
+  embryonic-timeout = 30
+  hard-error-limit = 20
   connect-timeout = 10
   command-timeout = 300
   data-timeout = 600
@@ -1085,6 +1089,8 @@ def test_check_reload_stop(ctx):
     assert r.returncode == 0, "-n: %d\n%s" % (r.returncode, r.stderr)
     want = SHIM_SECTION_N % {"port": shim.port, "upstream": ctx.proxy_port}
     assert want in r.stdout, "-n output:\n%s\nexpected to contain:\n%s" % (r.stdout, want)
+    # no certificate: starttls = auto is allow, which -n warns about
+    assert r.stderr == "warning: %s: %s\n" % (shim.conf, ALLOW_NOTICE), r.stderr
     assert "rule cmd-line-length {" in r.stdout and "rule bare-linefeed {" in r.stdout
     m = harness.Milter(ctx.milter_binary, ctx.tmp, ctx.milter_port).run(["-n", "-c", shim.conf])
     assert m.returncode == 0 and want in m.stdout, m.stdout
@@ -1105,7 +1111,8 @@ def test_check_reload_stop(ctx):
     _, got = raw(old)
     assert got == GREETING, got
     shim.reload(STD, reloaded)
-    shim.expect_log("NOQUEUE: event=reload config=%s" % shim.conf, LOG_INFO, lm)
+    shim.expect_log('NOQUEUE: event=reload config=%s detail="%s"' % (shim.conf, ALLOW_NOTICE),
+                    LOG_INFO, lm)
     for bad_reload_before in (False, True):
         if bad_reload_before:
             lm2 = ctx.syslog.mark()

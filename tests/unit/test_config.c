@@ -153,7 +153,27 @@ ParameterizedTestParameters(config, bad)
 		{ "shim { command-other = pass }",
 		  ":1: command-other \"pass\" unknown (reject, mask)" },
 		{ "shim {\n  starttls = require\n}",
-		  ":2: starttls \"require\" unknown (allow, strip, terminate)" },
+		  ":2: starttls \"require\" unknown (allow, strip, terminate, "
+		  "auto)" },
+		/* auto with half a pair would quietly be allow */
+		{ "shim {\n  tls-certificate = \"/c.pem\"\n}",
+		  ":3: tls-certificate and tls-key go together: set both or "
+		  "neither" },
+		{ "shim { starttls = auto tls-key = \"/k.pem\" }",
+		  ":1: tls-certificate and tls-key go together: set both or "
+		  "neither" },
+		/* issue 12's limits */
+		{ "shim { client-ipv6-prefix = 0 }",
+		  ":1: client-ipv6-prefix 0 out of range (1..128)" },
+		{ "shim { client-ipv6-prefix = 129 }",
+		  ":1: client-ipv6-prefix 129 out of range (1..128)" },
+		{ "shim { embryonic-timeout = 0 }",
+		  ":1: embryonic-timeout 0 out of range (1..86400)" },
+		{ "shim { hard-error-limit = 0 }",
+		  ":1: hard-error-limit 0 out of range (1..1000000)" },
+		{ "shim { hard-error-limit = many }",
+		  ":1: hard-error-limit \"many\" is not a whole number "
+		  "(1..1000000)" },
 		{ "shim { proxy-protocol = v3 }",
 		  ":1: proxy-protocol \"v3\" unknown (none, v1, v2)" },
 		{ "syslog-facility = local8",
@@ -296,6 +316,23 @@ ParameterizedTestParameters(config, good)
 		{ "", "rule bare-linefeed {\n  action = drop-connection\n" },
 		{ "", "  banner = pass\n" },
 		{ "", "  starttls = allow\n" },
+		{ "", "  max-embryonic = 100\n  client-ipv6-prefix = 64\n"
+		  "  embryonic-timeout = 30\n  hard-error-limit = 20\n" },
+		/* starttls = auto: terminate with a certificate, else allow;
+		 * the asa profile's auto is strip (SPEC 3.1, 5.4) */
+		{ "shim { starttls = auto }", "  starttls = allow\n" },
+		{ "shim { tls-certificate = \"/c.pem\" tls-key = \"/k.pem\" }",
+		  "  starttls = terminate\n" },
+		{ "shim { starttls = auto tls-certificate = \"/c.pem\" "
+		  "tls-key = \"/k.pem\" }", "  starttls = terminate\n" },
+		{ "shim { starttls = allow tls-certificate = \"/c.pem\" "
+		  "tls-key = \"/k.pem\" }", "  starttls = allow\n" },
+		{ "profile = asa\nshim { tls-certificate = \"/c.pem\" "
+		  "tls-key = \"/k.pem\" }", "  starttls = strip\n" },
+		{ "profile = asa\nshim { starttls = auto }", "  starttls = strip\n" },
+		{ "shim { client-ipv6-prefix = 48 embryonic-timeout = 5 "
+		  "hard-error-limit = 3 }", "  client-ipv6-prefix = 48\n"
+		  "  embryonic-timeout = 5\n  hard-error-limit = 3\n" },
 		/* profile asa, and explicit settings winning over it */
 		{ "profile = asa", "  banner = asterisks\n" },
 		{ "profile = asa", "  ehlo-other = mask\n" },
@@ -399,6 +436,10 @@ Test(config, defaults_when_empty)
 	cr_assert_eq(cfg->shim.commands.n, 14);
 	cr_assert_eq(cfg->shim.max_connections_per_client, 50);
 	cr_assert_eq(cfg->shim.data_timeout, 600);
+	cr_assert_eq(cfg->shim.starttls, CONFIG_TLS_ALLOW);
+	cr_assert_eq(cfg->shim.client_ipv6_prefix, 64);
+	cr_assert_eq(cfg->shim.embryonic_timeout, 30);
+	cr_assert_eq(cfg->shim.hard_error_limit, 20);
 	cr_assert_eq(cfg->rules[POLICY_RCPT_COUNT].limit, 100);
 	cr_assert_eq(cfg->rules[POLICY_RCPT_COUNT].action, POLICY_TEMPFAIL);
 	cr_assert_eq(cfg->rules[POLICY_SENDER_LENGTH].limit, 320);
@@ -601,7 +642,10 @@ Test(config, round_trip_asa)
 	unlink(path);
 }
 
-/* The shipped file is the defaults, spelled out. */
+/*
+ * The shipped file is the defaults, spelled out, with the certificate
+ * Postfix already has on Debian (so that starttls = auto terminates).
+ */
 Test(config, shipped_is_defaults)
 {
 	char	path[64], err[CONFIG_ERR_MAX], *a, *b;
@@ -610,14 +654,58 @@ Test(config, shipped_is_defaults)
 	cfg = config_load(SHIPPED, err, sizeof(err));
 	cr_assert_not_null(cfg, "%s", err);
 	a = print_str(cfg);
+	cr_assert_eq(cfg->shim.starttls, CONFIG_TLS_TERMINATE);
+	cr_assert_eq(cfg->warnings.n, 0);
 	config_unref(cfg);
-	cfg = load_text("", path, sizeof(path), err, sizeof(err));
+	cfg = load_text("shim {\n"
+	    "  tls-certificate = \"/etc/ssl/certs/ssl-cert-snakeoil.pem\"\n"
+	    "  tls-key = \"/etc/ssl/private/ssl-cert-snakeoil.key\"\n}\n",
+	    path, sizeof(path), err, sizeof(err));
 	cr_assert_not_null(cfg, "%s", err);
 	b = print_str(cfg);
 	config_unref(cfg);
 	cr_assert_str_eq(a, b);
 	free(a);
 	free(b);
+}
+
+/* -n's warnings (SPEC 2): "FILE:LINE: text", "FILE: text" for a default. */
+struct warn_row {
+	char	text[128];
+	char	warn[128];	/* after the path; "" : none */
+};
+
+ParameterizedTestParameters(config, warnings)
+{
+	static struct warn_row rows[] = {
+		{ "", ": " CONFIG_STARTTLS_ALLOW },
+		{ "shim {\n  starttls = allow\n}", ":2: " CONFIG_STARTTLS_ALLOW },
+		{ "\nshim { starttls = auto }", ":2: " CONFIG_STARTTLS_ALLOW },
+		{ "shim { starttls = auto tls-certificate = \"/c\" "
+		  "tls-key = \"/k\" }", "" },
+		{ "shim { starttls = strip }", "" },
+		{ "profile = asa", "" },
+	};
+	return cr_make_param_array(struct warn_row, rows,
+	    sizeof(rows) / sizeof(rows[0]));
+}
+
+ParameterizedTest(struct warn_row *r, config, warnings)
+{
+	char	path[64], err[CONFIG_ERR_MAX], want[256];
+	struct config *cfg;
+
+	cfg = load_text(r->text, path, sizeof(path), err, sizeof(err));
+	cr_assert_not_null(cfg, "%s", err);
+	if (r->warn[0] == '\0') {
+		cr_assert_eq(cfg->warnings.n, 0, "%s: %s", r->text,
+		    cfg->warnings.n ? cfg->warnings.v[0] : "");
+	} else {
+		(void)snprintf(want, sizeof(want), "%s%s", path, r->warn);
+		cr_assert_eq(cfg->warnings.n, 1, "%s", r->text);
+		cr_assert_str_eq(cfg->warnings.v[0], want);
+	}
+	config_unref(cfg);
 }
 
 /* A failed load (scanner left inside a string) does not spoil the next one. */
