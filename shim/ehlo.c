@@ -4,10 +4,14 @@
  *
  * Interface: ehlo_rewrite() on a complete 250 reply as received from the
  * MTA; ehlo_changed() on the same reply, naming what ehlo_rewrite()
- * changes; ehlo_mask_command() on one framed command line.
+ * changes; ehlo_offers() for one keyword; ehlo_add() for the shim's own
+ * STARTTLS; ehlo_mask_command() on one framed command line.
  *
- * Invariants: both functions find keywords with the same helper, so the
- * names logged are exactly the keywords rewritten; the input is checked
+ * Invariants: every function finds keywords with the same helper and
+ * ehlo_rewrite() and ehlo_changed() judge them with the same judge(), from
+ * a policy passed by value-like const pointer that holds no buffer of
+ * theirs, so the names logged are exactly the keywords rewritten; the
+ * input is checked
  * whole before a byte is written, so a
  * rejected reply is left untouched even when rewritten in place; output
  * never exceeds the input (mask and pass: same length, strip: shorter);
@@ -24,6 +28,7 @@
  */
 #include <string.h>
 
+#include "config.h"
 #include "ehlo.h"
 
 static int
@@ -56,6 +61,37 @@ allowed(const char *kw, size_t klen, const char *const *allow, size_t nallow)
 			return (1);
 	}
 	return (0);
+}
+
+static int
+is_starttls(const char *kw, size_t klen)
+{
+	static const char *const tls[] = { "STARTTLS" };
+
+	return (allowed(kw, klen, tls, 1));
+}
+
+/* What ehlo_rewrite() does with a keyword. */
+enum verdict { V_KEEP, V_CHANGE, V_REMOVE };
+
+static enum verdict
+judge(const char *kw, size_t klen, const struct ehlo_policy *pol)
+{
+	if (is_starttls(kw, klen)) {
+		switch (pol->tls) {
+		case EHLO_TLS_PASS:
+			return (V_KEEP);
+		case EHLO_TLS_REMOVE:
+			return (V_REMOVE);
+		case EHLO_TLS_OTHER:
+		default:
+			return (V_CHANGE);
+		}
+	}
+	if (pol->other == EHLO_PASS ||
+	    allowed(kw, klen, pol->allow, pol->nallow))
+		return (V_KEEP);
+	return (V_CHANGE);
 }
 
 /* Length of the line starting at in[s] (LF included), 0: no LF. */
@@ -106,28 +142,30 @@ keyword_end(const char *in, size_t s, size_t n)
 }
 
 /**
- * ehlo_rewrite(in, inlen, allow, nallow, mode, out, outlen, changed):
- * rewrite the complete 250 EHLO reply ${in} (${inlen} octets, lines ending
- * in LF, CRLF normally) into ${out} (at least ${inlen} octets; may be
- * ${in}).  The first line (the greeting) is kept; on every other line the
- * keyword (letters, digits, `-') passes when it is in ${allow} (${nallow}
- * names, compared case-insensitively), else ${mode} applies: EHLO_MASK
- * writes `X' over the keyword except its last character, which becomes
- * the count of masked keywords of this reply as a letter (`A', `B', ...;
- * from the 26th on always `Z'; a 1-character keyword becomes just the
- * letter), and `X' over every parameter octet except spaces.  Stores the
- * output length in ${outlen} and the number of keywords masked or
- * stripped in ${changed} (may be NULL).  Returns NULL, or an error for a
- * reply that is not a well-formed 250 reply (${out} then undefined).
+ * ehlo_rewrite(in, inlen, pol, out, outlen, changed): rewrite the complete
+ * 250 EHLO reply ${in} (${inlen} octets, lines ending in LF, CRLF
+ * normally) by the policy ${pol} into ${out} (at least ${inlen} octets;
+ * may be ${in}).  The first line (the greeting) is kept; on every other
+ * line the keyword (letters, digits, `-') is judged: STARTTLS by
+ * pol->tls, any other keyword passes when it is in pol->allow (compared
+ * case-insensitively) and is changed by pol->other when not.  A changed
+ * keyword is counted; in EHLO_MASK mode `X' is written over it except its
+ * last character, which becomes the count of masked keywords of this
+ * reply as a letter (`A', `B', ...; from the 26th on always `Z'; a
+ * 1-character keyword becomes just the letter), and `X' over every
+ * parameter octet except spaces; otherwise its line is removed, as is a
+ * removed STARTTLS (not counted).  Stores the output length in ${outlen}
+ * and the count in ${changed} (may be NULL).  Returns NULL, or an error for
+ * a reply that is not a well-formed 250 reply (${out} then undefined).
  */
 const char *
-ehlo_rewrite(const char *in, size_t inlen, const char *const *allow,
-    size_t nallow, enum ehlo_mode mode, char *out, size_t *outlen,
-    unsigned *changed)
+ehlo_rewrite(const char *in, size_t inlen, const struct ehlo_policy *pol,
+    char *out, size_t *outlen, unsigned *changed)
 {
 	const char *err;
 	size_t	s, n, k, kend, o = 0, lastsep = 0, i;
 	unsigned masked = 0, nchanged = 0;
+	enum verdict v;
 	char   *p;
 
 	*outlen = 0;
@@ -139,12 +177,12 @@ ehlo_rewrite(const char *in, size_t inlen, const char *const *allow,
 		n = line_len(in, inlen, s);
 		k = s + 4;
 		kend = keyword_end(in, s, n);
-		if (kend > k && mode != EHLO_PASS &&
-		    !allowed(in + k, kend - k, allow, nallow)) {
+		v = kend > k ? judge(in + k, kend - k, pol) : V_KEEP;
+		if (v == V_CHANGE)
 			nchanged++;
-			if (mode == EHLO_STRIP)
-				continue;
-		} else
+		if (v == V_REMOVE || (v == V_CHANGE && pol->other != EHLO_MASK))
+			continue;
+		if (v == V_KEEP)
 			kend = k;	/* nothing to mask on this line */
 		/* o <= s: later lines of an in-place reply stay intact. */
 		memmove(out + o, in + s, n);
@@ -171,20 +209,19 @@ ehlo_rewrite(const char *in, size_t inlen, const char *const *allow,
 }
 
 /**
- * ehlo_changed(in, inlen, allow, nallow, out, outlen): for the complete
- * 250 EHLO reply ${in} (${inlen} octets), write the keywords that
- * ehlo_rewrite() would strip or mask (those not in ${allow}, ${nallow}
- * names, compared case-insensitively), as received (letters, digits,
- * `-' only), in reply order, space separated and NUL-terminated into
- * ${out} (${outlen} octets; 0: nothing written); a keyword that does
- * not fit whole is left out, with all after it, so ${out} never holds a
- * cut name.  Returns how many such keywords the reply has (the count
- * ehlo_rewrite() reports in ${changed} for EHLO_STRIP and EHLO_MASK, left
- * out ones included), 0 with ${out} empty for a reply it refuses.
+ * ehlo_changed(in, inlen, pol, out, outlen): for the complete 250 EHLO
+ * reply ${in} (${inlen} octets), write the keywords that ehlo_rewrite()
+ * would count as changed under ${pol}, as received (letters, digits, `-'
+ * only), in reply order, space separated and NUL-terminated into ${out}
+ * (${outlen} octets; 0: nothing written); a keyword that does not fit
+ * whole is left out, with all after it, so ${out} never holds a cut name.
+ * Returns how many such keywords the reply has (the count ehlo_rewrite()
+ * reports, left out ones included), 0 with ${out} empty for a reply it
+ * refuses.
  */
 unsigned
-ehlo_changed(const char *in, size_t inlen, const char *const *allow,
-    size_t nallow, char *out, size_t outlen)
+ehlo_changed(const char *in, size_t inlen, const struct ehlo_policy *pol,
+    char *out, size_t outlen)
 {
 	size_t	s, n, k, kend, need, o = 0;
 	unsigned count = 0;
@@ -201,7 +238,7 @@ ehlo_changed(const char *in, size_t inlen, const char *const *allow,
 		n = line_len(in, inlen, s);
 		k = s + 4;
 		kend = keyword_end(in, s, n);
-		if (kend == k || allowed(in + k, kend - k, allow, nallow))
+		if (kend == k || judge(in + k, kend - k, pol) != V_CHANGE)
 			continue;
 		count++;
 		/* Separator, name and NUL must fit; else stop for good. */
@@ -217,6 +254,28 @@ ehlo_changed(const char *in, size_t inlen, const char *const *allow,
 		out[o] = '\0';
 	}
 	return (count);
+}
+
+/**
+ * ehlo_offers(in, inlen, keyword): 1 if the complete 250 EHLO reply ${in}
+ * (${inlen} octets) has a line whose keyword is ${keyword} (compared
+ * case-insensitively, the greeting line excluded), else 0 (also for a
+ * reply ehlo_rewrite() refuses).
+ */
+int
+ehlo_offers(const char *in, size_t inlen, const char *keyword)
+{
+	size_t	s, n, kend;
+
+	if (check_reply(in, inlen) != NULL)
+		return (0);
+	for (s = 0; s < inlen; s += n) {
+		n = line_len(in, inlen, s);
+		kend = keyword_end(in, s, n);
+		if (kend > s + 4 && allowed(in + s + 4, kend - s - 4, &keyword, 1))
+			return (1);
+	}
+	return (0);
 }
 
 /**
@@ -292,4 +351,73 @@ ehlo_add(const char *in, size_t inlen, const char *keyword, char *out,
 	memcpy(out + last + 4 + klen, "\r\n", 2);
 	memcpy(out + last + klen + 6, in + last, inlen - last);
 	return ((ssize_t)(inlen + klen + 6));
+}
+
+/**
+ * ehlo_policy(pol, c, monitor): the policy of the shim settings ${c}:
+ * ehlo-keywords, ehlo-other and starttls (SPEC 5.2, 5.4).  With ${monitor}
+ * the policy applied in monitor mode: nothing is changed but the upstream's
+ * STARTTLS that terminate replaces with the shim's own (which is how the
+ * session works, not a decision).
+ */
+void
+ehlo_policy(struct ehlo_policy *pol, const struct config_shim *c, int monitor)
+{
+	pol->allow = (const char *const *)c->ehlo_keywords.v;
+	pol->nallow = c->ehlo_keywords.n;
+	pol->other = c->ehlo_other == CONFIG_EHLO_MASK ? EHLO_MASK :
+	    c->ehlo_other == CONFIG_EHLO_STRIP ? EHLO_STRIP : EHLO_PASS;
+	pol->tls = c->starttls == CONFIG_TLS_TERMINATE ? EHLO_TLS_REMOVE :
+	    c->starttls == CONFIG_TLS_STRIP ? EHLO_TLS_OTHER : EHLO_TLS_PASS;
+	if (monitor) {
+		pol->other = EHLO_PASS;
+		if (pol->tls == EHLO_TLS_OTHER)
+			pol->tls = EHLO_TLS_PASS;
+	}
+}
+
+/**
+ * ehlo_client_reply(in, inlen, c, monitor, offer_tls, out, outsize,
+ * outlen, names, nameslen, changed): the EHLO reply a client of the shim
+ * gets for the upstream's complete 250 reply ${in} (${inlen} octets) under
+ * the shim settings ${c}: rewritten by ehlo_policy(${c}, ${monitor}), with
+ * a `250-STARTTLS' line of the shim's own added when ${offer_tls}
+ * (terminate, before the client's TLS), into ${out} (${outsize} octets,
+ * at least 2 * ${inlen} + 16; must not overlap ${in}), its length in
+ * ${outlen}.  The keywords the enforcing policy changes (also in monitor
+ * mode: what would have been done) go to ${names} (${nameslen} octets, as
+ * ehlo_changed()) and their count to ${changed}.  Returns NULL, or an
+ * error for a reply that is not a well-formed 250 reply ending in CRLF.
+ */
+const char *
+ehlo_client_reply(const char *in, size_t inlen, const struct config_shim *c,
+    int monitor, int offer_tls, char *out, size_t outsize, size_t *outlen,
+    char *names, size_t nameslen, unsigned *changed)
+{
+	struct ehlo_policy enforce, applied;
+	const char *err;
+	ssize_t	n;
+
+	*outlen = 0;
+	*changed = 0;
+	if (nameslen > 0)
+		names[0] = '\0';
+	if (outsize < 2 * inlen + 16)
+		return ("EHLO reply too long");
+	ehlo_policy(&enforce, c, 0);
+	ehlo_policy(&applied, c, monitor);
+	/* Rewritten at the end of ${out}, so that ehlo_add() can copy it to
+	 * the start without an overlap. */
+	if ((err = ehlo_rewrite(in, inlen, &applied, out + outsize - inlen,
+	    outlen, NULL)) != NULL)
+		return (err);
+	if (offer_tls) {
+		if ((n = ehlo_add(out + outsize - inlen, *outlen, "STARTTLS",
+		    out, outsize - inlen)) < 0)
+			return ("EHLO reply without CRLF");
+		*outlen = (size_t)n;
+	} else
+		memmove(out, out + outsize - inlen, *outlen);
+	*changed = ehlo_changed(in, inlen, &enforce, names, nameslen);
+	return (NULL);
 }

@@ -454,83 +454,33 @@ in_list(const struct config_strv *sv, const char *word)
 }
 
 /*
- * starttls = terminate: the shim's own STARTTLS in the EHLO reply while
- * the client side is plain text (the upstream's was taken out).
+ * The EHLO reply, with ehlo-other and starttls (SPEC 5.2, 5.4): STARTTLS
+ * advertised once when allowed or terminated (the shim's own then),
+ * never when stripped, whatever ehlo-other is.
  */
-static void
-send_ehlo_tls(struct session *s, const char *buf, size_t len)
-{
-	static char out[sizeof(session_scratch) + 32];
-	ssize_t	n;
-
-	if (s->tls_ctx == NULL || s->tls_on ||
-	    (n = ehlo_add(buf, len, "STARTTLS", out, sizeof(out))) < 0) {
-		to_client(s, buf, len);
-		return;
-	}
-	to_client(s, out, (size_t)n);
-}
-
-/* The EHLO reply, with ehlo-other and starttls = strip (SPEC 5.2, 5.4). */
 static void
 send_ehlo(struct session *s, const char *buf, size_t len)
 {
+	static char out[2 * SMTPFRAME_REPLY_MAX + 16];
 	const struct config_shim *c = &s->cfg->shim;
-	const char **allow = NULL;
-	char	list[1024], *w, *save = NULL;
-	enum ehlo_mode mode;
-	size_t	n = 0, i, outlen;
-	unsigned changed = 0;
+	char	list[1024];
+	size_t	outlen;
+	unsigned changed;
 	const char *err;
 
-	mode = c->ehlo_other == CONFIG_EHLO_MASK ? EHLO_MASK :
-	    c->ehlo_other == CONFIG_EHLO_STRIP ? EHLO_STRIP : EHLO_PASS;
-	if (mode == EHLO_PASS && c->starttls == CONFIG_TLS_ALLOW) {
-		to_client(s, buf, len);
-		return;
-	}
-	if (mode == EHLO_PASS) {
-		/* Everything passes but STARTTLS, which is stripped. */
-		(void)ehlo_changed(buf, len, NULL, 0, list, sizeof(list));
-		mode = EHLO_STRIP;
-		allow = calloc(sizeof(list) / 2 + 1, sizeof(*allow));
-		for (w = strtok_r(list, " ", &save); allow != NULL && w != NULL;
-		    w = strtok_r(NULL, " ", &save))
-			if (strcasecmp(w, "STARTTLS") != 0)
-				allow[n++] = w;
-	} else {
-		allow = calloc(c->ehlo_keywords.n + 1, sizeof(*allow));
-		for (i = 0; allow != NULL && i < c->ehlo_keywords.n; i++)
-			if (c->starttls == CONFIG_TLS_ALLOW ||
-			    strcasecmp(c->ehlo_keywords.v[i], "STARTTLS") != 0)
-				allow[n++] = c->ehlo_keywords.v[i];
-	}
-	if (allow == NULL) {
-		internal_error(s, "out of memory for the EHLO reply");
-		return;
-	}
-	/* The keywords that change, for the log line: by way of the scratch
-	 * space, since ${allow} may still point into ${list}. */
-	(void)ehlo_changed(buf, len, allow, n, session_scratch,
-	    sizeof(session_scratch));
-	session_scratch[sizeof(list) - 1] = '\0';
-	memcpy(list, session_scratch, strlen(session_scratch) + 1);
-	err = ehlo_rewrite(buf, len, allow, n, mode, session_scratch, &outlen,
-	    &changed);
-	free(allow);
+	err = ehlo_client_reply(buf, len, c, s->monitor,
+	    s->tls_ctx != NULL && !s->tls_on, out, sizeof(out), &outlen, list,
+	    sizeof(list), &changed);
 	if (err != NULL) {
-		audit_debug(s->id, "EHLO reply relayed as is: %s", err);
-		to_client(s, buf, len);
+		/* Not a reply the rewrite can read: pass none of it. */
+		internal_error(s, "EHLO reply not well formed");
 		return;
 	}
 	if (changed > 0)
 		ev_log(s, LOG_NOTICE, "event=ehlo action=%s value=%u", list,
-		    strlen(list), s->monitor,
-		    mode == EHLO_MASK ? "mask" : "strip", changed);
-	if (changed == 0 || s->monitor)
-		send_ehlo_tls(s, buf, len);
-	else
-		send_ehlo_tls(s, session_scratch, outlen);
+		    strlen(list), s->monitor, c->ehlo_other == CONFIG_EHLO_MASK ?
+		    "mask" : "strip", changed);
+	to_client(s, out, outlen);
 }
 
 static void
@@ -648,10 +598,10 @@ tls_go(struct session *s)
 static int
 uptls_reply(struct session *s, const char *buf, size_t len, int code)
 {
-	char	kws[1024], line[300], eb[256];
+	char	line[300], eb[256];
 	struct bufferevent *f;
 	SSL	*ssl;
-	const char *w, *why = NULL;
+	const char *why = NULL;
 
 	switch (s->uptls) {
 	case U_NONE:
@@ -666,12 +616,7 @@ uptls_reply(struct session *s, const char *buf, size_t len, int code)
 		s->uptls = U_EHLO;
 		return (1);
 	case U_EHLO:
-		(void)ehlo_changed(buf, len, NULL, 0, kws, sizeof(kws));
-		for (w = kws; (w = strstr(w, "STARTTLS")) != NULL; w += 8)
-			if ((w == kws || w[-1] == ' ') &&
-			    (w[8] == ' ' || w[8] == '\0'))
-				break;
-		if (code != 250 || w == NULL) {
+		if (code != 250 || !ehlo_offers(buf, len, "STARTTLS")) {
 			why = "no STARTTLS offered";
 			break;
 		}

@@ -31,6 +31,19 @@ static const char *const asa[] = { "8BITMIME", "AUTH", "BINARYMIME",
 	"SIZE", "VRFY" };
 #define NASA	(sizeof(asa) / sizeof(asa[0]))
 
+/* The asa keyword list in mode ${m}; STARTTLS (not listed) as any other. */
+static const struct ehlo_policy *
+pol(enum ehlo_mode m)
+{
+	static struct ehlo_policy p[3];
+
+	p[m].allow = asa;
+	p[m].nallow = NASA;
+	p[m].other = m;
+	p[m].tls = m == EHLO_PASS ? EHLO_TLS_PASS : EHLO_TLS_OTHER;
+	return (&p[m]);
+}
+
 static int
 kwchar(char c)
 {
@@ -74,22 +87,22 @@ ehlo(const char *in, size_t len, size_t smallen)
 	if (out == NULL || big == NULL || small == NULL)
 		goto done;
 
-	epass = ehlo_rewrite(in, len, asa, NASA, EHLO_PASS, out, &outlen,
+	epass = ehlo_rewrite(in, len, pol(EHLO_PASS), out, &outlen,
 	    &cpass);
 	if (epass == NULL && (outlen != len || memcmp(in, out, len) != 0 ||
 	    cpass != 0))
 		abort();
-	emask = ehlo_rewrite(in, len, asa, NASA, EHLO_MASK, out, &outlen,
+	emask = ehlo_rewrite(in, len, pol(EHLO_MASK), out, &outlen,
 	    &cmask);
 	if (emask == NULL && outlen != len)
 		abort();
 	/* in place, as the relay rewrites its reply buffer */
 	memcpy(big, in, len);
-	if ((ehlo_rewrite(big, len, asa, NASA, EHLO_MASK, big, &outlen,
+	if ((ehlo_rewrite(big, len, pol(EHLO_MASK), big, &outlen,
 	    NULL) == NULL) != (emask == NULL) ||
 	    (emask == NULL && memcmp(big, out, len) != 0))
 		abort();
-	estrip = ehlo_rewrite(in, len, asa, NASA, EHLO_STRIP, out, &outlen,
+	estrip = ehlo_rewrite(in, len, pol(EHLO_STRIP), out, &outlen,
 	    &cstrip);
 	if (estrip == NULL && outlen > len)
 		abort();
@@ -98,12 +111,12 @@ ehlo(const char *in, size_t len, size_t smallen)
 		abort();
 
 	/* len + 1 always holds every name: each sits on a longer line. */
-	count = ehlo_changed(in, len, asa, NASA, big, len + 1);
+	count = ehlo_changed(in, len, pol(EHLO_MASK), big, len + 1);
 	if (emask != NULL ? count != 0 || big[0] != '\0' :
 	    count != cmask || count != cstrip || names(big, len + 1) != count)
 		abort();
 	/* cut short: a prefix of the full list, ending between names */
-	if (ehlo_changed(in, len, asa, NASA, small, smallen) != count)
+	if (ehlo_changed(in, len, pol(EHLO_MASK), small, smallen) != count)
 		abort();
 	if (names(small, smallen) > count)
 		abort();

@@ -40,6 +40,26 @@ struct row {
 	unsigned changed;
 };
 
+/*
+ * The rows below were written when STARTTLS followed the keyword list:
+ * listed (standard) it passes, unlisted it is changed like any other
+ * keyword, and in pass mode it passes.  That is EHLO_TLS_PASS or
+ * EHLO_TLS_OTHER.
+ */
+static struct ehlo_policy
+row_policy(int list, enum ehlo_mode mode)
+{
+	struct ehlo_policy pol;
+
+	pol.allow = list == 0 ? standard : list == 1 ? asa : standard_notls;
+	pol.nallow = list == 0 ? N(standard) : list == 1 ? N(asa) :
+	    N(standard_notls);
+	pol.other = mode;
+	pol.tls = list == 0 || mode == EHLO_PASS ? EHLO_TLS_PASS :
+	    EHLO_TLS_OTHER;
+	return (pol);
+}
+
 static const struct row rows[] = {
 	/* Postfix behind the asa profile: the issue-5 expectation */
 	{ POSTFIX, 1, EHLO_MASK,
@@ -111,27 +131,24 @@ static const struct row rows[] = {
 Test(ehlo, table)
 {
 	static char out[4096], inplace[4096];
-	const char *const *list;
-	size_t	i, n, outlen, len;
+	struct ehlo_policy pol;
+	size_t	i, outlen, len;
 	unsigned changed;
 	const char *err;
 
 	for (i = 0; i < N(rows); i++) {
 		const struct row *r = &rows[i];
 
-		list = r->list == 0 ? standard : r->list == 1 ? asa : standard_notls;
-		n = r->list == 0 ? N(standard) : r->list == 1 ? N(asa) :
-		    N(standard_notls);
+		pol = row_policy(r->list, r->mode);
 		len = strlen(r->in);
 		memset(out, 0, sizeof(out));
-		err = ehlo_rewrite(r->in, len, list, n, r->mode, out, &outlen,
-		    &changed);
+		err = ehlo_rewrite(r->in, len, &pol, out, &outlen, &changed);
 		if (r->want == NULL) {
 			cr_assert_not_null(err, "row %zu", i);
 			/* an error leaves an in-place buffer untouched */
 			memcpy(inplace, r->in, len);
-			cr_assert_not_null(ehlo_rewrite(inplace, len, list, n,
-			    r->mode, inplace, &outlen, NULL));
+			cr_assert_not_null(ehlo_rewrite(inplace, len, &pol,
+			    inplace, &outlen, NULL));
 			cr_assert(memcmp(inplace, r->in, len) == 0);
 			continue;
 		}
@@ -144,8 +161,8 @@ Test(ehlo, table)
 			cr_assert_eq(outlen, len);
 		/* in place gives the same bytes */
 		memcpy(inplace, r->in, len);
-		cr_assert_null(ehlo_rewrite(inplace, len, list, n, r->mode,
-		    inplace, &outlen, NULL));
+		cr_assert_null(ehlo_rewrite(inplace, len, &pol, inplace,
+		    &outlen, NULL));
 		cr_assert(memcmp(inplace, r->want, outlen) == 0, "row %zu", i);
 	}
 }
@@ -154,6 +171,7 @@ Test(ehlo, table)
 Test(ehlo, letters_after_z)
 {
 	static char in[4096], out[4096];
+	struct ehlo_policy pol = row_policy(1, EHLO_MASK);
 	size_t	n, i, outlen;
 	unsigned changed;
 
@@ -161,8 +179,7 @@ Test(ehlo, letters_after_z)
 	for (i = 0; i < 30; i++)
 		n += (size_t)snprintf(in + n, sizeof(in) - n, "250%cKW%02zu\r\n",
 		    i == 29 ? ' ' : '-', i);
-	cr_assert_null(ehlo_rewrite(in, n, asa, N(asa), EHLO_MASK, out,
-	    &outlen, &changed));
+	cr_assert_null(ehlo_rewrite(in, n, &pol, out, &outlen, &changed));
 	cr_assert_eq(outlen, n);
 	cr_assert_eq(changed, 30);
 	cr_assert(strstr(out, "250-XXXA\r\n") != NULL);
@@ -218,32 +235,32 @@ static const struct changed_row changed_rows[] = {
 Test(ehlo, changed)
 {
 	static char out[300], buf[4096];
-	const char *const *list;
-	size_t	i, n, len, outlen;
+	struct ehlo_policy mask, strip;
+	size_t	i, len, outlen;
 	unsigned count, changed;
 
 	for (i = 0; i < N(changed_rows); i++) {
 		const struct changed_row *r = &changed_rows[i];
 
-		list = r->list == 0 ? standard : r->list == 1 ? asa : standard_notls;
-		n = r->list == 0 ? N(standard) : r->list == 1 ? N(asa) :
-		    N(standard_notls);
+		mask = row_policy(r->list, EHLO_MASK);
+		strip = row_policy(r->list, EHLO_STRIP);
 		len = strlen(r->in);
 		memset(out, '#', sizeof(out));
-		count = ehlo_changed(r->in, len, list, n, out, r->outlen);
+		count = ehlo_changed(r->in, len, &mask, out, r->outlen);
 		cr_assert_eq(count, r->count, "row %zu: %u", i, count);
 		cr_assert_str_eq(out, r->want, "row %zu", i);
 		cr_assert_eq(out[r->outlen], '#', "row %zu: past outlen", i);
-		if (ehlo_rewrite(r->in, len, list, n, EHLO_MASK, buf, &outlen,
+		if (ehlo_rewrite(r->in, len, &mask, buf, &outlen,
 		    &changed) == NULL)
 			cr_assert_eq(changed, count, "row %zu mask", i);
-		if (ehlo_rewrite(r->in, len, list, n, EHLO_STRIP, buf, &outlen,
+		if (ehlo_rewrite(r->in, len, &strip, buf, &outlen,
 		    &changed) == NULL)
 			cr_assert_eq(changed, count, "row %zu strip", i);
 	}
 	/* outlen 0: nothing written, still counted */
 	out[0] = '#';
-	cr_assert_eq(ehlo_changed(POSTFIX, strlen(POSTFIX), asa, N(asa), out, 0), 3);
+	mask = row_policy(1, EHLO_MASK);
+	cr_assert_eq(ehlo_changed(POSTFIX, strlen(POSTFIX), &mask, out, 0), 3);
 	cr_assert_eq(out[0], '#');
 }
 
@@ -319,4 +336,166 @@ ParameterizedTest(struct add_row *row, ehlo, add)
 	/* Too small an output is refused, never overrun. */
 	cr_assert_eq(ehlo_add(row->in, strlen(row->in), "STARTTLS", out,
 	    (size_t)n - 1), -1);
+}
+
+/*
+ * SPEC 5.2 and 5.4 over every combination of ehlo-other and starttls, with
+ * the keyword list holding STARTTLS (standard) and not (asa-like), in
+ * enforce and monitor mode, before and after the client's TLS: the reply
+ * the client gets, the keywords logged and their count.  STARTTLS is
+ * advertised exactly once when allowed or terminated (the shim's own then,
+ * before TLS only), never when stripped, whatever ehlo-other is.
+ * Issue 12: pass + strip advertised STARTTLS and logged it as stripped,
+ * terminate advertised it twice.
+ */
+#define UP	"250-mx.example.test\r\n250-PIPELINING\r\n250-STARTTLS\r\n" \
+	"250-XFORWARD NAME ADDR\r\n250 CHUNKING\r\n"
+
+struct combo_row {
+	enum config_ehlo_other other;
+	enum config_starttls tls;
+	int	with_tls_kw;	/* STARTTLS in ehlo-keywords */
+	int	monitor;
+	int	offer;		/* terminate, before the client's TLS */
+	const char *want;
+	const char *names;
+	unsigned changed;
+};
+
+#define G	"250-mx.example.test\r\n250-PIPELINING\r\n"
+static const struct combo_row combos[] = {
+	/* allow: the upstream's STARTTLS passes, listed or not */
+	{ CONFIG_EHLO_PASS, CONFIG_TLS_ALLOW, 1, 0, 0, UP, "", 0 },
+	{ CONFIG_EHLO_PASS, CONFIG_TLS_ALLOW, 0, 0, 0, UP, "", 0 },
+	{ CONFIG_EHLO_STRIP, CONFIG_TLS_ALLOW, 1, 0, 0,
+	  G "250-STARTTLS\r\n250 CHUNKING\r\n", "XFORWARD", 1 },
+	{ CONFIG_EHLO_STRIP, CONFIG_TLS_ALLOW, 0, 0, 0,
+	  G "250-STARTTLS\r\n250 CHUNKING\r\n", "XFORWARD", 1 },
+	{ CONFIG_EHLO_MASK, CONFIG_TLS_ALLOW, 1, 0, 0,
+	  G "250-STARTTLS\r\n250-XXXXXXXA XXXX XXXX\r\n250 CHUNKING\r\n",
+	  "XFORWARD", 1 },
+	{ CONFIG_EHLO_MASK, CONFIG_TLS_ALLOW, 0, 0, 0,
+	  G "250-STARTTLS\r\n250-XXXXXXXA XXXX XXXX\r\n250 CHUNKING\r\n",
+	  "XFORWARD", 1 },
+	/* strip: never advertised, listed or not, pass included */
+	{ CONFIG_EHLO_PASS, CONFIG_TLS_STRIP, 1, 0, 0,
+	  G "250-XFORWARD NAME ADDR\r\n250 CHUNKING\r\n", "STARTTLS", 1 },
+	{ CONFIG_EHLO_PASS, CONFIG_TLS_STRIP, 0, 0, 0,
+	  G "250-XFORWARD NAME ADDR\r\n250 CHUNKING\r\n", "STARTTLS", 1 },
+	{ CONFIG_EHLO_STRIP, CONFIG_TLS_STRIP, 1, 0, 0,
+	  G "250 CHUNKING\r\n", "STARTTLS XFORWARD", 2 },
+	{ CONFIG_EHLO_MASK, CONFIG_TLS_STRIP, 1, 0, 0,
+	  G "250-XXXXXXXA\r\n250-XXXXXXXB XXXX XXXX\r\n250 CHUNKING\r\n",
+	  "STARTTLS XFORWARD", 2 },
+	{ CONFIG_EHLO_MASK, CONFIG_TLS_STRIP, 0, 0, 0,
+	  G "250-XXXXXXXA\r\n250-XXXXXXXB XXXX XXXX\r\n250 CHUNKING\r\n",
+	  "STARTTLS XFORWARD", 2 },
+	/* terminate: the shim's own, once, before the last line */
+	{ CONFIG_EHLO_PASS, CONFIG_TLS_TERMINATE, 1, 0, 1,
+	  G "250-XFORWARD NAME ADDR\r\n250-STARTTLS\r\n250 CHUNKING\r\n",
+	  "", 0 },
+	{ CONFIG_EHLO_STRIP, CONFIG_TLS_TERMINATE, 1, 0, 1,
+	  G "250-STARTTLS\r\n250 CHUNKING\r\n", "XFORWARD", 1 },
+	{ CONFIG_EHLO_STRIP, CONFIG_TLS_TERMINATE, 0, 0, 1,
+	  G "250-STARTTLS\r\n250 CHUNKING\r\n", "XFORWARD", 1 },
+	{ CONFIG_EHLO_MASK, CONFIG_TLS_TERMINATE, 1, 0, 1,
+	  G "250-XXXXXXXA XXXX XXXX\r\n250-STARTTLS\r\n250 CHUNKING\r\n",
+	  "XFORWARD", 1 },
+	/* ... and none at all inside the client's TLS */
+	{ CONFIG_EHLO_PASS, CONFIG_TLS_TERMINATE, 1, 0, 0,
+	  G "250-XFORWARD NAME ADDR\r\n250 CHUNKING\r\n", "", 0 },
+	{ CONFIG_EHLO_MASK, CONFIG_TLS_TERMINATE, 1, 0, 0,
+	  G "250-XXXXXXXA XXXX XXXX\r\n250 CHUNKING\r\n", "XFORWARD", 1 },
+	/* monitor: nothing changed, what would be is logged; terminate
+	 * still puts its own STARTTLS in place of the upstream's */
+	{ CONFIG_EHLO_MASK, CONFIG_TLS_STRIP, 1, 1, 0, UP,
+	  "STARTTLS XFORWARD", 2 },
+	{ CONFIG_EHLO_STRIP, CONFIG_TLS_ALLOW, 1, 1, 0, UP, "XFORWARD", 1 },
+	{ CONFIG_EHLO_PASS, CONFIG_TLS_STRIP, 1, 1, 0, UP, "STARTTLS", 1 },
+	{ CONFIG_EHLO_STRIP, CONFIG_TLS_TERMINATE, 1, 1, 1,
+	  G "250-XFORWARD NAME ADDR\r\n250-STARTTLS\r\n250 CHUNKING\r\n",
+	  "XFORWARD", 1 },
+};
+
+/* How often ${kw} stands as a keyword in the reply ${r} (${n} octets). */
+static int
+keyword_count(const char *r, size_t n, const char *kw)
+{
+	size_t	s, e, k = strlen(kw);
+	int	c = 0;
+
+	for (s = 0; s < n; s = e) {
+		e = (size_t)((const char *)memchr(r + s, '\n', n - s) - r) + 1;
+		if (s > 0 && e - s >= 4 + k + 2 && memcmp(r + s + 4, kw, k) == 0 &&
+		    (r[s + 4 + k] == '\r' || r[s + 4 + k] == ' '))
+			c++;
+	}
+	return (c);
+}
+
+Test(ehlo, every_combination)
+{
+	static char out[2 * sizeof(UP) + 16];
+	char	*listed[N(standard) + 1], *unlisted[N(standard_notls) + 1];
+	char	names[256];
+	struct config_shim c;
+	size_t	i, outlen;
+	unsigned changed;
+	const char *err;
+
+	memcpy(listed, standard, sizeof(standard));
+	listed[N(standard)] = NULL;
+	memcpy(unlisted, standard_notls, sizeof(standard_notls));
+	unlisted[N(standard_notls)] = NULL;
+	for (i = 0; i < N(combos); i++) {
+		const struct combo_row *r = &combos[i];
+
+		memset(&c, 0, sizeof(c));
+		c.ehlo_keywords.v = r->with_tls_kw ? listed : unlisted;
+		c.ehlo_keywords.n = r->with_tls_kw ? N(standard) :
+		    N(standard_notls);
+		c.ehlo_other = r->other;
+		c.starttls = r->tls;
+		err = ehlo_client_reply(UP, strlen(UP), &c, r->monitor,
+		    r->offer, out, sizeof(out), &outlen, names, sizeof(names),
+		    &changed);
+		cr_assert_null(err, "row %zu: %s", i, err);
+		cr_assert_eq(outlen, strlen(r->want), "row %zu: %.*s", i,
+		    (int)outlen, out);
+		cr_assert(memcmp(out, r->want, outlen) == 0, "row %zu: %.*s", i,
+		    (int)outlen, out);
+		cr_assert_str_eq(names, r->names, "row %zu", i);
+		cr_assert_eq(changed, r->changed, "row %zu", i);
+		if (!r->monitor)
+			cr_assert_eq(keyword_count(out, outlen, "STARTTLS"),
+			    r->tls == CONFIG_TLS_STRIP ? 0 :
+			    r->tls == CONFIG_TLS_TERMINATE ? r->offer : 1,
+			    "row %zu: STARTTLS count", i);
+	}
+	/* too small an output buffer is refused, never overrun */
+	memset(&c, 0, sizeof(c));
+	c.ehlo_keywords.v = listed;
+	c.ehlo_keywords.n = N(standard);
+	cr_assert_not_null(ehlo_client_reply(UP, strlen(UP), &c, 0, 1, out,
+	    2 * strlen(UP) + 15, &outlen, names, sizeof(names), &changed));
+}
+
+/* ehlo_offers: CHUNKING for BDAT, STARTTLS for upstream-tls. */
+Test(ehlo, offers)
+{
+	cr_assert_eq(ehlo_offers(UP, strlen(UP), "CHUNKING"), 1);
+	cr_assert_eq(ehlo_offers(UP, strlen(UP), "chunking"), 1);
+	cr_assert_eq(ehlo_offers(UP, strlen(UP), "STARTTLS"), 1);
+	cr_assert_eq(ehlo_offers(UP, strlen(UP), "XFORWARD"), 1);
+	cr_assert_eq(ehlo_offers(UP, strlen(UP), "CHUNK"), 0);
+	cr_assert_eq(ehlo_offers(UP, strlen(UP), "NAME"), 0);	/* a parameter */
+	/* the greeting line is no keyword */
+	cr_assert_eq(ehlo_offers("250-CHUNKING\r\n250 SIZE\r\n", 25,
+	    "CHUNKING"), 0);
+	cr_assert_eq(ehlo_offers("250 mx\r\n", 8, "CHUNKING"), 0);
+	cr_assert_eq(ehlo_offers("250-mx\r\n250-CHUNKINGX\r\n250 A\r\n", 29,
+	    "CHUNKING"), 0);
+	/* a reply the rewrite refuses offers nothing */
+	cr_assert_eq(ehlo_offers("550-mx\r\n550 CHUNKING\r\n", 22,
+	    "CHUNKING"), 0);
 }
