@@ -357,6 +357,13 @@ audit_vlog(int level, const char *id, const char *fmt, va_list ap)
 	emit(level, line);
 }
 
+/** audit_debugging(): 1 when audit_debug() writes (-d), so callers skip work. */
+int
+audit_debugging(void)
+{
+	return (atomic_load(&log_debug));
+}
+
 /** audit_debug(id, fmt, ...): audit_log() at LOG_DEBUG, only when debug output is on. */
 void
 audit_debug(const char *id, const char *fmt, ...)

@@ -87,6 +87,9 @@ void	audit_vlog(int level, const char *id, const char *fmt, va_list ap);
 void	audit_debug(const char *id, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
 
+/** audit_debugging(): 1 when audit_debug() writes (-d), so callers skip work. */
+int	audit_debugging(void);
+
 /**
  * audit_defer(wake, arg): with ${wake}, queue the lines from now on
  * instead of sending each at once, and call ${wake}(${arg}) whenever the

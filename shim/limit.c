@@ -76,10 +76,16 @@ limit_free(struct limit *l)
 	free(l);
 }
 
-/* The 16-octet key of ${sa}: IPv4 as IPv4-mapped IPv6; 0 if not IP. */
+/*
+ * The 16-octet key of ${sa}: IPv4 as IPv4-mapped IPv6, IPv6 cut to its
+ * first ${v6prefix} bits (a site gets a /64 or shorter: one attacker holds
+ * every address in it); 0 if not IP.
+ */
 static int
-addr_key(const struct sockaddr *sa, unsigned char key[16])
+addr_key(const struct sockaddr *sa, int v6prefix, unsigned char key[16])
 {
+	int	i;
+
 	memset(key, 0, 16);
 	if (sa == NULL)
 		return (0);
@@ -92,6 +98,16 @@ addr_key(const struct sockaddr *sa, unsigned char key[16])
 	if (sa->sa_family == AF_INET6) {
 		memcpy(key,
 		    &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+		if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)(void *)key))
+			return (1);
+		if (v6prefix < 0)
+			v6prefix = 0;
+		for (i = 0; i < 16; i++) {
+			if (v6prefix >= 8 * (i + 1))
+				continue;
+			key[i] &= v6prefix <= 8 * i ? 0 :
+			    (unsigned char)(0xff << (8 * (i + 1) - v6prefix));
+		}
 		return (1);
 	}
 	return (0);
@@ -188,7 +204,7 @@ limit_admit(struct limit *l, const struct sockaddr *sa, int exempt,
 		l->total++;
 		return (0);
 	}
-	ip = addr_key(sa, key);
+	ip = addr_key(sa, max->v6prefix, key);
 	if (ip) {
 		pp = find(l, key);
 		c = *pp;
@@ -231,12 +247,13 @@ limit_hatch(struct limit *l)
 }
 
 /**
- * limit_release(l, sa, exempt, embryonic): the session of ${sa} admitted
- * with ${exempt} ended, ${embryonic} if it never hatched.
+ * limit_release(l, sa, v6prefix, exempt, embryonic): the session of ${sa}
+ * admitted with ${exempt} and an IPv6 prefix of ${v6prefix} bits (the same
+ * as max->v6prefix then) ended, ${embryonic} if it never hatched.
  */
 void
-limit_release(struct limit *l, const struct sockaddr *sa, int exempt,
-    int embryonic)
+limit_release(struct limit *l, const struct sockaddr *sa, int v6prefix,
+    int exempt, int embryonic)
 {
 	struct limit_client **pp, *c;
 	unsigned char key[16];
@@ -250,7 +267,7 @@ limit_release(struct limit *l, const struct sockaddr *sa, int exempt,
 		l->embryonic--;
 		l->episode_embryonic = 0;
 	}
-	if (!addr_key(sa, key))
+	if (!addr_key(sa, v6prefix, key))
 		return;
 	pp = find(l, key);
 	if ((c = *pp) == NULL)
@@ -277,14 +294,17 @@ limit_embryonic(const struct limit *l)
 	return (l->embryonic);
 }
 
-/** limit_client(l, sa): sessions of the client at ${sa} counted now. */
+/**
+ * limit_client(l, sa, v6prefix): sessions of the client at ${sa} (an IPv6
+ * address cut to ${v6prefix} bits) counted now.
+ */
 int
-limit_client(const struct limit *l, const struct sockaddr *sa)
+limit_client(const struct limit *l, const struct sockaddr *sa, int v6prefix)
 {
 	unsigned char key[16];
 	const struct limit_client *c;
 
-	if (!addr_key(sa, key))
+	if (!addr_key(sa, v6prefix, key))
 		return (0);
 	c = *find(l, key);
 	return (c != NULL ? c->count : 0);

@@ -6,7 +6,9 @@
  * No sockets and no clock: the relay calls limit_admit() at accept,
  * limit_hatch() when a session completes HELO/EHLO and limit_release()
  * at close.  Per-client counts live in a hash table keyed by the IP
- * address (IPv4-mapped IPv6 counts as IPv4); an entry exists only while
+ * address, an IPv6 address cut to a prefix (client-ipv6-prefix: one
+ * holder of a /64 is one client), IPv4-mapped IPv6 counted as IPv4, whole;
+ * an entry exists only while
  * that client has sessions, so the table never holds more entries than
  * there are sessions.  Single-threaded (the shim's event loop).
  */
@@ -28,6 +30,7 @@ struct limit_max {
 	int	total;
 	int	client;
 	int	embryonic;
+	int	v6prefix;	/* an IPv6 client is its first v6prefix bits */
 };
 
 /* What limit_admit() decided. */
@@ -63,11 +66,12 @@ int	limit_admit(struct limit *l, const struct sockaddr *sa, int exempt,
 void	limit_hatch(struct limit *l);
 
 /**
- * limit_release(l, sa, exempt, embryonic): the session of ${sa} admitted
- * with ${exempt} ended, ${embryonic} if it never hatched.
+ * limit_release(l, sa, v6prefix, exempt, embryonic): the session of ${sa}
+ * admitted with ${exempt} and an IPv6 prefix of ${v6prefix} bits (the same
+ * as max->v6prefix then) ended, ${embryonic} if it never hatched.
  */
-void	limit_release(struct limit *l, const struct sockaddr *sa, int exempt,
-	    int embryonic);
+void	limit_release(struct limit *l, const struct sockaddr *sa, int v6prefix,
+	    int exempt, int embryonic);
 
 /** limit_total(l): sessions counted now. */
 int	limit_total(const struct limit *l);
@@ -75,7 +79,11 @@ int	limit_total(const struct limit *l);
 /** limit_embryonic(l): embryonic sessions counted now. */
 int	limit_embryonic(const struct limit *l);
 
-/** limit_client(l, sa): sessions of the client at ${sa} counted now. */
-int	limit_client(const struct limit *l, const struct sockaddr *sa);
+/**
+ * limit_client(l, sa, v6prefix): sessions of the client at ${sa} (an IPv6
+ * address cut to ${v6prefix} bits) counted now.
+ */
+int	limit_client(const struct limit *l, const struct sockaddr *sa,
+	    int v6prefix);
 
 #endif /* LIMIT_H */

@@ -20,10 +20,17 @@
  *   itself while upstream replies are outstanding, has an entry in the
  *   pending queue; each complete upstream reply answers the head entry.
  *   So replies reach the client in command order, pipelining included.
- * - After DATA, AUTH (and each AUTH continuation) and STARTTLS, client
- *   input is not parsed until the upstream has answered: the reply
- *   decides whether the next bytes are content, a continuation line,
- *   TLS, or commands.
+ *   An upstream reply with no upstream entry at the head, or one that
+ *   does not fit the command it answers, is a desync: the session ends
+ *   (SPEC 5.6), since the MTA has read something the shim did not frame.
+ * - The shim frames every octet as the MTA does (SPEC 5.6): a command
+ *   line is split as Postfix splits it (smtpframe_cmd()), and what
+ *   follows a forwarded command is decided by verb.c's table: after
+ *   DATA, AUTH (and each AUTH continuation), STARTTLS, QUIT and any verb
+ *   the table does not know, client input is not parsed until the
+ *   upstream has answered; a BDAT chunk is counted, and BDAT is only
+ *   forwarded when both sides read the same count.  Monitor mode changes
+ *   what is refused, never how octets are framed.
  * - Memory per session is bounded: the client's input buffer stops
  *   reading at SESSION_READ_MAX, a side whose peer's output buffer holds
  *   more than SESSION_OUT_MAX stops reading until it drains, the framer
@@ -32,8 +39,16 @@
  * - Message content is never buffered whole: DATA and BDAT octets move
  *   from the client's input buffer to the upstream's output buffer as
  *   they arrive (evbuffer_remove_buffer moves chains, it does not copy).
- * - Every session has exactly one timer, re-armed on activity, with the
- *   timeout of its phase.
+ * - Every session has exactly one timer with the timeout of its phase,
+ *   re-armed by progress: a complete command line or AUTH line, content
+ *   relayed, an upstream reply, any octet of a blind relay; never by the
+ *   octets of an unfinished command line.  Until HELO/EHLO is answered
+ *   250 it never runs past the embryonic deadline, fixed at admission.
+ * - When the upstream has closed, the replies the shim holds are sent
+ *   and the session ends within SESSION_LINGER; when both peers have
+ *   closed it ends at once.  A closing session shuts its write side
+ *   towards the client (after TLS's close_notify inside TLS) and waits
+ *   at most SESSION_LINGER for the client's end.
  * - session_drop() is the one teardown; it frees the bufferevents at
  *   once and the session itself from the event loop, so code up the call
  *   stack may still test s->dead after anything that can drop it.
@@ -69,12 +84,13 @@
 #include "proxy.h"
 #include "session.h"
 #include "smtpframe.h"
+#include "verb.h"
 
 #define SESSION_READ_MAX	(64 * 1024)	/* client input held unparsed */
 #define SESSION_OUT_MAX		(256 * 1024)	/* output before the source pauses */
 #define SESSION_PEND_MAX	64		/* commands awaiting replies */
 #define SESSION_AUTH_LINE	12288		/* RFC 4954 4: AUTH line, CRLF included */
-#define SESSION_LINGER		5		/* seconds to flush a final reply */
+#define SESSION_LINGER		1		/* seconds to flush a final reply */
 #define SESSION_DISCARD_MAX	(1024 * 1024)	/* plaintext after STARTTLS */
 #define SESSION_READ_CHUNK	(64 * 1024)	/* one recv() at most */
 #define SHIM_LISTEN_MAX		16
@@ -83,7 +99,7 @@ enum sstate { S_PROXYIN, S_CONNECT, S_GREET, S_CMD, S_BLIND, S_CLOSING };
 
 /* What a pending entry is waiting for. */
 enum pkind { P_LOCAL, P_TLSGO, P_HELO, P_EHLO, P_DATA, P_DATAEND, P_BDAT,
-	P_AUTH, P_STARTTLS, P_QUIT, P_OTHER };
+	P_AUTH, P_STARTTLS, P_QUIT, P_OTHER, P_UNKNOWN };
 
 /* starttls = terminate with upstream-tls: the shim's own STARTTLS upstream. */
 enum uptls { U_NONE, U_EHLO, U_STARTTLS, U_HANDSHAKE, U_DONE };
@@ -94,6 +110,7 @@ enum content { C_NONE, C_DATA, C_BDAT };
 struct pend {
 	enum pkind kind;
 	char   *text;		/* P_LOCAL: the reply, CRLF included */
+	int	open;		/* P_BDAT: its chunk is still being relayed */
 };
 
 struct session {
@@ -132,6 +149,10 @@ struct session {
 	int	c_shut, u_shut;	/* write side shut towards client / upstream */
 	int	c_paused, u_paused;	/* reading stopped for backpressure */
 	int	bare_logged;	/* bare-linefeed logged for this message */
+	int	chunking;	/* the upstream's last EHLO reply had CHUNKING */
+	unsigned errors;	/* the shim's own refusals (hard-error-limit) */
+	long long embryonic_end;	/* ms, CLOCK_MONOTONIC: embryonic deadline */
+	int	tls_bye;	/* closing inside TLS: close_notify queued */
 	int	dead;
 	struct smtpframe *fr;
 	struct smtpframe_reply *rp;
@@ -166,6 +187,7 @@ static void try_shutdown(struct session *);
 static void proxy_in(struct session *);
 static void accept_pause(struct shim *, int);
 static time_t mono_now(void);
+static long long mono_ms(void);
 static void tls_go(struct session *);
 static void client_read(struct bufferevent *, void *);
 static void client_write(struct bufferevent *, void *);
@@ -199,6 +221,27 @@ ev_log(struct session *s, int level, const char *pre, const char *detail,
 	    s->addr, s->port, monitor ? " mode=monitor" : "",
 	    detail != NULL ? " detail=\"" : "", detail != NULL ? esc : "",
 	    detail != NULL ? "\"" : "");
+}
+
+/*
+ * -d only: how the shim framed what it forwarded, one line per command
+ * line ("command"), AUTH continuation line ("auth"), and message end
+ * ("data-end" at CRLF.CRLF, "bdat-last" at a BDAT LAST), so that the
+ * session fuzzer (tests/fuzz/fuzz-sessions) can compare it with what the MTA
+ * read.  The line is escaped, its terminator left out.
+ */
+static void
+trace(struct session *s, const char *frame, const void *line, size_t len)
+{
+	char	esc[AUDIT_LINE_MAX];
+	const char *p = line;
+
+	if (!audit_debugging())
+		return;
+	while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r'))
+		len--;
+	(void)audit_escape(esc, sizeof(esc), p, len);
+	audit_debug(s->id, "frame=%s line=\"%s\"", frame, esc);
 }
 
 /* The action of ${rule} for this session: none when off or exempt. */
@@ -247,12 +290,17 @@ to_client(struct session *s, const void *data, size_t len)
 	(void)evbuffer_add(bufferevent_get_output(s->c), data, len);
 }
 
-/* The timeout of the session's phase, re-armed on activity. */
+/*
+ * The timeout of the session's phase, from now: called on progress (see
+ * the invariants).  An embryonic session's timer never runs past its
+ * embryonic deadline, however it progresses.
+ */
 static void
 timer_arm(struct session *s)
 {
 	const struct config_shim *c = &s->cfg->shim;
 	struct timeval tv = { 0, 0 };
+	long long left;
 
 	switch (s->state) {
 	case S_PROXYIN:
@@ -271,14 +319,77 @@ timer_arm(struct session *s)
 		tv.tv_sec = SESSION_LINGER;
 		break;
 	}
+	if (s->embryonic && s->embryonic_end > 0 && s->state != S_CLOSING &&
+	    (left = s->embryonic_end - mono_ms()) < tv.tv_sec * 1000LL) {
+		if (left < 0)
+			left = 0;
+		tv.tv_sec = (time_t)(left / 1000);
+		tv.tv_usec = (suseconds_t)(left % 1000 * 1000);
+	}
 	(void)evtimer_add(s->timer, &tv);
 }
 
 /*
+ * Closing inside TLS: the socket under the filter has written the last
+ * ciphertext (the close_notify included): shut its write side.  An
+ * evbuffer callback of that socket's output: it never frees anything.
+ */
+static void
+closing_drained(struct evbuffer *b, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct session *s = arg;
+
+	if (info->n_deleted == 0 || evbuffer_get_length(b) > 0 ||
+	    s->state != S_CLOSING || s->c_shut || s->dead)
+		return;
+	(void)shutdown(s->cfd, SHUT_WR);
+	s->c_shut = 1;
+}
+
+/*
+ * A closing session: once every octet for the client is written, shut
+ * the write side towards it, inside TLS after a close_notify; then the
+ * client's own end (or SESSION_LINGER) ends the session, at once when
+ * the client has already gone.  Called when closing starts and whenever
+ * the client's output drains.
+ */
+static void
+closing_flush(struct session *s)
+{
+	struct bufferevent *low;
+	struct evbuffer *lowout;
+
+	if (s->dead || s->c == NULL || s->c_shut)
+		return;
+	if (evbuffer_get_length(bufferevent_get_output(s->c)) > 0)
+		return;			/* client_write() comes back */
+	if (s->tls_on) {
+		low = bufferevent_get_underlying(s->c);
+		lowout = bufferevent_get_output(low);
+		if (!s->tls_bye) {
+			s->tls_bye = 1;
+			if (s->tls_up)
+				(void)SSL_shutdown(
+				    bufferevent_openssl_get_ssl(s->c));
+			ERR_clear_error();
+			(void)evbuffer_add_cb(lowout, closing_drained, s);
+		}
+		if (evbuffer_get_length(lowout) > 0)
+			return;		/* closing_drained() shuts it */
+	}
+	(void)shutdown(s->cfd, SHUT_WR);
+	s->c_shut = 1;
+	if (s->c_eof)
+		session_drop(s);
+}
+
+/*
  * Close the upstream now and the client once ${reply} (may be NULL) is
- * flushed: a drop-connection, a timeout, an upstream failure.  The
- * upstream is closed first so that a message in progress is discarded
- * by the MTA, never half-delivered.
+ * flushed: a drop-connection, a timeout, an upstream failure or close.
+ * The upstream is closed first so that a message in progress is
+ * discarded by the MTA, never half-delivered.  Inside TLS too the
+ * session ends within SESSION_LINGER (every 421 closes, SPEC 5.4).
  */
 static void
 close_with(struct session *s, const char *reply)
@@ -293,10 +404,7 @@ close_with(struct session *s, const char *reply)
 	if (reply != NULL)
 		to_client(s, reply, strlen(reply));
 	s->state = S_CLOSING;
-	/* Inside TLS the reply is flushed by the filter: linger instead. */
-	if (s->c == NULL || s->c_shut || (s->tls_on && s->c_eof) ||
-	    (!s->tls_on &&
-	    evbuffer_get_length(bufferevent_get_output(s->c)) == 0)) {
+	if (s->c == NULL || s->c_shut) {
 		session_drop(s);
 		return;
 	}
@@ -306,6 +414,7 @@ close_with(struct session *s, const char *reply)
 	bufferevent_enable(s->c, EV_WRITE);
 	s->c_paused = 0;
 	timer_arm(s);
+	closing_flush(s);
 }
 
 /* drop-connection of ${rule}: 421 4.7.0 and close both sides. */
@@ -343,6 +452,7 @@ pend_push(struct session *s, enum pkind kind, char *text)
 	p = &s->q[(s->qhead + s->qlen) % SESSION_PEND_MAX];
 	p->kind = kind;
 	p->text = text;
+	p->open = 0;
 	s->qlen++;
 	if (kind == P_DATAEND)
 		s->dataend++;
@@ -385,6 +495,47 @@ local_reply(struct session *s, const char *text)
 		free(t);
 		internal_error(s, "out of memory for a reply");
 	}
+}
+
+/*
+ * A refusal of the shim's own (500, 501, 502) to a command that is not
+ * forwarded: counted, and the one beyond hard-error-limit ends the
+ * session with 421 instead (SPEC 5.7), so that junk lines cost neither
+ * a log line nor a reply each for ever.  Returns 1 when it closed.
+ */
+static int
+refusal(struct session *s, const char *reply)
+{
+	int	limit = s->cfg->shim.hard_error_limit;
+
+	if (++s->errors > (unsigned)limit) {
+		ev_log(s, LOG_WARNING, "event=limit action=drop-connection "
+		    "value=%u limit=%d", "hard-error-limit", 16, 0, s->errors,
+		    limit);
+		close_with(s, "421 4.7.0 Too many errors\r\n");
+		return (1);
+	}
+	local_reply(s, reply);
+	return (0);
+}
+
+/*
+ * An upstream reply that answers no pending command, or not the command
+ * it answers (SPEC 5.6): the MTA has read octets the shim framed
+ * otherwise.  Nothing more is relayed either way.
+ */
+static void
+desync(struct session *s, const char *reply, size_t len, const char *why)
+{
+	char	d[256];
+	size_t	n;
+
+	for (n = 0; n < len && n < 120 && reply[n] != '\r' && reply[n] != '\n';
+	    n++)
+		;
+	(void)snprintf(d, sizeof(d), "%s: %.*s", why, (int)n, reply);
+	ev_log(s, LOG_WARNING, "event=desync", d, strlen(d), 0);
+	close_with(s, "421 4.7.0 Service closing transmission channel\r\n");
 }
 
 /*
@@ -675,6 +826,7 @@ handle_reply(struct session *s)
 	size_t	len = s->rp->len;
 	int	code = s->rp->code;
 	enum pkind kind = P_OTHER;
+	int	open;
 
 	if (s->state == S_GREET) {
 		if (s->tls_uctx != NULL && uptls_reply(s, buf, len, code))
@@ -682,25 +834,56 @@ handle_reply(struct session *s)
 		greeted(s, buf, len, code);
 		return;
 	}
-	if (s->qlen == 0) {
-		/* Unsolicited (a 421 before closing): relay it. */
-		to_client(s, buf, len);
+	/* P_LOCAL and P_TLSGO never wait at the head for an upstream reply
+	 * (pend_flush_local() runs after every reply): one there is as
+	 * unsolicited as a reply to nothing (an MTA's 421 before closing
+	 * among them; SPEC 5.6 has no exception). */
+	if (s->qlen == 0 || s->q[s->qhead].kind == P_LOCAL ||
+	    s->q[s->qhead].kind == P_TLSGO) {
+		desync(s, buf, len, "reply to no command");
 		return;
 	}
 	kind = s->q[s->qhead].kind;
+	open = s->q[s->qhead].open;
 	s->qhead = (s->qhead + 1) % SESSION_PEND_MAX;
 	s->qlen--;
+	/* Only DATA is answered 354 and only AUTH 334: any other command
+	 * so answered was read by the MTA as one of them. */
+	if ((code == 354 && kind != P_DATA) ||
+	    (code == 334 && kind != P_AUTH)) {
+		desync(s, buf, len, "reply does not fit the command");
+		return;
+	}
 	switch (kind) {
 	case P_EHLO:
 		if (code == 250) {
 			hatch(s);
+			s->chunking = ehlo_offers(buf, len, "CHUNKING");
 			send_ehlo(s, buf, len);
 			goto sent;
 		}
 		break;
 	case P_HELO:
-		if (code == 250)
+		if (code == 250) {
 			hatch(s);
+			s->chunking = 0;	/* no extensions after HELO */
+		}
+		break;
+	case P_BDAT:
+		/* verb.c: answered before the whole chunk was relayed, or
+		 * with 530, the MTA did not read the chunk as one. */
+		if (open || code == 530) {
+			desync(s, buf, len, open ? "BDAT answered before its "
+			    "chunk" : "BDAT chunk not read");
+			return;
+		}
+		break;
+	case P_QUIT:
+		if (code != 221)
+			s->hold = 0;
+		break;
+	case P_UNKNOWN:
+		s->hold = 0;
 		break;
 	case P_DATA:
 		s->hold = 0;
@@ -994,22 +1177,81 @@ line_too_long(struct session *s, size_t len, size_t limit)
 	}
 	(void)snprintf(line, sizeof(line), "500 5.5.2 %s\r\n",
 	    text != NULL && *text != '\0' ? text : "Line too long");
-	local_reply(s, line);
+	(void)refusal(s, line);
 }
 
-/* BDAT size: the leading digits of ${arg}; -1 if none or too many. */
-static long long
-bdat_size(const unsigned char *arg, size_t len)
+/*
+ * A verb the policy does not permit (SPEC 5.3), or STARTTLS with
+ * starttls = strip (5.4).  Returns 1 when the line is dealt with (refused
+ * with 502, or masked and forwarded), 0 in monitor mode, where it goes on
+ * like any command: monitor changes what is refused, never the framing.
+ */
+static int
+not_permitted(struct session *s, const unsigned char *line, size_t len,
+    const struct smtpframe_cmd *cmd)
 {
-	long long n = 0;
-	size_t	i;
+	struct evbuffer *out = bufferevent_get_output(s->u);
+	struct evbuffer_iovec v;
+	size_t	w = cmd->wordlen < 32 ? cmd->wordlen : 32;
 
-	for (i = 0; i < len && arg[i] >= '0' && arg[i] <= '9'; i++) {
-		if (i >= 18)
-			return (-1);
-		n = n * 10 + (arg[i] - '0');
+	if (s->cfg->shim.command_other == CONFIG_CMD_REJECT) {
+		ev_log(s, LOG_WARNING, "event=command action=reject",
+		    (const char *)cmd->word, w, s->monitor);
+		if (s->monitor)
+			return (0);
+		(void)refusal(s, "502 5.5.1 Command not permitted\r\n");
+		return (1);
 	}
-	return (i == 0 ? -1 : n);
+	ev_log(s, LOG_WARNING, "event=command action=mask",
+	    (const char *)cmd->word, w, s->monitor);
+	if (s->monitor)
+		return (0);
+	/* Only X's and the terminator reach the MTA: an unknown command,
+	 * after which it reads the next line. */
+	if (evbuffer_reserve_space(out, len, &v, 1) < 1) {
+		internal_error(s, "out of memory");
+		return (1);
+	}
+	memcpy(v.iov_base, line, len);
+	ehlo_mask_command(v.iov_base, len);
+	v.iov_len = len;
+	trace(s, "command", v.iov_base, len);
+	(void)evbuffer_commit_space(out, &v, 1);
+	(void)pend_push(s, P_OTHER, NULL);
+	return (1);
+}
+
+/*
+ * BDAT (SPEC 5.6): forwarded only when the MTA reads the same chunk size
+ * (smtpframe_bdat_arg()) and offered CHUNKING, in every mode; the chunk is
+ * then counted through the framer.  Returns the pending kind, or -1 when
+ * the line was refused (or the session ended).
+ */
+static int
+bdat(struct session *s, const unsigned char *line, size_t len)
+{
+	unsigned long long size;
+	const char *err;
+	int	last;
+
+	err = s->chunking ? smtpframe_bdat_arg(line, len, &size, &last) :
+	    "CHUNKING not offered";
+	if (err != NULL) {
+		ev_log(s, LOG_WARNING, "event=bdat action=reject", err,
+		    strlen(err), 0);
+		(void)refusal(s, "501 5.5.4 Syntax: BDAT count [LAST]\r\n");
+		return (-1);
+	}
+	if (size > 0) {
+		if (smtpframe_bdat(s->fr, size) != 0) {
+			internal_error(s, "BDAT after a partial line");
+			return (-1);
+		}
+		s->content = C_BDAT;
+	}
+	if (last)
+		trace(s, "bdat-last", "", 0);
+	return (P_BDAT);
 }
 
 /* One complete command line from the client (SPEC 5.3, 5.5, 5.6). */
@@ -1019,14 +1261,11 @@ command_line(struct session *s, const unsigned char *line, size_t len,
 {
 	const struct config_shim *c = &s->cfg->shim;
 	enum policy_action act;
-	char	verb[SMTPFRAME_VERB_MAX];
-	const unsigned char *arg;
-	size_t	arglen, limit, w;
+	struct smtpframe_cmd cmd;
+	const struct verb *v;
+	size_t	limit;
 	const char *err;
-	enum pkind kind = P_OTHER;
-	struct evbuffer *out = bufferevent_get_output(s->u);
-	struct evbuffer_iovec v;
-	long long size;
+	int	kind = P_OTHER, hold = 0, permitted;
 
 	s->commands++;
 	if (bare > 0 && (act = rule_action(s, POLICY_BARE_LINEFEED)) !=
@@ -1038,9 +1277,9 @@ command_line(struct session *s, const unsigned char *line, size_t len,
 			return;
 		}
 	}
-	err = smtpframe_verb(line, len, verb, &arg, &arglen);
+	err = smtpframe_cmd(line, len, &cmd);
 	limit = (size_t)s->cfg->rules[POLICY_CMD_LINE_LENGTH].limit;
-	if (err == NULL && strcmp(verb, "AUTH") == 0 &&
+	if (err == NULL && strcmp(cmd.verb, "AUTH") == 0 &&
 	    limit < SESSION_AUTH_LINE)
 		limit = SESSION_AUTH_LINE;
 	act = rule_action(s, POLICY_CMD_LINE_LENGTH);
@@ -1052,77 +1291,70 @@ command_line(struct session *s, const unsigned char *line, size_t len,
 		rule_log(s, POLICY_CMD_LINE_LENGTH, act, (long long)len,
 		    (long long)limit, "command", NULL);
 	}
-	if (err != NULL || !in_list(&c->commands, verb) ||
-	    (c->starttls == CONFIG_TLS_STRIP && strcmp(verb, "STARTTLS") == 0)) {
-		for (w = 0; w < len && w < 32 && line[w] != ' ' &&
-		    line[w] != '\r' && line[w] != '\n'; w++)
-			;
-		if (c->command_other == CONFIG_CMD_REJECT) {
-			ev_log(s, LOG_WARNING, "event=command action=reject",
-			    (const char *)line, w, s->monitor);
-			if (!s->monitor) {
-				local_reply(s, "502 5.5.1 Command not "
-				    "permitted\r\n");
-				return;
-			}
-		} else {
-			ev_log(s, LOG_WARNING, "event=command action=mask",
-			    (const char *)line, w, s->monitor);
-			if (!s->monitor) {
-				if (evbuffer_reserve_space(out, len, &v, 1) < 1) {
-					internal_error(s, "out of memory");
-					return;
-				}
-				memcpy(v.iov_base, line, len);
-				ehlo_mask_command(v.iov_base, len);
-				v.iov_len = len;
-				(void)evbuffer_commit_space(out, &v, 1);
-				(void)pend_push(s, P_OTHER, NULL);
-				return;
-			}
-		}
-	} else if (strcmp(verb, "EHLO") == 0)
-		kind = P_EHLO;
-	else if (strcmp(verb, "HELO") == 0)
+	v = err == NULL ? verb_lookup(cmd.verb) : NULL;
+	if (err != NULL)
+		permitted = 0;
+	else if (v != NULL && v->kind == VERB_STARTTLS)
+		permitted = c->starttls != CONFIG_TLS_STRIP;
+	else
+		permitted = in_list(&c->commands, cmd.verb);
+	if (!permitted && not_permitted(s, line, len, &cmd))
+		return;
+	/* What the MTA reads after this line decides what the shim does. */
+	switch (v == NULL ? VERB_UNKNOWN : v->kind) {
+	case VERB_HELO:
 		kind = P_HELO;
-	else if (strcmp(verb, "DATA") == 0) {
+		break;
+	case VERB_EHLO:
+		kind = P_EHLO;
+		break;
+	case VERB_DATA:
 		kind = P_DATA;
-		s->hold = 1;
-	} else if (strcmp(verb, "BDAT") == 0) {
-		kind = P_BDAT;
-		if ((size = bdat_size(arg, arglen)) > 0) {
-			if (smtpframe_bdat(s->fr, (unsigned long long)size)
-			    != 0) {
-				internal_error(s, "BDAT after a partial line");
+		break;
+	case VERB_BDAT:
+		if ((kind = bdat(s, line, len)) < 0)
+			return;
+		break;
+	case VERB_AUTH:
+		kind = P_AUTH;
+		break;
+	case VERB_STARTTLS:
+		if (s->tls_ctx != NULL) {
+			/* terminate: the shim's own, never forwarded */
+			if (s->tls_on) {
+				local_reply(s, "503 5.5.1 TLS already active\r\n");
 				return;
 			}
-			s->content = C_BDAT;
-		}
-	} else if (strcmp(verb, "AUTH") == 0) {
-		kind = P_AUTH;
-		s->hold = 1;
-	} else if (strcmp(verb, "STARTTLS") == 0 && s->tls_ctx != NULL) {
-		/* terminate: the shim's own, never forwarded */
-		if (s->tls_on) {
-			local_reply(s, "503 5.5.1 TLS already active\r\n");
+			s->hold = 1;
+			if (s->qlen == 0)
+				tls_go(s);
+			else
+				(void)pend_push(s, P_TLSGO, NULL);
 			return;
 		}
-		s->hold = 1;
-		if (s->qlen == 0)
-			tls_go(s);
-		else
-			(void)pend_push(s, P_TLSGO, NULL);
-		return;
-	} else if (strcmp(verb, "STARTTLS") == 0) {
 		kind = P_STARTTLS;
-		s->hold = 1;
-	} else if (strcmp(verb, "QUIT") == 0)
+		break;
+	case VERB_QUIT:
 		kind = P_QUIT;
-	if (evbuffer_add(out, line, len) != 0) {
+		break;
+	case VERB_UNKNOWN:
+		kind = P_UNKNOWN;
+		break;
+	case VERB_OTHER:
+	default:
+		break;
+	}
+	hold = verb_next(v) == VERB_NEXT_REPLY;
+	if (evbuffer_add(bufferevent_get_output(s->u), line, len) != 0) {
 		internal_error(s, "out of memory");
 		return;
 	}
-	(void)pend_push(s, kind, NULL);
+	trace(s, "command", line, len);
+	(void)pend_push(s, (enum pkind)kind, NULL);
+	if (kind == P_BDAT && s->content == C_BDAT)
+		s->q[(s->qhead + s->qlen - 1) % SESSION_PEND_MAX].open = 1;
+	if (hold)
+		s->hold = 1;
 }
 
 /*
@@ -1170,10 +1402,18 @@ content(struct session *s, const struct smtpframe_ev *ev, size_t n)
 	if (n > ev->len)
 		(void)evbuffer_drain(in, n - ev->len);
 	if (ev->end) {
-		if (s->content == C_DATA)
+		if (s->content == C_DATA) {
 			(void)pend_push(s, P_DATAEND, NULL);
+			trace(s, "data-end", "", 0);
+		}
+		else if (s->qlen > 0)
+			/* No command is read inside a chunk: its BDAT is
+			 * still the last entry. */
+			s->q[(s->qhead + s->qlen - 1) % SESSION_PEND_MAX].open =
+			    0;
 		s->content = C_NONE;
 	}
+	timer_arm(s);			/* content moved: progress */
 }
 
 /*
@@ -1193,9 +1433,11 @@ auth_continue(struct session *s)
 		return;
 	}
 	(void)evbuffer_remove_buffer(in, out, (size_t)p.pos + 1);
+	trace(s, "auth", "", 0);	/* a line, its octets not kept */
 	s->auth_cont = 0;
 	s->hold = 1;
 	(void)pend_push(s, P_AUTH, NULL);
+	timer_arm(s);			/* a complete line: progress */
 }
 
 /*
@@ -1266,10 +1508,12 @@ client_process(struct session *s)
 		case SMTPFRAME_LINE:
 			/* ev.data is the framer's own copy. */
 			(void)evbuffer_drain(in, n);
+			timer_arm(s);	/* a complete line: progress */
 			command_line(s, ev.data, ev.len, ev.bare);
 			break;
 		case SMTPFRAME_TOOLONG:
 			(void)evbuffer_drain(in, n);
+			timer_arm(s);
 			/* Over the framer's cap: the rule's limit when it
 			 * is enforcing, else the hard cap is what refused. */
 			act = rule_action(s, POLICY_CMD_LINE_LENGTH);
@@ -1296,9 +1540,15 @@ client_process(struct session *s)
 }
 
 /*
- * Half-close (SPEC 5.8): once one side has sent EOF and everything it
- * sent has been passed on, shut the write side towards the other; when
- * both directions are finished the session ends.
+ * Half-close (SPEC 5.7, 5.8): once the client has sent EOF and
+ * everything it sent has been passed on, shut the write side towards the
+ * upstream.  Once the upstream has closed, nothing the client sends can
+ * be answered any more: the replies already in (and the shim's own that
+ * come before any that is lost) go out and the session closes, its
+ * write side shut towards the client, within SESSION_LINGER; at once
+ * when the client has gone too.  Never sooner than the replies the
+ * upstream sent: while they wait for the client to read (u_paused),
+ * resume() comes back here.
  */
 static void
 try_shutdown(struct session *s)
@@ -1312,20 +1562,29 @@ try_shutdown(struct session *s)
 		(void)shutdown(s->ufd, SHUT_WR);
 		s->u_shut = 1;
 	}
-	if (s->u_eof && !s->c_shut && s->c != NULL &&
-	    (s->u == NULL ||
-	    evbuffer_get_length(bufferevent_get_input(s->u)) == 0) &&
-	    evbuffer_get_length(bufferevent_get_output(s->c)) == 0) {
-		if (s->tls_on) {
-			/* No half-close inside TLS: flush, then close. */
-			close_with(s, NULL);
+	if (!s->u_eof || s->u_paused)
+		return;
+	/* A TLS filter may report the upstream's close before its last
+	 * octets reached upstream_read(): pass them on first. */
+	if (s->u != NULL &&
+	    evbuffer_get_length(bufferevent_get_input(s->u)) > 0) {
+		if (s->state == S_CMD) {
+			upstream_process(s);	/* comes back here */
 			return;
 		}
-		(void)shutdown(s->cfd, SHUT_WR);
-		s->c_shut = 1;
+		relay(s, s->u, s->c);
+		if (s->dead || s->u_paused)
+			return;
 	}
-	if (s->c_shut && s->u_shut)
-		session_drop(s);
+	while (s->state == S_CMD && s->qlen > 0 &&
+	    s->q[s->qhead].kind == P_LOCAL) {
+		to_client(s, s->q[s->qhead].text, strlen(s->q[s->qhead].text));
+		free(s->q[s->qhead].text);
+		s->q[s->qhead].text = NULL;
+		s->qhead = (s->qhead + 1) % SESSION_PEND_MAX;
+		s->qlen--;
+	}
+	close_with(s, NULL);
 }
 
 static void
@@ -1338,10 +1597,12 @@ client_read(struct bufferevent *bev, void *arg)
 		(void)evbuffer_drain(in, evbuffer_get_length(in));
 		return;
 	}
-	timer_arm(s);
-	if (s->state == S_BLIND)
+	/* In CMD only lines and content re-arm the timer (client_process()):
+	 * one octet at a time of a line that never ends must not. */
+	if (s->state == S_BLIND) {
+		timer_arm(s);
 		relay(s, s->c, s->u);
-	else if (s->state == S_CMD)
+	} else if (s->state == S_CMD)
 		client_process(s);
 	else if (s->state == S_PROXYIN)
 		proxy_in(s);
@@ -1413,14 +1674,9 @@ client_write(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 
+	(void)bev;
 	if (s->state == S_CLOSING) {
-		/* TLS: no shutdown under the filter; the linger timer or
-		 * the client's own close ends it. */
-		if (!s->c_shut && !s->tls_on) {
-			(void)shutdown(s->cfd, SHUT_WR);
-			s->c_shut = 1;
-		}
-		(void)bev;
+		closing_flush(s);
 		return;
 	}
 	if (s->u_paused && s->u != NULL)
@@ -1530,6 +1786,15 @@ upstream_event(struct bufferevent *bev, short what, void *arg)
 	try_shutdown(s);
 }
 
+/* The embryonic deadline has passed (timer_arm() armed it to fire then). */
+static int
+embryonic_over(const struct session *s)
+{
+	/* libevent may fire a timer a hair before clock_gettime() agrees. */
+	return (s->embryonic && s->embryonic_end > 0 &&
+	    mono_ms() >= s->embryonic_end - 10);
+}
+
 static void
 session_timeout(evutil_socket_t fd, short what, void *arg)
 {
@@ -1551,13 +1816,15 @@ session_timeout(evutil_socket_t fd, short what, void *arg)
 		break;
 	case S_CMD:
 		ev_log(s, LOG_WARNING, "event=timeout stage=%s", NULL, 0, 0,
+		    embryonic_over(s) ? "embryonic" :
 		    s->content != C_NONE || s->dataend > 0 ? "data" :
 		    "command");
 		close_with(s, "421 4.4.2 Timeout\r\n");
 		break;
 	case S_BLIND:
 		ev_log(s, LOG_WARNING, "event=timeout stage=%s", NULL, 0, 0,
-		    s->exempt ? "relay" : "tls");
+		    embryonic_over(s) ? "embryonic" : s->exempt ? "relay" :
+		    "tls");
 		close_with(s, NULL);
 		break;
 	case S_CLOSING:
@@ -1605,7 +1872,7 @@ session_drop(struct session *s)
 		    "client=unknown[%s]:%u %s", s->addr, s->port, post);
 	if (s->admitted)
 		limit_release(sh->limit, (const struct sockaddr *)&s->peer,
-		    s->exempt, s->embryonic);
+		    s->cfg->shim.client_ipv6_prefix, s->exempt, s->embryonic);
 	read_handover(s, 1);
 	read_handover(s, 0);
 	if (s->c != NULL)
@@ -1747,6 +2014,7 @@ session_admit(struct session *s)
 	max.total = cfg->shim.max_connections;
 	max.client = cfg->shim.max_connections_per_client;
 	max.embryonic = cfg->shim.max_embryonic;
+	max.v6prefix = cfg->shim.client_ipv6_prefix;
 	if ((r = limit_admit(sh->limit, sa, s->exempt, &max, &v)) != 0) {
 		if (r < 0)
 			ev_log(s, LOG_ERR, "event=error stage=accept",
@@ -1760,6 +2028,9 @@ session_admit(struct session *s)
 	}
 	s->admitted = 1;
 	s->embryonic = !s->exempt;
+	if (s->embryonic)
+		s->embryonic_end = mono_ms() +
+		    (long long)cfg->shim.embryonic_timeout * 1000;
 	s->state = S_CONNECT;
 	ev_log(s, LOG_INFO, "event=connect", NULL, 0, 0);
 	if (s->exempt)
@@ -1925,6 +2196,15 @@ mono_now(void)
 
 	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (ts.tv_sec);
+}
+
+static long long
+mono_ms(void)
+{
+	struct timespec ts;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
 }
 
 /* Stop accepting for a second; logged once per episode. */

@@ -3,7 +3,8 @@
  *
  * Interface: smtpframe_new/feed/data/bdat/free frame the client->server
  * stream; smtpframe_reply_init/feed parse the server->client stream;
- * smtpframe_verb splits a command line.
+ * smtpframe_cmd splits a command line as the MTA does and
+ * smtpframe_bdat_arg reads a BDAT line strictly.
  *
  * Invariants: the framer holds at most `limit' octets of a command line,
  * in a buffer that grows by doubling only as a line needs it and shrinks
@@ -406,41 +407,124 @@ is_alpha(unsigned char c)
 	return ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'));
 }
 
+/* Postfix's ISSPACE() in the C locale, as smtpd_token() splits words. */
+static int
+is_space(unsigned char c)
+{
+	return (c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' ||
+	    c == '\f');
+}
+
+static unsigned char
+to_upper(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z' ? (unsigned char)(c - ('a' - 'A')) : c);
+}
+
 /**
- * smtpframe_verb(line, len, verb, arg, arglen): split the command ${line}
- * (${len} octets, terminator included or not) into its verb, upper-cased
- * and NUL-terminated in ${verb} (SMTPFRAME_VERB_MAX octets), and its
- * argument (after the spaces that follow the verb, terminator excluded)
- * in ${arg}/${arglen}.  Returns NULL, or an error for a verb that is
- * shorter than 4 characters, longer than the buffer, or not all letters
- * (such a command counts as unknown, SPEC 5.3).
+ * smtpframe_cmd(line, len, cmd): split the command ${line} (${len}
+ * octets, terminator included or not) as Postfix's smtpd reads it: the
+ * LF and every CR before it go, the command ends at its first NUL, and
+ * words are separated by white space (space, tab, CR, LF, VT, FF); the
+ * first word is the verb.  Fills ${cmd}: the verb upper-cased, where it
+ * stands in ${line}, and the argument (the rest after the white space
+ * that follows the verb).  Returns NULL, or an error for a line without a
+ * verb or a verb that is shorter than 4 characters, longer than the
+ * buffer or not all letters (such a command counts as unknown, SPEC 5.3;
+ * no MTA has such a verb, so the MTA reads the line as an unknown
+ * command too).
  */
 const char *
-smtpframe_verb(const unsigned char *line, size_t len,
-    char verb[SMTPFRAME_VERB_MAX], const unsigned char **arg, size_t *arglen)
+smtpframe_cmd(const unsigned char *line, size_t len, struct smtpframe_cmd *cmd)
 {
+	const unsigned char *nul;
 	size_t	i, n, end = len;
+	const char *err = NULL;
 
-	verb[0] = '\0';
-	*arg = line + len;
-	*arglen = 0;
+	/* smtp_get(): the terminator and the CRs before it; a C string. */
 	if (end > 0 && line[end - 1] == '\n')
 		end--;
-	if (end > 0 && line[end - 1] == '\r')
+	while (end > 0 && line[end - 1] == '\r')
 		end--;
-	for (n = 0; n < end && line[n] != ' '; n++) {
-		if (!is_alpha(line[n]))
-			return ("command verb not all letters");
-		if (n + 1 >= SMTPFRAME_VERB_MAX)
-			return ("command verb too long");
-		verb[n] = (char)(line[n] >= 'a' ? line[n] - ('a' - 'A') : line[n]);
-	}
-	verb[n] = '\0';
-	if (n < 4)
-		return ("command verb shorter than 4 characters");
-	for (i = n; i < end && line[i] == ' '; i++)
+	if ((nul = memchr(line, '\0', end)) != NULL)
+		end = (size_t)(nul - line);
+	for (i = 0; i < end && is_space(line[i]); i++)
 		;
-	*arg = line + i;
-	*arglen = end - i;
+	for (n = 0; i + n < end && !is_space(line[i + n]); n++)
+		if (err == NULL && !is_alpha(line[i + n]))
+			err = "command verb not all letters";
+	cmd->word = line + i;
+	cmd->wordlen = n;
+	cmd->verb[0] = '\0';
+	if (err == NULL && n == 0)
+		err = "no command verb";
+	else if (err == NULL && n < 4)
+		err = "command verb shorter than 4 characters";
+	else if (err == NULL && n >= SMTPFRAME_VERB_MAX)
+		err = "command verb too long";
+	if (err == NULL) {
+		for (n = 0; n < cmd->wordlen; n++)
+			cmd->verb[n] = (char)to_upper(cmd->word[n]);
+		cmd->verb[n] = '\0';
+	}
+	for (i += cmd->wordlen; i < end && is_space(line[i]); i++)
+		;
+	cmd->arg = line + i;
+	cmd->arglen = end - i;
+	return (err);
+}
+
+/* Does ${p} (${n} octets) hold ${word} (upper case) in any case? */
+static int
+word_is(const unsigned char *p, size_t n, const char *word)
+{
+	size_t	i;
+
+	for (i = 0; i < n && word[i] != '\0'; i++)
+		if (to_upper(p[i]) != (unsigned char)word[i])
+			return (0);
+	return (i == n && word[i] == '\0');
+}
+
+/**
+ * smtpframe_bdat_arg(line, len, size, last): the BDAT command ${line}
+ * (${len} octets) read strictly (SPEC 5.6): exactly `BDAT' SP 1*18DIGIT
+ * [SP `LAST'] CRLF, the words in any case, nothing else.  Stores the
+ * chunk size in ${size} and whether LAST was given in ${last}.  Returns
+ * NULL, or what is wrong: a line any MTA might read with another size, or
+ * not as BDAT, is never forwarded.
+ */
+const char *
+smtpframe_bdat_arg(const unsigned char *line, size_t len,
+    unsigned long long *size, int *last)
+{
+	unsigned long long n = 0;
+	size_t	i, d;
+
+	*size = 0;
+	*last = 0;
+	if (len < 2 || line[len - 2] != '\r' || line[len - 1] != '\n')
+		return ("BDAT line not ended by CRLF");
+	len -= 2;
+	if (len < 5 || !word_is(line, 4, "BDAT") || line[4] != ' ')
+		return ("not BDAT SP count");
+	/*
+	 * No sign, no other white space, no more than 18 digits: Postfix's
+	 * off_cvt_string() reads 22 digits with leading zeros, strtoull()
+	 * a sign and leading blanks, and what overflows differs by MTA.
+	 */
+	for (i = 5, d = 0; i < len && line[i] >= '0' && line[i] <= '9'; i++)
+		if (++d > SMTPFRAME_BDAT_DIGITS)
+			return ("BDAT count longer than 18 digits");
+		else
+			n = n * 10 + (unsigned long long)(line[i] - '0');
+	if (d == 0)
+		return ("BDAT count not a number");
+	if (i < len) {
+		if (line[i] != ' ' || !word_is(line + i + 1, len - i - 1, "LAST"))
+			return ("BDAT count not followed by SP LAST or CRLF");
+		*last = 1;
+	}
+	*size = n;
 	return (NULL);
 }

@@ -152,17 +152,42 @@ const char *smtpframe_reply_feed(struct smtpframe_reply *r,
 
 #define SMTPFRAME_VERB_MAX	16	/* verb buffer size, NUL included */
 
+/* A command line split as the MTA splits it (smtpframe_cmd()). */
+struct smtpframe_cmd {
+	char	verb[SMTPFRAME_VERB_MAX];	/* upper case; "" on an error */
+	const unsigned char *word;	/* the verb as received, for the log */
+	size_t	wordlen;
+	const unsigned char *arg;	/* after the white space behind it */
+	size_t	arglen;
+};
+
 /**
- * smtpframe_verb(line, len, verb, arg, arglen): split the command ${line}
- * (${len} octets, terminator included or not) into its verb, upper-cased
- * and NUL-terminated in ${verb} (SMTPFRAME_VERB_MAX octets), and its
- * argument (after the spaces that follow the verb, terminator excluded)
- * in ${arg}/${arglen}.  Returns NULL, or an error for a verb that is
- * shorter than 4 characters, longer than the buffer, or not all letters
- * (such a command counts as unknown, SPEC 5.3).
+ * smtpframe_cmd(line, len, cmd): split the command ${line} (${len}
+ * octets, terminator included or not) as Postfix's smtpd reads it: the
+ * LF and every CR before it go, the command ends at its first NUL, and
+ * words are separated by white space (space, tab, CR, LF, VT, FF); the
+ * first word is the verb.  Fills ${cmd}: the verb upper-cased, where it
+ * stands in ${line}, and the argument (the rest after the white space
+ * that follows the verb).  Returns NULL, or an error for a line without a
+ * verb or a verb that is shorter than 4 characters, longer than the
+ * buffer or not all letters (such a command counts as unknown, SPEC 5.3;
+ * no MTA has such a verb, so the MTA reads the line as an unknown
+ * command too).
  */
-const char *smtpframe_verb(const unsigned char *line, size_t len,
-	    char verb[SMTPFRAME_VERB_MAX], const unsigned char **arg,
-	    size_t *arglen);
+const char *smtpframe_cmd(const unsigned char *line, size_t len,
+	    struct smtpframe_cmd *cmd);
+
+#define SMTPFRAME_BDAT_DIGITS	18	/* SPEC 5.6: 1*18DIGIT */
+
+/**
+ * smtpframe_bdat_arg(line, len, size, last): the BDAT command ${line}
+ * (${len} octets) read strictly (SPEC 5.6): exactly `BDAT' SP 1*18DIGIT
+ * [SP `LAST'] CRLF, the words in any case, nothing else.  Stores the
+ * chunk size in ${size} and whether LAST was given in ${last}.  Returns
+ * NULL, or what is wrong: a line any MTA might read with another size, or
+ * not as BDAT, is never forwarded.
+ */
+const char *smtpframe_bdat_arg(const unsigned char *line, size_t len,
+	    unsigned long long *size, int *last);
 
 #endif /* SMTPFRAME_H */

@@ -60,10 +60,10 @@ frame(const uint8_t *in, size_t len, size_t limit, unsigned pat,
 {
 	struct smtpframe *f = smtpframe_new(limit);
 	struct smtpframe_ev ev;
-	size_t	off = 0, end, used, cs, arglen, i;
-	char	verb[SMTPFRAME_VERB_MAX];
-	const unsigned char *arg;
+	size_t	off = 0, end, used, cs, i;
+	struct smtpframe_cmd cmd;
 	unsigned long long n;
+	int	last;
 	uint64_t clen = 0, cbare = 0, rbare;
 	int	indata, pf = P_BOL, pend, rcr = 0;
 
@@ -94,23 +94,24 @@ frame(const uint8_t *in, size_t len, size_t limit, unsigned pat,
 				mix(d, ev.bare);
 				for (i = 0; i < ev.len; i++)
 					mix(d, ev.data[i]);
-				if (smtpframe_verb(ev.data, ev.len, verb, &arg,
-				    &arglen) != NULL)
+				if (smtpframe_cmd(ev.data, ev.len, &cmd) != NULL)
 					break;
-				if (arg < ev.data || arg + arglen > ev.data + ev.len)
+				if (cmd.arg < ev.data ||
+				    cmd.arg + cmd.arglen > ev.data + ev.len ||
+				    cmd.word < ev.data ||
+				    cmd.word + cmd.wordlen > cmd.arg)
 					abort();
-				if (strcmp(verb, "DATA") == 0) {
+				if (strcmp(cmd.verb, "DATA") == 0) {
 					if (smtpframe_data(f) == 0) {
 						pf = P_BOL;
 						rcr = 0;
 					}
 				}
-				else if (strcmp(verb, "BDAT") == 0) {
-					for (n = 0, i = 0; i < arglen && i < 6 &&
-					    arg[i] >= '0' && arg[i] <= '9'; i++)
-						n = n * 10 + (arg[i] - '0');
-					(void)smtpframe_bdat(f, n);
-				}
+				else if (strcmp(cmd.verb, "BDAT") == 0 &&
+				    smtpframe_bdat_arg(ev.data, ev.len, &n,
+				    &last) == NULL)
+					/* keep chunks small enough to end */
+					(void)smtpframe_bdat(f, n % 1000000);
 				break;
 			case SMTPFRAME_TOOLONG:
 				if (ev.len <= limit)

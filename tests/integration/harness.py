@@ -15,6 +15,7 @@ standard library only.
                  and fails on sanitizer reports.
   Shim           the same for esmtp-inspect-shim, in front of Postfix's
                  PROXY-protocol smtpd (Postfix(proxy_port=...)).
+  ScriptedUpstream  a fake MTA for the replies no real one sends.
   SMTPSession    a raw SMTP client for exact multi-step sessions.
   swaks()        a normal send with swaks.
 
@@ -201,7 +202,10 @@ class Postfix:
 
     ${proxy_port}: a second smtpd on 127.0.0.1:${proxy_port} that reads a
     PROXY v1/v2 header first (smtpd_upstream_proxy_protocol = haproxy),
-    the upstream of the shim.  ${tls}: smtpd offers STARTTLS (a self-signed
+    the upstream of the shim.  ${proxy_services}: {name: (port, {main.cf
+    parameter: value})}, more such smtpds with their own -o settings (the
+    port of one is proxy_services[name][0]).  ${proxy_args}: more arguments
+    of the ${proxy_port} smtpd (e.g. "-v": every command it reads logged).  ${tls}: smtpd offers STARTTLS (a self-signed
     certificate made with openssl(1) under ${base}/tls).  ${sasl_users}:
     {"user@realm": "password"}: smtpd offers AUTH PLAIN LOGIN through
     Cyrus SASL with a sasldb made with saslpasswd2(8) (package sasl2-bin).
@@ -209,12 +213,14 @@ class Postfix:
 
     def __init__(self, base, smtp_port=None, milter_port=None,
                  hostname="mx.harness.test", extra_main=None, proxy_port=None,
-                 tls=False, sasl_users=None):
+                 tls=False, sasl_users=None, proxy_services=None, proxy_args=""):
         self.base = os.path.abspath(base)
         self.etc = os.path.join(self.base, "etc")
         self.smtp_port = smtp_port or free_port()
         self.milter_port = milter_port
         self.proxy_port = proxy_port
+        self.proxy_services = dict(proxy_services or {})
+        self.proxy_args = proxy_args
         self.tls = tls
         self.sasl_users = dict(sasl_users or {})
         self.tls_dir = os.path.join(self.base, "tls")
@@ -318,9 +324,14 @@ class Postfix:
             if fields[0] == "smtp" and fields[1] == "inet":
                 out.append("127.0.0.1:%d inet n - n - - smtpd" % self.smtp_port)
                 if self.proxy_port:
-                    out.append("127.0.0.1:%d inet n - n - - smtpd "
+                    out.append("127.0.0.1:%d inet n - n - - smtpd %s"
                                "-o smtpd_upstream_proxy_protocol=haproxy"
-                               % self.proxy_port)
+                               % (self.proxy_port, self.proxy_args + " "
+                                  if self.proxy_args else ""))
+                for port, opts in self.proxy_services.values():
+                    out.append("127.0.0.1:%d inet n - n - - smtpd "
+                               "-o smtpd_upstream_proxy_protocol=haproxy" % port
+                               + "".join(" -o %s=%s" % kv for kv in opts.items()))
                 continue
             if len(fields) >= 5:
                 fields[4] = "n"             # no chroot
@@ -459,7 +470,9 @@ class Postfix:
             return None
 
     def start(self, timeout=30):
-        for port in (self.smtp_port, self.proxy_port):
+        ports = [self.smtp_port, self.proxy_port] + [p for p, _ in
+                                                     self.proxy_services.values()]
+        for port in ports:
             if port and not port_is_free(port):
                 raise HarnessError("127.0.0.1:%d is already in use" % port)
         self.write_config()
@@ -474,6 +487,8 @@ class Postfix:
             wait_listening(self.smtp_port, timeout, "Postfix smtpd")
             if self.proxy_port:
                 wait_listening(self.proxy_port, timeout, "Postfix smtpd (PROXY)")
+            for name, (port, _) in self.proxy_services.items():
+                wait_listening(port, timeout, "Postfix smtpd (PROXY, %s)" % name)
         except AssertionError as e:
             raise HarnessError("%s\n%s%s" % (e, self.diagnose(), self.maillog_tail()))
 
@@ -1028,6 +1043,69 @@ class Shim(_Daemon):
         """SIGTERM, as _Daemon.stop().  (Sessions still open get
         shutdown-timeout seconds, 30 by default: close them first.)"""
         super().stop(timeout)
+
+
+class ScriptedUpstream:
+    """A fake MTA on 127.0.0.1, for what a real one does not do (a reply
+    to no command, a 354 to NOOP): accepts one connection at a time, reads
+    the shim's PROXY v2 header, sends ${greeting}, then answers each
+    command line with ${handler}(line) (bytes: any number of replies, or
+    b"").  Every line received is kept in ${lines}.  Stopped by close()."""
+
+    def __init__(self, handler, greeting=b"220 fake.test ESMTP\r\n"):
+        self.handler = handler
+        self.greeting = greeting
+        self.lines = []
+        self.lsock = socket.socket()
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(8)
+        self.port = self.lsock.getsockname()[1]
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _read(self, conn, n):
+        data = b""
+        while len(data) < n:
+            chunk = conn.recv(n - len(data))
+            if not chunk:
+                raise EOFError
+            data += chunk
+        return data
+
+    def _run(self):
+        while True:
+            try:
+                conn, _ = self.lsock.accept()
+            except OSError:
+                return
+            try:
+                conn.settimeout(30)
+                hdr = self._read(conn, 16)          # PROXY v2: length at 14
+                self._read(conn, int.from_bytes(hdr[14:16], "big"))
+                conn.sendall(self.greeting)
+                buf = b""
+                while True:
+                    data = conn.recv(65536)
+                    if not data:
+                        break
+                    buf += data
+                    while b"\n" in buf:
+                        line, buf = buf.split(b"\n", 1)
+                        self.lines.append(line + b"\n")
+                        out = self.handler(line + b"\n")
+                        if out:
+                            conn.sendall(out)
+            except (OSError, EOFError):
+                pass
+            finally:
+                conn.close()
+
+    def close(self):
+        try:
+            self.lsock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.lsock.close()
 
 
 # ----------------------------------------------------------------------

@@ -1,7 +1,7 @@
 /*
  * test_limit.c - the shim's connection limits: admission, the three
- * limits, exempt clients, IPv4/IPv4-mapped equivalence, episodes logged
- * once, release.
+ * limits, exempt clients, IPv4/IPv4-mapped equivalence, IPv6 clients
+ * counted by prefix, episodes logged once, release.
  */
 #include <arpa/inet.h>
 #include <criterion/criterion.h>
@@ -48,7 +48,7 @@ struct script {
 };
 
 static struct script scripts[] = {
-	{ "total", { 2, 10, 10 }, {
+	{ "total", { 2, 10, 10, 128 }, {
 		{ 'a', "192.0.2.1", 0, 0, LIMIT_OK, 0 },
 		{ 'a', "192.0.2.2", 0, 0, LIMIT_OK, 0 },
 		{ 'a', "192.0.2.3", 0, 0, LIMIT_TOTAL, 1 },
@@ -57,7 +57,7 @@ static struct script scripts[] = {
 		{ 'a', "192.0.2.5", 0, 0, LIMIT_OK, 0 },
 		{ 'a', "192.0.2.6", 0, 0, LIMIT_TOTAL, 1 },	/* new episode */
 	} },
-	{ "per-client", { 10, 2, 10 }, {
+	{ "per-client", { 10, 2, 10, 128 }, {
 		{ 'a', "192.0.2.1", 0, 0, LIMIT_OK, 0 },
 		{ 'a', "::ffff:192.0.2.1", 0, 0, LIMIT_OK, 0 },	/* same client */
 		{ 'a', "192.0.2.1", 0, 0, LIMIT_CLIENT, 1 },
@@ -67,7 +67,7 @@ static struct script scripts[] = {
 		{ 'a', "192.0.2.1", 0, 0, LIMIT_OK, 0 },
 		{ 'a', "192.0.2.1", 0, 0, LIMIT_CLIENT, 1 },
 	} },
-	{ "embryonic", { 10, 10, 2 }, {
+	{ "embryonic", { 10, 10, 2, 128 }, {
 		{ 'a', "2001:db8::1", 0, 0, LIMIT_OK, 0 },
 		{ 'a', "2001:db8::2", 0, 0, LIMIT_OK, 0 },
 		{ 'a', "2001:db8::3", 0, 0, LIMIT_EMBRYONIC, 1 },
@@ -79,12 +79,38 @@ static struct script scripts[] = {
 		{ 'r', "2001:db8::2", 0, 1, 0, 0 },
 		{ 'a', "2001:db8::4", 0, 0, LIMIT_OK, 0 },
 	} },
-	{ "exempt", { 2, 1, 1 }, {
+	{ "exempt", { 2, 1, 1, 64 }, {
 		{ 'a', "192.0.2.9", 1, 0, LIMIT_OK, 0 },
 		{ 'a', "192.0.2.9", 0, 0, LIMIT_OK, 0 },	/* exempt did not count */
 		{ 'a', "192.0.2.9", 1, 0, LIMIT_TOTAL, 1 },	/* but total counts */
 		{ 'r', "192.0.2.9", 1, 0, 0, 0 },
 		{ 'a', "192.0.2.9", 1, 0, LIMIT_OK, 0 },
+	} },
+	/* client-ipv6-prefix = 64: one /64 is one client */
+	{ "ipv6-64", { 10, 2, 10, 64 }, {
+		{ 'a', "2001:db8:1:2::1", 0, 0, LIMIT_OK, 0 },
+		{ 'a', "2001:db8:1:2:ffff:ffff:ffff:ffff", 0, 0, LIMIT_OK, 0 },
+		{ 'a', "2001:db8:1:2:a::b", 0, 0, LIMIT_CLIENT, 1 },
+		{ 'a', "2001:db8:1:3::1", 0, 0, LIMIT_OK, 0 },	/* next /64 */
+		{ 'a', "192.0.2.1", 0, 0, LIMIT_OK, 0 },	/* IPv4: whole */
+		{ 'a', "::ffff:192.0.2.2", 0, 0, LIMIT_OK, 0 },	/* mapped: IPv4 */
+		{ 'a', "192.0.2.2", 0, 0, LIMIT_OK, 0 },
+		{ 'a', "192.0.2.3", 0, 0, LIMIT_OK, 0 },	/* not 192.0.2.2 */
+		{ 'r', "2001:db8:1:2:dead::1", 0, 1, 0, 0 },	/* any of the /64 */
+		{ 'a', "2001:db8:1:2::7", 0, 0, LIMIT_OK, 0 },
+	} },
+	/* a prefix that is not a multiple of 8 bits */
+	{ "ipv6-60", { 10, 1, 10, 60 }, {
+		{ 'a', "2001:db8:1:20::1", 0, 0, LIMIT_OK, 0 },
+		{ 'a', "2001:db8:1:2f::1", 0, 0, LIMIT_CLIENT, 1 },
+		{ 'a', "2001:db8:1:30::1", 0, 0, LIMIT_OK, 0 },
+		{ 'a', "2001:db8:1:10::1", 0, 0, LIMIT_OK, 0 },
+	} },
+	/* 128: every address its own client */
+	{ "ipv6-128", { 10, 1, 10, 128 }, {
+		{ 'a', "2001:db8::1", 0, 0, LIMIT_OK, 0 },
+		{ 'a', "2001:db8::2", 0, 0, LIMIT_OK, 0 },
+		{ 'a', "2001:db8::1", 0, 0, LIMIT_CLIENT, 1 },
 	} },
 };
 
@@ -111,8 +137,8 @@ ParameterizedTest(struct script *sc, limit, scripts)
 		}
 		ss = sa_of(st->addr);
 		if (st->op == 'r') {
-			limit_release(l, (struct sockaddr *)&ss, st->exempt,
-			    st->emb);
+			limit_release(l, (struct sockaddr *)&ss,
+			    sc->max.v6prefix, st->exempt, st->emb);
 			continue;
 		}
 		r = limit_admit(l, (struct sockaddr *)&ss, st->exempt,
@@ -130,7 +156,7 @@ ParameterizedTest(struct script *sc, limit, scripts)
 Test(limit, counts_follow_sessions)
 {
 	struct limit *l = limit_new();
-	struct limit_max max = { 100000, 100000, 100000 };
+	struct limit_max max = { 100000, 100000, 100000, 64 };
 	struct limit_verdict v;
 	struct sockaddr_storage ss;
 	struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -147,14 +173,14 @@ Test(limit, counts_follow_sessions)
 	cr_assert_eq(limit_total(l), 5000);
 	cr_assert_eq(limit_embryonic(l), 5000);
 	sin->sin_addr.s_addr = htonl(0x0a000000u + 77);
-	cr_assert_eq(limit_client(l, (struct sockaddr *)&ss), 1);
+	cr_assert_eq(limit_client(l, (struct sockaddr *)&ss, 64), 1);
 	for (i = 0; i < 5000; i++) {
 		sin->sin_addr.s_addr = htonl(0x0a000000u + (unsigned)i);
-		limit_release(l, (struct sockaddr *)&ss, 0, 1);
+		limit_release(l, (struct sockaddr *)&ss, 64, 0, 1);
 	}
 	cr_assert_eq(limit_total(l), 0);
 	cr_assert_eq(limit_embryonic(l), 0);
-	cr_assert_eq(limit_client(l, (struct sockaddr *)&ss), 0);
+	cr_assert_eq(limit_client(l, (struct sockaddr *)&ss, 64), 0);
 	limit_free(l);
 }
 

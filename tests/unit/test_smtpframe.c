@@ -53,9 +53,9 @@ frame(const unsigned char *in, size_t len, size_t limit, size_t cs,
 	struct smtpframe *f = smtpframe_new(limit);
 	struct smtpframe_ev ev;
 	size_t	off = 0, end, used;
-	char	verb[SMTPFRAME_VERB_MAX], num[32];
-	const unsigned char *arg;
-	size_t	arglen;
+	struct smtpframe_cmd cmd;
+	unsigned long long size;
+	int	last;
 
 	cr_assert_not_null(f);
 	memset(l, 0, sizeof(*l));
@@ -71,18 +71,14 @@ frame(const unsigned char *in, size_t len, size_t limit, size_t cs,
 			case SMTPFRAME_LINE:
 				cr_assert(ev.len <= limit);
 				logev(l, 'L', ev.len, ev.bare, 0);
-				if (smtpframe_verb(ev.data, ev.len, verb, &arg,
-				    &arglen) != NULL)
+				if (smtpframe_cmd(ev.data, ev.len, &cmd) != NULL)
 					break;
-				if (strcmp(verb, "DATA") == 0)
+				if (strcmp(cmd.verb, "DATA") == 0)
 					cr_assert_eq(smtpframe_data(f), 0);
-				else if (strcmp(verb, "BDAT") == 0 && arglen > 0 &&
-				    arglen < sizeof(num)) {
-					memcpy(num, arg, arglen);
-					num[arglen] = '\0';
-					cr_assert_eq(smtpframe_bdat(f,
-					    strtoull(num, NULL, 10)), 0);
-				}
+				else if (strcmp(cmd.verb, "BDAT") == 0 &&
+				    smtpframe_bdat_arg(ev.data, ev.len, &size,
+				    &last) == NULL)
+					cr_assert_eq(smtpframe_bdat(f, size), 0);
 				break;
 			case SMTPFRAME_TOOLONG:
 				logev(l, 'T', ev.len, ev.bare, 0);
@@ -521,47 +517,150 @@ Test(smtpframe, reply_bounds)
 	cr_assert_not_null(err);
 }
 
-struct verb_row {
+/*
+ * smtpframe_cmd(): a line split as Postfix 3.7's smtpd splits it
+ * (smtp_get() drops LF and the CRs before it, smtpd_token() splits at
+ * ISSPACE, the command is a C string): a line the MTA reads as DATA or
+ * BDAT must never look like anything else to the shim.
+ */
+struct cmd_row {
 	char	line[64];
+	size_t	len;		/* 0: strlen(line) */
 	int	ok;
 	char	verb[SMTPFRAME_VERB_MAX];
+	char	word[32];	/* the verb as received */
 	char	arg[64];
 };
 
-static const struct verb_row verb_rows[] = {
-	{ "MAIL FROM:<a@b>\r\n", 1, "MAIL", "FROM:<a@b>" },
-	{ "mail from:<a@b>\r\n", 1, "MAIL", "from:<a@b>" },
-	{ "eHlO  client.test \r\n", 1, "EHLO", "client.test " },
-	{ "DATA\r\n", 1, "DATA", "" },
-	{ "QUIT\n", 1, "QUIT", "" },
-	{ "STARTTLS\r\n", 1, "STARTTLS", "" },
-	{ "XXXX\r\n", 1, "XXXX", "" },
-	{ "HEL\r\n", 0, "", "" },
-	{ "HEL x\r\n", 0, "", "" },
-	{ "\r\n", 0, "", "" },
-	{ " NOOP\r\n", 0, "", "" },
-	{ "NO0P\r\n", 0, "", "" },
-	{ "ABCDEFGHIJKLMNOPQ\r\n", 0, "", "" },
-	{ "ABCDEFGHIJKLMNO\r\n", 1, "ABCDEFGHIJKLMNO", "" },
+static const struct cmd_row cmd_rows[] = {
+	{ "MAIL FROM:<a@b>\r\n", 0, 1, "MAIL", "MAIL", "FROM:<a@b>" },
+	{ "mail from:<a@b>\r\n", 0, 1, "MAIL", "mail", "from:<a@b>" },
+	{ "eHlO  client.test \r\n", 0, 1, "EHLO", "eHlO", "client.test " },
+	{ "DATA\r\n", 0, 1, "DATA", "DATA", "" },
+	{ "QUIT\n", 0, 1, "QUIT", "QUIT", "" },
+	{ "STARTTLS\r\n", 0, 1, "STARTTLS", "STARTTLS", "" },
+	{ "XXXX\r\n", 0, 1, "XXXX", "XXXX", "" },
+	/* white space as Postfix's smtpd_token(): before the verb too */
+	{ " NOOP\r\n", 0, 1, "NOOP", "NOOP", "" },
+	{ "\t\v\fDATA\r\n", 0, 1, "DATA", "DATA", "" },
+	{ "BDAT\t10\r\n", 0, 1, "BDAT", "BDAT", "10" },
+	{ "DATA\rjunk\r\n", 0, 1, "DATA", "DATA", "junk" },
+	{ "BDAT 10\x0bLAST\r\n", 0, 1, "BDAT", "BDAT", "10\x0bLAST" },
+	/* every CR before the LF goes (smtp_get()) */
+	{ "DATA\r\r\r\n", 0, 1, "DATA", "DATA", "" },
+	{ "DATA \r\n", 0, 1, "DATA", "DATA", "" },
+	/* the command ends at a NUL (a C string to smtpd_token()) */
+	{ "DATA\0 junk\r\n", 11, 1, "DATA", "DATA", "" },
+	{ "BDAT 10\0 LAST\r\n", 16, 1, "BDAT", "BDAT", "10" },
+	{ "\0DATA\r\n", 7, 0, "", "", "" },
+	/* unknown to the shim and, as no verb looks like it, to the MTA */
+	{ "HEL\r\n", 0, 0, "", "HEL", "" },
+	{ "HEL x\r\n", 0, 0, "", "HEL", "x" },
+	{ "\r\n", 0, 0, "", "", "" },
+	{ " \t\r\n", 0, 0, "", "", "" },
+	{ "NO0P\r\n", 0, 0, "", "NO0P", "" },
+	{ "\"DATA\"\r\n", 0, 0, "", "\"DATA\"", "" },
+	{ "<DATA>\r\n", 0, 0, "", "<DATA>", "" },
+	{ "DATA:\r\n", 0, 0, "", "DATA:", "" },
+	{ "D\\ATA\r\n", 0, 0, "", "D\\ATA", "" },
+	{ "DA\xc3\x84TA\r\n", 0, 0, "", "DA\xc3\x84TA", "" },
+	{ "ABCDEFGHIJKLMNOPQ\r\n", 0, 0, "", "ABCDEFGHIJKLMNOPQ", "" },
+	{ "ABCDEFGHIJKLMNO\r\n", 0, 1, "ABCDEFGHIJKLMNO", "ABCDEFGHIJKLMNO", "" },
 };
 
-Test(smtpframe, verb)
+Test(smtpframe, cmd)
 {
-	char	verb[SMTPFRAME_VERB_MAX];
-	const unsigned char *arg;
-	size_t	arglen, i;
+	struct smtpframe_cmd cmd;
+	size_t	i, len;
 	const char *err;
 
-	for (i = 0; i < sizeof(verb_rows) / sizeof(verb_rows[0]); i++) {
-		const struct verb_row *row = &verb_rows[i];
+	for (i = 0; i < sizeof(cmd_rows) / sizeof(cmd_rows[0]); i++) {
+		const struct cmd_row *row = &cmd_rows[i];
 
-		err = smtpframe_verb((const unsigned char *)row->line,
-		    strlen(row->line), verb, &arg, &arglen);
-		cr_assert_eq(err == NULL, row->ok, "row %zu %s", i, row->line);
-		if (!row->ok)
+		len = row->len ? row->len : strlen(row->line);
+		err = smtpframe_cmd((const unsigned char *)row->line, len,
+		    &cmd);
+		cr_assert_eq(err == NULL, row->ok, "row %zu %s: %s", i,
+		    row->line, err ? err : "ok");
+		cr_assert_str_eq(cmd.verb, row->verb, "row %zu", i);
+		cr_assert_eq(cmd.wordlen, strlen(row->word), "row %zu", i);
+		cr_assert(memcmp(cmd.word, row->word, cmd.wordlen) == 0,
+		    "row %zu", i);
+		cr_assert_eq(cmd.arglen, strlen(row->arg), "row %zu: %zu", i,
+		    cmd.arglen);
+		cr_assert(memcmp(cmd.arg, row->arg, cmd.arglen) == 0, "row %zu",
+		    i);
+	}
+}
+
+/* smtpframe_bdat_arg(): SPEC 5.6, BDAT SP 1*18DIGIT [SP LAST] CRLF only. */
+struct bdat_row {
+	char	line[64];
+	size_t	len;		/* 0: strlen(line) */
+	unsigned long long size;	/* ~0ULL: refused */
+	int	last;
+};
+
+#define REFUSED	(~0ULL)
+
+static const struct bdat_row bdat_rows[] = {
+	{ "BDAT 10\r\n", 0, 10, 0 },
+	{ "BDAT 10 LAST\r\n", 0, 10, 1 },
+	{ "bdat 0 last\r\n", 0, 0, 1 },
+	{ "BdAt 7 LaSt\r\n", 0, 7, 1 },
+	{ "BDAT 0\r\n", 0, 0, 0 },
+	{ "BDAT 000000000000000010\r\n", 0, 10, 0 },		/* 18 digits */
+	{ "BDAT 999999999999999999\r\n", 0, 999999999999999999ULL, 0 },
+	/* the issue-12 attack: 22 digits Postfix reads as 10 */
+	{ "BDAT 0000000000000000000010\r\n", 0, REFUSED, 0 },
+	{ "BDAT 0000000000000000010\r\n", 0, REFUSED, 0 },	/* 19 */
+	{ "BDAT\r\n", 0, REFUSED, 0 },
+	{ "BDAT \r\n", 0, REFUSED, 0 },
+	{ "BDAT  10\r\n", 0, REFUSED, 0 },
+	{ "BDAT\t10\r\n", 0, REFUSED, 0 },
+	{ " BDAT 10\r\n", 0, REFUSED, 0 },
+	{ "BDAT +10\r\n", 0, REFUSED, 0 },
+	{ "BDAT -1\r\n", 0, REFUSED, 0 },
+	{ "BDAT 0x10\r\n", 0, REFUSED, 0 },
+	{ "BDAT 1e3\r\n", 0, REFUSED, 0 },
+	{ "BDAT 10 \r\n", 0, REFUSED, 0 },
+	{ "BDAT 10  LAST\r\n", 0, REFUSED, 0 },
+	{ "BDAT 10 LAST \r\n", 0, REFUSED, 0 },
+	{ "BDAT 10 LASTX\r\n", 0, REFUSED, 0 },
+	{ "BDAT 10 LAS\r\n", 0, REFUSED, 0 },
+	{ "BDAT 10 X\r\n", 0, REFUSED, 0 },
+	{ "BDAT 1 X\r\n", 0, REFUSED, 0 },
+	{ "BDAT 10\tLAST\r\n", 0, REFUSED, 0 },
+	{ "BDAT 10\n", 0, REFUSED, 0 },
+	{ "BDAT 10\r\r\n", 0, REFUSED, 0 },
+	{ "BDAT 10", 0, REFUSED, 0 },
+	{ "BDAT 10\0\r\n", 10, REFUSED, 0 },
+	{ "BDAT 1\x00" "0\r\n", 10, REFUSED, 0 },
+	{ "BDATX 10\r\n", 0, REFUSED, 0 },
+	{ "BDA 10\r\n", 0, REFUSED, 0 },
+	{ "\"10\"\r\n", 0, REFUSED, 0 },
+};
+
+Test(smtpframe, bdat_arg)
+{
+	unsigned long long size;
+	size_t	i, len;
+	const char *err;
+	int	last;
+
+	for (i = 0; i < sizeof(bdat_rows) / sizeof(bdat_rows[0]); i++) {
+		const struct bdat_row *row = &bdat_rows[i];
+
+		len = row->len ? row->len : strlen(row->line);
+		err = smtpframe_bdat_arg((const unsigned char *)row->line, len,
+		    &size, &last);
+		if (row->size == REFUSED) {
+			cr_assert_not_null(err, "row %zu %s: accepted", i,
+			    row->line);
 			continue;
-		cr_assert_str_eq(verb, row->verb);
-		cr_assert_eq(arglen, strlen(row->arg), "row %zu", i);
-		cr_assert(memcmp(arg, row->arg, arglen) == 0);
+		}
+		cr_assert_null(err, "row %zu %s: %s", i, row->line, err);
+		cr_assert_eq(size, row->size, "row %zu: %llu", i, size);
+		cr_assert_eq(last, row->last, "row %zu", i);
 	}
 }
