@@ -7,6 +7,8 @@
 #                        under ASan+UBSan)
 #   make demo            run the shim and the milter with a private Postfix
 #   make fuzz            run each libFuzzer target for FUZZ_SECONDS
+#   make fuzz-sessions   the session-level differential fuzzer of the shim
+#                        against a private Postfix, FUZZ_SESSIONS_SECONDS
 #   make bench           messages/s and MB/s over the milter protocol,
 #                        rules on against rules off, and memory growth;
 #                        the shim against a direct path and haproxy,
@@ -26,6 +28,7 @@ VERSION    := 0.1.0
 BUILD      ?= build
 SANITIZE   ?=
 FUZZ_SECONDS ?= 30
+FUZZ_SESSIONS_SECONDS ?= 300
 
 PKGS       := libconfuse milter gmime-3.0
 # Expanded when a recipe runs (=, not :=), so after "deps" has installed
@@ -68,7 +71,7 @@ BINS        := $(MILTER_BIN) $(SHIM_BIN)
 MANS        := man/esmtp-inspect-milter.8 man/esmtp-inspect.conf.5
 
 .PHONY: all deps test-deps check check-suite unit integration fuzz-smoke \
-	fuzz bench scale demo install clean
+	fuzz fuzz-sessions fuzz-sessions-smoke bench scale demo install clean
 
 all: deps $(BINS)
 
@@ -147,7 +150,20 @@ fuzz: $(FUZZ_BINS)
 		$$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus/$$n tests/fuzz/corpus/$$n; \
 	done
 
-check-suite: $(BINS) unit integration
+# Generated SMTP sessions through the shim to a private Postfix whose
+# smtpd logs every line it reads (-v): a session fails when Postfix read
+# a command the shim did not forward as one, or queued a message whose
+# end the shim did not frame (tests/fuzz/fuzz-sessions).  Failing sessions
+# are kept in tests/fuzz/corpus/sessions and replayed first.
+fuzz-sessions: test-deps
+	$(MAKE) $(SHIM_BIN)
+	tests/fuzz/fuzz-sessions --shim $(SHIM_BIN) --build $(BUILD) \
+		--seconds $(FUZZ_SESSIONS_SECONDS)
+
+fuzz-sessions-smoke: $(SHIM_BIN)
+	tests/fuzz/fuzz-sessions --shim $(SHIM_BIN) --build $(BUILD) --seconds 30
+
+check-suite: $(BINS) unit integration fuzz-sessions-smoke
 	tests/contrib/check-units $(MILTER_BIN) $(SHIM_BIN)
 
 check: test-deps
