@@ -39,16 +39,17 @@
  * - Message content is never buffered whole: DATA and BDAT octets move
  *   from the client's input buffer to the upstream's output buffer as
  *   they arrive (evbuffer_remove_buffer moves chains, it does not copy).
- * - Every session has exactly one timer with the timeout of its phase,
- *   re-armed by progress: a complete command line or AUTH line, content
+ * - Every session has exactly one timeout, that of its phase, re-armed
+ *   by progress: a complete command line or AUTH line, content
  *   relayed, an upstream reply, any octet of a blind relay; never by the
  *   octets of an unfinished command line.  Until HELO/EHLO is answered
  *   250 it never runs past the embryonic deadline, fixed at admission.
  * - When the upstream has closed, the replies the shim holds are sent
- *   and the session ends within SESSION_LINGER; when both peers have
- *   closed it ends at once.  A closing session shuts its write side
- *   towards the client (after TLS's close_notify inside TLS) and waits
- *   at most SESSION_LINGER for the client's end.
+ *   and the session ends within SESSION_LINGER (an upstream paused for a
+ *   client that does not read is polled for its end, upstream_watch());
+ *   when both peers have closed it ends at once.  A closing session
+ *   shuts its write side towards the client (after TLS's close_notify
+ *   inside TLS) and waits at most SESSION_LINGER for the client's end.
  * - session_drop() is the one teardown; it frees the bufferevents at
  *   once and the session itself from the event loop, so code up the call
  *   stack may still test s->dead after anything that can drop it.
@@ -57,6 +58,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -88,9 +90,11 @@
 
 #define SESSION_READ_MAX	(64 * 1024)	/* client input held unparsed */
 #define SESSION_OUT_MAX		(256 * 1024)	/* output before the source pauses */
+#define SESSION_TLS_OUT_MAX	(64 * 1024)	/* ciphertext under a TLS filter */
 #define SESSION_PEND_MAX	64		/* commands awaiting replies */
 #define SESSION_AUTH_LINE	12288		/* RFC 4954 4: AUTH line, CRLF included */
 #define SESSION_LINGER		1		/* seconds to flush a final reply */
+#define SESSION_WATCH_MS	500		/* polling a paused upstream */
 #define SESSION_DISCARD_MAX	(1024 * 1024)	/* plaintext after STARTTLS */
 #define SESSION_READ_CHUNK	(64 * 1024)	/* one recv() at most */
 #define SHIM_LISTEN_MAX		16
@@ -153,6 +157,9 @@ struct session {
 	unsigned errors;	/* the shim's own refusals (hard-error-limit) */
 	long long embryonic_end;	/* ms, CLOCK_MONOTONIC: embryonic deadline */
 	int	tls_bye;	/* closing inside TLS: close_notify queued */
+	int	u_bye;		/* upstream-tls half-close: close_notify queued */
+	int	quit_sent;	/* QUIT went upstream */
+	struct event *uwatch;	/* polls a paused upstream for its end */
 	int	dead;
 	struct smtpframe *fr;
 	struct smtpframe_reply *rp;
@@ -197,6 +204,7 @@ static void upstream_write(struct bufferevent *, void *);
 static void upstream_event(struct bufferevent *, short, void *);
 static void read_set(struct session *, struct bufferevent *, int);
 static void read_handover(struct session *, int);
+static void pause_reading(struct session *, struct bufferevent *);
 
 /* Scratch space for rewriting one reply; the shim is single-threaded. */
 static char session_scratch[SMTPFRAME_REPLY_MAX + 1024];
@@ -398,6 +406,8 @@ close_with(struct session *s, const char *reply)
 		return;
 	if (s->u != NULL) {
 		read_handover(s, 0);
+		if (s->uwatch != NULL)
+			(void)event_del(s->uwatch);
 		bufferevent_free(s->u);
 		s->u = NULL;
 	}
@@ -498,8 +508,8 @@ local_reply(struct session *s, const char *text)
 }
 
 /*
- * A refusal of the shim's own (500, 501, 502) to a command that is not
- * forwarded: counted, and the one beyond hard-error-limit ends the
+ * A refusal of the shim's own (500, 501, 502, 503) to a command that is
+ * not forwarded: counted, and the one beyond hard-error-limit ends the
  * session with 421 instead (SPEC 5.7), so that junk lines cost neither
  * a log line nor a reply each for ever.  Returns 1 when it closed.
  */
@@ -539,6 +549,61 @@ desync(struct session *s, const char *reply, size_t len, const char *why)
 }
 
 /*
+ * ${from} stops reading until its peer's output has drained (resume()).
+ * A paused upstream is still watched for its end (SPEC 5.7: the session
+ * ends within a second of the upstream's close, whatever the client
+ * does), by polling it every SESSION_WATCH_MS: an event for the close
+ * alone cannot be had from level-triggered epoll, which reports a reset
+ * as readable and writable, never as EV_CLOSED, and so spins the loop on
+ * it while reading is paused.  Edge-triggered events cannot share the
+ * descriptor with the bufferevent's.
+ */
+static void
+pause_reading(struct session *s, struct bufferevent *from)
+{
+	struct timeval tv = { 0, SESSION_WATCH_MS * 1000 };
+
+	read_set(s, from, 0);
+	if (from == s->c) {
+		s->c_paused = 1;
+		return;
+	}
+	s->u_paused = 1;
+	if (s->uwatch != NULL && !event_pending(s->uwatch, EV_TIMEOUT, NULL))
+		(void)event_add(s->uwatch, &tv);
+}
+
+/*
+ * The paused upstream's watch: a FIN (POLLRDHUP, reported even with its
+ * replies still unread before it) or a reset ends the session.  The
+ * replies already in the client's output go out within SESSION_LINGER;
+ * those still unread in the kernel are lost, but only a client that has
+ * let SESSION_OUT_MAX of them pile up is still owed any.
+ */
+static void
+upstream_watch(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+	struct pollfd p;
+
+	(void)fd;
+	(void)what;
+	if (s->dead || !s->u_paused || s->u == NULL ||
+	    s->state == S_CLOSING) {
+		(void)event_del(s->uwatch);
+		return;
+	}
+	p.fd = s->ufd;
+	p.events = POLLRDHUP;
+	p.revents = 0;
+	if (poll(&p, 1, 0) != 1 ||
+	    !(p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+		return;
+	s->u_eof = 1;
+	close_with(s, NULL);
+}
+
+/*
  * Byte relay from ${from} to ${to} (exempt clients, after STARTTLS):
  * everything moves; the source pauses while the destination is full.
  */
@@ -555,13 +620,8 @@ relay(struct session *s, struct bufferevent *from, struct bufferevent *to)
 		return;
 	}
 	(void)evbuffer_add_buffer(bufferevent_get_output(to), in);
-	if (evbuffer_get_length(bufferevent_get_output(to)) > SESSION_OUT_MAX) {
-		read_set(s, from, 0);
-		if (from == s->c)
-			s->c_paused = 1;
-		else
-			s->u_paused = 1;
-	}
+	if (evbuffer_get_length(bufferevent_get_output(to)) > SESSION_OUT_MAX)
+		pause_reading(s, from);
 }
 
 /* The greeting, with banner = pass | mask | asterisks (SPEC 5.1). */
@@ -693,6 +753,21 @@ starttls_go(struct session *s, const char *buf, size_t len)
 	relay(s, s->c, s->u);
 }
 
+/*
+ * A TLS filter writes ciphertext into the socket bufferevent under it,
+ * which has no limit of its own: a peer that does not read would grow it
+ * without end, and the shim's backpressure (SESSION_OUT_MAX on the
+ * filter's output) would never see it.  libevent's filter stops writing
+ * at the underlying's high-water mark and goes on when it drains, so the
+ * plaintext waits in the filter's output, where the checks look.
+ */
+static void
+tls_bound(struct bufferevent *filter)
+{
+	bufferevent_setwatermark(bufferevent_get_underlying(filter), EV_WRITE,
+	    0, SESSION_TLS_OUT_MAX);
+}
+
 /* The first OpenSSL error, for the log. */
 static const char *
 tls_error(char *buf, size_t len)
@@ -736,6 +811,7 @@ tls_go(struct session *s)
 	s->tls_on = 1;
 	bufferevent_setcb(f, client_read, client_write, client_event, s);
 	bufferevent_setwatermark(f, EV_READ, 0, SESSION_READ_MAX);
+	tls_bound(f);
 	bufferevent_enable(f, EV_READ | EV_WRITE);
 	timer_arm(s);
 }
@@ -795,6 +871,7 @@ uptls_reply(struct session *s, const char *buf, size_t len, int code)
 		s->uptls = U_HANDSHAKE;
 		bufferevent_setcb(f, upstream_read, upstream_write,
 		    upstream_event, s);
+		tls_bound(f);
 		bufferevent_enable(f, EV_READ | EV_WRITE);
 		return (1);
 	default:
@@ -1115,8 +1192,7 @@ upstream_process(struct session *s)
 	    (s->state == S_GREET || s->state == S_CMD)) {
 		if (evbuffer_get_length(bufferevent_get_output(s->c)) >
 		    SESSION_OUT_MAX) {
-			read_set(s, s->u, 0);
-			s->u_paused = 1;
+			pause_reading(s, s->u);
 			return;
 		}
 		in = bufferevent_get_input(s->u);
@@ -1322,7 +1398,7 @@ command_line(struct session *s, const unsigned char *line, size_t len,
 		if (s->tls_ctx != NULL) {
 			/* terminate: the shim's own, never forwarded */
 			if (s->tls_on) {
-				local_reply(s, "503 5.5.1 TLS already active\r\n");
+				(void)refusal(s, "503 5.5.1 TLS already active\r\n");
 				return;
 			}
 			s->hold = 1;
@@ -1336,6 +1412,7 @@ command_line(struct session *s, const unsigned char *line, size_t len,
 		break;
 	case VERB_QUIT:
 		kind = P_QUIT;
+		s->quit_sent = 1;
 		break;
 	case VERB_UNKNOWN:
 		kind = P_UNKNOWN;
@@ -1479,10 +1556,13 @@ client_process(struct session *s)
 
 	while (!s->dead && s->state == S_CMD && !s->hold && s->u != NULL &&
 	    !s->u_shut) {
+		/* Either output full: no more until it drains (the
+		 * shim's own replies fill the client's). */
 		if (evbuffer_get_length(bufferevent_get_output(s->u)) >
+		    SESSION_OUT_MAX ||
+		    evbuffer_get_length(bufferevent_get_output(s->c)) >
 		    SESSION_OUT_MAX) {
-			read_set(s, s->c, 0);
-			s->c_paused = 1;
+			pause_reading(s, s->c);
 			return;
 		}
 		/* Room for a reply of our own too; resumed by the replies. */
@@ -1540,6 +1620,57 @@ client_process(struct session *s)
 }
 
 /*
+ * upstream-tls: the ciphertext under the filter, the close_notify last,
+ * is all written: shut the write side.  An evbuffer callback of that
+ * socket's output: it never frees anything.
+ */
+static void
+upstream_drained(struct evbuffer *b, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct session *s = arg;
+
+	if (info->n_deleted == 0 || evbuffer_get_length(b) > 0 || !s->u_bye ||
+	    s->u_shut || s->dead)
+		return;
+	(void)shutdown(s->ufd, SHUT_WR);
+	s->u_shut = 1;
+}
+
+/*
+ * The client is done and all it sent has been passed on: the upstream
+ * gets its EOF (SPEC 5.8).  Under upstream-tls, a close_notify first, and
+ * the shutdown only once the ciphertext under the filter is written: a
+ * shutdown of the socket while it still holds the end of DATA or a QUIT
+ * lost them.
+ */
+static void
+half_close_upstream(struct session *s)
+{
+	struct evbuffer *lowout;
+
+	if (s->u_shut || s->u_bye)
+		return;
+	if (s->uptls == U_DONE) {
+		/* After QUIT the MTA answers and closes without reading on:
+		 * a close_notify (data, unlike a FIN) left unread makes its
+		 * kernel reset the connection, and the 221 can be lost. */
+		if (s->quit_sent)
+			return;
+		s->u_bye = 1;
+		lowout = bufferevent_get_output(bufferevent_get_underlying(s->u));
+		(void)SSL_shutdown(bufferevent_openssl_get_ssl(s->u));
+		ERR_clear_error();
+		if (evbuffer_get_length(lowout) > 0) {
+			(void)evbuffer_add_cb(lowout, upstream_drained, s);
+			return;
+		}
+	}
+	(void)shutdown(s->ufd, SHUT_WR);
+	s->u_shut = 1;
+}
+
+/*
  * Half-close (SPEC 5.7, 5.8): once the client has sent EOF and
  * everything it sent has been passed on, shut the write side towards the
  * upstream.  Once the upstream has closed, nothing the client sends can
@@ -1556,12 +1687,10 @@ try_shutdown(struct session *s)
 	if (s->dead || s->state == S_CLOSING || s->state == S_CONNECT ||
 	    s->state == S_PROXYIN)
 		return;
-	if (s->c_eof && !s->u_shut && s->u != NULL &&
+	if (s->c_eof && s->u != NULL &&
 	    evbuffer_get_length(bufferevent_get_input(s->c)) == 0 &&
-	    evbuffer_get_length(bufferevent_get_output(s->u)) == 0) {
-		(void)shutdown(s->ufd, SHUT_WR);
-		s->u_shut = 1;
-	}
+	    evbuffer_get_length(bufferevent_get_output(s->u)) == 0)
+		half_close_upstream(s);
 	if (!s->u_eof || s->u_paused)
 		return;
 	/* A TLS filter may report the upstream's close before its last
@@ -1657,8 +1786,11 @@ resume(struct session *s, struct bufferevent *from)
 {
 	if (from == s->c)
 		s->c_paused = 0;
-	else
+	else {
 		s->u_paused = 0;
+		if (s->uwatch != NULL)
+			(void)event_del(s->uwatch);
+	}
 	read_set(s, from, 1);
 	if (s->state == S_BLIND)
 		relay(s, from, from == s->c ? s->u : s->c);
@@ -1681,6 +1813,9 @@ client_write(struct bufferevent *bev, void *arg)
 	}
 	if (s->u_paused && s->u != NULL)
 		resume(s, s->u);
+	/* Paused for its own full output (client_process()). */
+	if (!s->dead && s->c_paused && s->state == S_CMD)
+		resume(s, s->c);
 	if (!s->dead)
 		try_shutdown(s);
 }
@@ -1737,8 +1872,17 @@ client_event(struct bufferevent *bev, short what, void *arg)
 	if (!(what & BEV_EVENT_EOF))
 		return;
 	s->c_eof = 1;
-	if (s->state == S_CLOSING || s->state == S_CONNECT ||
-	    s->state == S_GREET || s->state == S_PROXYIN) {
+	/* Closing: the last replies still go out (closing_flush() ends the
+	 * session once they are written, or SESSION_LINGER does). */
+	if (s->state == S_CLOSING) {
+		if (s->c_shut)
+			session_drop(s);
+		else
+			closing_flush(s);
+		return;
+	}
+	if (s->state == S_CONNECT || s->state == S_GREET ||
+	    s->state == S_PROXYIN) {
 		session_drop(s);
 		return;
 	}
@@ -1759,6 +1903,11 @@ upstream_event(struct bufferevent *bev, short what, void *arg)
 		greeted(s, s->greet, s->greet_len, 220);
 		return;
 	}
+	/* After our own EOF towards it, a reset is the upstream's end (it
+	 * closed with our close_notify unread), not a failure. */
+	if ((what & BEV_EVENT_ERROR) && (s->u_shut || s->u_bye) &&
+	    s->state == S_CMD)
+		what = BEV_EVENT_EOF;
 	if (what & BEV_EVENT_ERROR) {
 		e = EVUTIL_SOCKET_ERROR();
 		if (s->state == S_BLIND) {
@@ -1883,6 +2032,9 @@ session_drop(struct session *s)
 	if (s->timer != NULL)
 		event_free(s->timer);
 	s->timer = NULL;
+	if (s->uwatch != NULL)
+		event_free(s->uwatch);
+	s->uwatch = NULL;
 	if (s->prev != NULL)
 		s->prev->next = s->next;
 	else
@@ -1931,7 +2083,9 @@ session_connect(struct session *s)
 	    s);
 	(void)evbuffer_add_cb(bufferevent_get_output(s->u), out_arm, s->u);
 	if ((s->urd = event_new(s->sh->base, fd, EV_READ | EV_PERSIST,
-	    upstream_sock_read, s)) == NULL)
+	    upstream_sock_read, s)) == NULL ||
+	    (s->uwatch = event_new(s->sh->base, -1, EV_PERSIST, upstream_watch,
+	    s)) == NULL)
 		return (-1);
 	if (c->proxy_protocol == CONFIG_PROXY_V1)
 		n = proxy_encode_v1(hdr, sizeof(hdr),

@@ -31,6 +31,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import struct
 import sys
 import tempfile
 import threading
@@ -1050,12 +1051,15 @@ class ScriptedUpstream:
     to no command, a 354 to NOOP): accepts one connection at a time, reads
     the shim's PROXY v2 header, sends ${greeting}, then answers each
     command line with ${handler}(line) (bytes: any number of replies, or
-    b"").  Every line received is kept in ${lines}.  Stopped by close()."""
+    b""; None closes the connection, and ${closed} is set).  Every line
+    received is kept in ${lines}.  hangup() resets the connection.
+    Stopped by close()."""
 
     def __init__(self, handler, greeting=b"220 fake.test ESMTP\r\n"):
         self.handler = handler
         self.greeting = greeting
         self.lines = []
+        self.closed = threading.Event()
         self.lsock = socket.socket()
         self.lsock.bind(("127.0.0.1", 0))
         self.lsock.listen(8)
@@ -1078,18 +1082,19 @@ class ScriptedUpstream:
                 conn, _ = self.lsock.accept()
             except OSError:
                 return
+            self.conn = conn
             try:
                 conn.settimeout(30)
                 hdr = self._read(conn, 16)          # PROXY v2: length at 14
                 self._read(conn, int.from_bytes(hdr[14:16], "big"))
                 conn.sendall(self.greeting)
-                buf = b""
-                while True:
+                buf, out = b"", b""
+                while out is not None:
                     data = conn.recv(65536)
                     if not data:
                         break
                     buf += data
-                    while b"\n" in buf:
+                    while b"\n" in buf and out is not None:
                         line, buf = buf.split(b"\n", 1)
                         self.lines.append(line + b"\n")
                         out = self.handler(line + b"\n")
@@ -1099,6 +1104,20 @@ class ScriptedUpstream:
                 pass
             finally:
                 conn.close()
+                self.closed.set()
+
+    def hangup(self):
+        """Close the connection now (an MTA's timeout), whatever the
+        thread serving it is doing: an abortive close (RST), what the
+        kernel sends when an MTA closes with input unread, and what
+        reaches a peer that is not reading (a FIN would wait behind the
+        unsent replies)."""
+        try:
+            self.conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                 struct.pack("ii", 1, 0))
+            self.conn.shutdown(socket.SHUT_RDWR)
+        except (OSError, AttributeError):
+            pass
 
     def close(self):
         try:

@@ -603,3 +603,176 @@ def test_421_inside_tls_closes(ctx):
             port = s.local_port
         assert dt < 1.5, "%s: EOF %.1fs after the 421" % (how, dt)
         ts.wait_disconnect(ctx, session(ctx, port, lm), port, lm)
+
+
+# ----------------------------------------------------------------------
+# clients that do not read (found by attacking the shim, issue 12)
+
+def big_reply(n=15):
+    """A 250 reply of ${n} lines of about 1000 octets."""
+    return b"".join(b"250%s%s\r\n" % (b"-" if i < n - 1 else b" ", b"x" * 990)
+                    for i in range(n))
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1))
+
+
+def send_for(sock, data, seconds):
+    """Send ${data} without reading until it is all sent or ${seconds}
+    pass with the peer not taking more; returns the octets sent."""
+    sock.setblocking(False)
+    sent, deadline = 0, time.monotonic() + seconds
+    while sent < len(data) and time.monotonic() < deadline:
+        try:
+            sent += sock.send(data[sent:sent + 65536])
+        except (BlockingIOError, ssl_want()):
+            time.sleep(0.01)
+    sock.setblocking(True)
+    return sent
+
+
+def settled(count, ceiling, quiet=1.0, timeout=30):
+    """Polls ${count}() until it reaches ${ceiling} or has not moved for
+    ${quiet} seconds; returns its last value."""
+    last, since = count(), time.monotonic()
+    deadline = since + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        now = count()
+        if now >= ceiling:
+            return now
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return now
+    return last
+
+
+def ssl_want():
+    import ssl
+    return ssl.SSLWantWriteError
+
+
+def test_tls_client_that_does_not_read(ctx):
+    """Inside TLS (starttls = terminate), replies to a client that does not
+    read wait in the shim, bounded, and it stops reading the client and the
+    upstream: the ciphertext under the TLS filter no longer grows without
+    end (the shim's RSS grew to 800 MiB).  A second STARTTLS inside TLS is
+    a refusal like any, counted by hard-error-limit."""
+    ts.ensure_milter(ctx)
+    d = os.path.join(ctx.tmp, "tls")
+    os.makedirs(d, exist_ok=True)
+    cert, key, _ = ts.make_cert(d, "a", "shim.test")
+    up = harness.ScriptedUpstream(
+        lambda line: b"250-fake.test\r\n250 PIPELINING\r\n" if line.startswith(b"EHLO")
+        else big_reply())
+    try:
+        shim = ctx.make_shim(upstream_port=up.port)
+        shim.start(STD, ts.terminate_opts(cert, key, "command-timeout = 60"))
+        with ts.connect(ctx, shim) as s:
+            s.greet()
+            s.expect("STARTTLS", 220)
+            s.starttls()
+            s.expect("EHLO client.harness.test", 250)
+            before = rss_kib(shim.proc.pid)
+            sent = send_for(s.sock, b"NOOP\r\n" * 20000, 5)
+            # each of its 15 KiB replies waits for the client: the shim
+            # stops taking commands after a few (without the bound it took
+            # them all, about 300 MB of replies)
+            settled(lambda: len(up.lines), 2000)
+            grown = rss_kib(shim.proc.pid) - before
+            assert len(up.lines) < 2000, len(up.lines)
+            assert grown < 32 * 1024, "RSS grew by %d KiB for %d octets sent" % (grown, sent)
+        lm = ctx.syslog.mark()
+        with ts.connect(ctx, shim) as s:
+            s.greet()
+            s.expect("STARTTLS", 220)
+            s.starttls()
+            s.expect("EHLO client.harness.test", 250)
+            s.send(b"STARTTLS\r\n" * 25)
+            for _ in range(20):
+                expect(s.reply(), 503, "5.5.1 TLS already active")
+            expect(s.reply(), 421, "4.7.0 Too many errors")
+            s.expect_eof(timeout=3)
+            port = s.local_port
+        shim.expect_log('%s: event=limit action=drop-connection value=21 limit=20 %s '
+                        'detail="hard-error-limit"' % (session(ctx, port, lm, shim),
+                                                       ts.client(port)), LOG_WARNING, lm)
+    finally:
+        up.close()
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_upstream_reset_while_client_does_not_read(ctx):
+    """The MTA resets the connection while its replies wait for a client
+    that does not read them (the shim has stopped reading both): the
+    session ends within a second or two (SPEC 5.7), not at
+    command-timeout, and the shim sleeps meanwhile (an event for the
+    close alone spun the event loop on a reset, which epoll reports as
+    readable and writable).  (An MTA's FIN would queue behind the replies
+    the shim has not read: nobody can see it before they are read.)"""
+    ts.ensure_milter(ctx)
+    up = harness.ScriptedUpstream(
+        lambda line: b"250-fake.test\r\n250 PIPELINING\r\n" if line.startswith(b"EHLO")
+        else big_reply())
+    try:
+        shim = ctx.make_shim(upstream_port=up.port)
+        shim.start(STD, "command-timeout = 60")
+        lm = ctx.syslog.mark()
+        c = socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.connect(("127.0.0.1", shim.port))
+        c.settimeout(10)
+        assert c.recv(100).startswith(b"220")
+        c.sendall(b"EHLO client.harness.test\r\n")
+        assert c.recv(100).startswith(b"250")
+        # no more reading: the replies fill every buffer up to the shim's
+        # own limit, and the shim stops reading the fake MTA
+        send_for(c, b"NOOP\r\n" * 100000, 3)
+        relayed = settled(lambda: len(up.lines), 100000)
+        assert relayed < 2000, relayed
+        cpu, t0 = cpu_seconds(shim.proc.pid), time.monotonic()
+        up.hangup()
+        shim.expect_log("{SID}: event=disconnect %s commands={N} in={N} out={N}"
+                        % ts.client(c.getsockname()[1]), LOG_INFO, lm, timeout=10,
+                        variable={"{SID}": ts.SID, "{N}": ts.N})
+        dt = time.monotonic() - t0
+        busy = cpu_seconds(shim.proc.pid) - cpu
+        assert dt < 3, "ended %.1fs after the MTA" % dt
+        assert busy < max(dt, 1) / 4, "%.2fs of CPU in %.2fs" % (busy, dt)
+        c.close()
+    finally:
+        up.close()
+
+
+def test_upstream_tls_half_close(ctx):
+    """upstream-tls = yes: a client that sends the end of DATA and QUIT
+    and half-closes gets its 250 and 221, and the message is delivered:
+    the shim's EOF towards Postfix waits for the ciphertext under the TLS
+    filter (a shutdown before it lost the end of DATA)."""
+    d = os.path.join(ctx.tmp, "tls")
+    os.makedirs(d, exist_ok=True)
+    cert, key, _ = ts.make_cert(d, "a", "shim.test")
+    ts.start(ctx, STD, ts.terminate_opts(cert, key, "upstream-tls = yes"))
+    dm = ctx.postfix.mark()
+    for i in range(5):
+        msg = ts.make_message(SENDER, "u70@dest.test", "half-close %d" % i)
+        with ts.connect(ctx) as s:
+            s.greet()
+            s.expect("MAIL FROM:<%s>" % SENDER, 250)
+            s.expect("RCPT TO:<u70@dest.test>", 250)
+            s.expect("DATA", 354)
+            s.send(msg.replace(b"\n", b"\r\n") + b".\r\nQUIT\r\n")
+            s.sock.shutdown(socket.SHUT_WR)
+            r = s.reply()
+            assert r is not None and r.code == 250 and "queued as" in r.text, (i, r)
+            expect(s.reply(), 221, "2.0.0 Bye")
+            s.expect_eof()
+    ctx.postfix.wait_delivered("u70@dest.test", dm, n=5)
