@@ -51,6 +51,14 @@ def smuggled(rcpt):
     return body
 
 
+def bdat_last(s, msg, verb=b"BDAT %d LAST"):
+    """${msg} (LF line ends) in one last chunk: the MTA queues it."""
+    crlf = msg.replace(b"\n", b"\r\n")
+    s.send(verb % len(crlf) + b"\r\n" + crlf)
+    r = s.reply()
+    assert r is not None and r.code == 250 and "queued as" in r.text, r
+
+
 def bdat_attack(s, rcpt):
     """The issue's sequence after EHLO: a 22-digit BDAT count Postfix reads
     as 10, then "BDAT NNN\\r\\n" (those 10 octets) and NNN octets that are
@@ -121,16 +129,13 @@ def test_bdat_refused_unless_read_alike(ctx):
     ts.start(ctx)
     lm, dm = ctx.syslog.mark(), ctx.postfix.mark()
     msg = ts.make_message(SENDER, "u63@dest.test", "after refused BDATs")
-    crlf = msg.replace(b"\n", b"\r\n")
     with ts.connect(ctx) as s:
         s.greet()
         s.expect("MAIL FROM:<%s>" % SENDER, 250)
         s.expect("RCPT TO:<u63@dest.test>", 250)
         for line, _ in BAD_BDAT:
             expect(s.cmd(line), 501, SYNTAX_BDAT)
-        s.send(b"bdat %d last\r\n" % len(crlf) + crlf)
-        r = s.reply()
-        assert r.code == 250 and "queued as" in r.text, r
+        bdat_last(s, msg, b"bdat %d last")
         s.expect("QUIT", 221)
         port = s.local_port
     ts.check_delivered(ctx.postfix.wait_delivered("u63@dest.test", dm)[0], msg)
@@ -200,10 +205,7 @@ def test_bdat_in_monitor_mode(ctx):
         s.expect("MAIL FROM:<%s>" % SENDER, 250)
         s.expect("RCPT TO:<u66@dest.test>", 250)
         expect(s.cmd("BDAT 0000000000000000000010"), 501, SYNTAX_BDAT)
-        crlf = m2.replace(b"\n", b"\r\n")
-        s.send(b"BDAT %d LAST\r\n" % len(crlf) + crlf)
-        r = s.reply()
-        assert r.code == 250 and "queued as" in r.text, r
+        bdat_last(s, m2)
         s.expect("QUIT", 221)
         port = s.local_port
     ts.check_delivered(ctx.postfix.wait_delivered("u65@dest.test", dm)[0], m1)
