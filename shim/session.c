@@ -44,12 +44,14 @@
  *   relayed, an upstream reply, any octet of a blind relay; never by the
  *   octets of an unfinished command line.  Until HELO/EHLO is answered
  *   250 it never runs past the embryonic deadline, fixed at admission.
- * - When the upstream has closed, the replies the shim holds are sent
- *   and the session ends within SESSION_LINGER (an upstream paused for a
- *   client that does not read is polled for its end, upstream_watch());
- *   when both peers have closed it ends at once.  A closing session
- *   shuts its write side towards the client (after TLS's close_notify
- *   inside TLS) and waits at most SESSION_LINGER for the client's end.
+ * - When the upstream has ended, the replies it sent before still go to
+ *   the client as it takes them, and the session ends SESSION_LINGER
+ *   after the client's last progress (upstream_gone(); an upstream
+ *   paused for a client that does not read is polled for its end,
+ *   upstream_watch()); when both peers have closed it ends at once.  A
+ *   closing session shuts its write side towards the client (after TLS's
+ *   close_notify inside TLS) and waits at most SESSION_LINGER for the
+ *   client's end.
  * - session_drop() is the one teardown; it frees the bufferevents at
  *   once and the session itself from the event loop, so code up the call
  *   stack may still test s->dead after anything that can drop it.
@@ -157,9 +159,12 @@ struct session {
 	unsigned errors;	/* the shim's own refusals (hard-error-limit) */
 	long long embryonic_end;	/* ms, CLOCK_MONOTONIC: embryonic deadline */
 	int	tls_bye;	/* closing inside TLS: close_notify queued */
-	int	u_bye;		/* upstream-tls half-close: close_notify queued */
+	int	u_bye;		/* upstream-tls half-close under way (after the
+				 * close_notify, unless QUIT went) */
 	int	quit_sent;	/* QUIT went upstream */
 	struct event *uwatch;	/* polls a paused upstream for its end */
+	int	u_gone;		/* the upstream has ended: SESSION_LINGER
+				 * from the client's last progress */
 	int	dead;
 	struct smtpframe *fr;
 	struct smtpframe_reply *rp;
@@ -327,6 +332,8 @@ timer_arm(struct session *s)
 		tv.tv_sec = SESSION_LINGER;
 		break;
 	}
+	if (s->u_gone && (s->state == S_CMD || s->state == S_BLIND))
+		tv.tv_sec = SESSION_LINGER;
 	if (s->embryonic && s->embryonic_end > 0 && s->state != S_CLOSING &&
 	    (left = s->embryonic_end - mono_ms()) < tv.tv_sec * 1000LL) {
 		if (left < 0)
@@ -573,12 +580,46 @@ pause_reading(struct session *s, struct bufferevent *from)
 		(void)event_add(s->uwatch, &tv);
 }
 
+/* Once the upstream has gone, the client taking its replies is progress. */
+static void
+client_took(struct evbuffer *b, const struct evbuffer_cb_info *info,
+    void *arg)
+{
+	struct session *s = arg;
+
+	(void)b;
+	if (info->n_deleted > 0 && !s->dead && s->state != S_CLOSING)
+		timer_arm(s);
+}
+
 /*
- * The paused upstream's watch: a FIN (POLLRDHUP, reported even with its
- * replies still unread before it) or a reset ends the session.  The
- * replies already in the client's output go out within SESSION_LINGER;
- * those still unread in the kernel are lost, but only a client that has
- * let SESSION_OUT_MAX of them pile up is still owed any.
+ * The upstream has ended (its EOF read, or its close or reset seen by
+ * upstream_watch()): nothing more can come but the replies it sent
+ * before, which the shim still relays, in order, as the client takes
+ * them.  The session then lasts only while the client does so:
+ * SESSION_LINGER from its last progress (SPEC 5.7), not the phase's
+ * timeout.
+ */
+static void
+upstream_gone(struct session *s)
+{
+	if (s->u_gone || s->dead ||
+	    (s->state != S_CMD && s->state != S_BLIND))
+		return;
+	s->u_gone = 1;
+	audit_debug(s->id, "upstream=gone");
+	if (s->uwatch != NULL)
+		(void)event_del(s->uwatch);
+	(void)evbuffer_add_cb(bufferevent_get_output(s->c), client_took, s);
+	timer_arm(s);
+}
+
+/*
+ * The paused upstream's watch: a FIN (POLLRDHUP, reported even with
+ * replies still unread before it) or a reset.  The replies held, in the
+ * shim and in the kernel, still go to the client as it reads (a reset's
+ * error comes when reading reaches it); one that stops reading for
+ * SESSION_LINGER loses the rest with the session.
  */
 static void
 upstream_watch(evutil_socket_t fd, short what, void *arg)
@@ -599,8 +640,7 @@ upstream_watch(evutil_socket_t fd, short what, void *arg)
 	if (poll(&p, 1, 0) != 1 ||
 	    !(p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
 		return;
-	s->u_eof = 1;
-	close_with(s, NULL);
+	upstream_gone(s);
 }
 
 /*
@@ -1639,10 +1679,10 @@ upstream_drained(struct evbuffer *b, const struct evbuffer_cb_info *info,
 
 /*
  * The client is done and all it sent has been passed on: the upstream
- * gets its EOF (SPEC 5.8).  Under upstream-tls, a close_notify first, and
- * the shutdown only once the ciphertext under the filter is written: a
- * shutdown of the socket while it still holds the end of DATA or a QUIT
- * lost them.
+ * gets its EOF (SPEC 5.8).  Under upstream-tls, a close_notify first
+ * (not after a QUIT), and the shutdown only once the ciphertext under the
+ * filter is written: a shutdown of the socket while it still holds the
+ * end of DATA or a QUIT lost them.
  */
 static void
 half_close_upstream(struct session *s)
@@ -1652,15 +1692,16 @@ half_close_upstream(struct session *s)
 	if (s->u_shut || s->u_bye)
 		return;
 	if (s->uptls == U_DONE) {
+		s->u_bye = 1;
 		/* After QUIT the MTA answers and closes without reading on:
 		 * a close_notify (data, unlike a FIN) left unread makes its
-		 * kernel reset the connection, and the 221 can be lost. */
-		if (s->quit_sent)
-			return;
-		s->u_bye = 1;
+		 * kernel reset the connection, and the 221 can be lost.  The
+		 * FIN alone follows the QUIT. */
+		if (!s->quit_sent) {
+			(void)SSL_shutdown(bufferevent_openssl_get_ssl(s->u));
+			ERR_clear_error();
+		}
 		lowout = bufferevent_get_output(bufferevent_get_underlying(s->u));
-		(void)SSL_shutdown(bufferevent_openssl_get_ssl(s->u));
-		ERR_clear_error();
 		if (evbuffer_get_length(lowout) > 0) {
 			(void)evbuffer_add_cb(lowout, upstream_drained, s);
 			return;
@@ -1925,6 +1966,7 @@ upstream_event(struct bufferevent *bev, short what, void *arg)
 	if (!(what & BEV_EVENT_EOF))
 		return;
 	s->u_eof = 1;
+	upstream_gone(s);
 	if (s->state == S_CONNECT || s->state == S_GREET) {
 		ev_log(s, LOG_ERR, "event=upstream-error", eb,
 		    (size_t)snprintf(eb, sizeof(eb), "%s: closed before "
@@ -1964,6 +2006,10 @@ session_timeout(evutil_socket_t fd, short what, void *arg)
 		close_with(s, "421 4.3.0 Service not available\r\n");
 		break;
 	case S_CMD:
+		if (s->u_gone) {	/* not a timeout: see upstream_gone() */
+			session_drop(s);
+			break;
+		}
 		ev_log(s, LOG_WARNING, "event=timeout stage=%s", NULL, 0, 0,
 		    embryonic_over(s) ? "embryonic" :
 		    s->content != C_NONE || s->dataend > 0 ? "data" :
@@ -1971,6 +2017,10 @@ session_timeout(evutil_socket_t fd, short what, void *arg)
 		close_with(s, "421 4.4.2 Timeout\r\n");
 		break;
 	case S_BLIND:
+		if (s->u_gone) {
+			session_drop(s);
+			break;
+		}
 		ev_log(s, LOG_WARNING, "event=timeout stage=%s", NULL, 0, 0,
 		    embryonic_over(s) ? "embryonic" : s->exempt ? "relay" :
 		    "tls");

@@ -18,7 +18,7 @@ import time
 
 import harness
 import test_shim as ts
-from harness import LOG_INFO, LOG_NOTICE, LOG_WARNING, SMTPSession, poll
+from harness import LOG_DEBUG, LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING, SMTPSession, poll
 
 REQUIRES = ("shim",)
 
@@ -750,6 +750,56 @@ def test_upstream_reset_while_client_does_not_read(ctx):
         assert dt < 3, "ended %.1fs after the MTA" % dt
         assert busy < max(dt, 1) / 4, "%.2fs of CPU in %.2fs" % (busy, dt)
         c.close()
+    finally:
+        up.close()
+
+
+def test_replies_flushed_after_upstream_gone(ctx):
+    """The MTA's end, seen while its replies wait for a client that has
+    stopped reading, does not throw them away: a client that takes them
+    then gets every one, whole and in order, and the 421 for the reset
+    last (closing at once lost the replies not yet in the client's
+    output, those the shim had read but not parsed and those in its
+    kernel)."""
+    ts.ensure_milter(ctx)
+    up = harness.ScriptedUpstream(
+        lambda line: b"250-fake.test\r\n250 PIPELINING\r\n" if line.startswith(b"EHLO")
+        else big_reply())
+    try:
+        shim = ctx.make_shim(upstream_port=up.port)
+        shim.start(STD, "command-timeout = 60", args=("-f", "-d"))
+        lm = ctx.syslog.mark()
+        c = socket.socket()
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        c.connect(("127.0.0.1", shim.port))
+        c.settimeout(10)
+        port = c.getsockname()[1]
+        assert c.recv(100).startswith(b"220")
+        c.sendall(b"EHLO client.harness.test\r\n")
+        assert c.recv(100).startswith(b"250")
+        send_for(c, b"NOOP\r\n" * 100000, 3)
+        relayed = settled(lambda: len(up.lines), 100000)
+        assert relayed < 2000, relayed
+        up.hangup()
+        sid = session(ctx, port, lm, shim)
+        shim.expect_log("%s: upstream=gone" % sid, LOG_DEBUG, lm)
+        data = b""
+        while True:
+            chunk = c.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        c.close()
+        replies = data.split(b"\r\n")
+        assert replies.pop() == b"", data[-200:]
+        assert replies.pop() == b"421 4.3.0 Service not available", replies[-3:]
+        one = big_reply().split(b"\r\n")[:-1]
+        assert len(replies) % len(one) == 0, len(replies)
+        for i in range(0, len(replies), len(one)):
+            assert replies[i:i + len(one)] == one, (i, replies[i][:20])
+        shim.expect_log('%s: event=upstream-error %s detail="{D}"'
+                        % (sid, ts.client(port)), LOG_ERR, lm,
+                        variable={"{D}": r"relay 127\.0\.0\.1:\d+: (Connection reset by peer|Broken pipe)"})
     finally:
         up.close()
 
