@@ -476,6 +476,14 @@ pend_push(struct session *s, enum pkind kind, char *text)
 	return (0);
 }
 
+/* The entry pushed last, or NULL. */
+static struct pend *
+pend_last(struct session *s)
+{
+	return (s->qlen > 0 ?
+	    &s->q[(s->qhead + s->qlen - 1) % SESSION_PEND_MAX] : NULL);
+}
+
 /* Send the shim's own replies that are now at the head of the queue. */
 static void
 pend_flush_local(struct session *s)
@@ -1381,7 +1389,7 @@ command_line(struct session *s, const unsigned char *line, size_t len,
 	const struct verb *v;
 	size_t	limit;
 	const char *err;
-	int	kind = P_OTHER, hold = 0, permitted;
+	int	kind = P_OTHER, permitted;
 
 	s->commands++;
 	if (bare > 0 && (act = rule_action(s, POLICY_BARE_LINEFEED)) !=
@@ -1461,16 +1469,15 @@ command_line(struct session *s, const unsigned char *line, size_t len,
 	default:
 		break;
 	}
-	hold = verb_next(v) == VERB_NEXT_REPLY;
 	if (evbuffer_add(bufferevent_get_output(s->u), line, len) != 0) {
 		internal_error(s, "out of memory");
 		return;
 	}
 	trace(s, "command", line, len);
-	(void)pend_push(s, (enum pkind)kind, NULL);
-	if (kind == P_BDAT && s->content == C_BDAT)
-		s->q[(s->qhead + s->qlen - 1) % SESSION_PEND_MAX].open = 1;
-	if (hold)
+	if (pend_push(s, (enum pkind)kind, NULL) == 0 && kind == P_BDAT &&
+	    s->content == C_BDAT)
+		pend_last(s)->open = 1;
+	if (verb_next(v) == VERB_NEXT_REPLY)
 		s->hold = 1;
 }
 
@@ -1522,12 +1529,10 @@ content(struct session *s, const struct smtpframe_ev *ev, size_t n)
 		if (s->content == C_DATA) {
 			(void)pend_push(s, P_DATAEND, NULL);
 			trace(s, "data-end", "", 0);
-		}
-		else if (s->qlen > 0)
+		} else if (s->qlen > 0)
 			/* No command is read inside a chunk: its BDAT is
 			 * still the last entry. */
-			s->q[(s->qhead + s->qlen - 1) % SESSION_PEND_MAX].open =
-			    0;
+			pend_last(s)->open = 0;
 		s->content = C_NONE;
 	}
 	timer_arm(s);			/* content moved: progress */

@@ -616,6 +616,32 @@ def big_reply(n=15):
                     for i in range(n))
 
 
+def big_reply_mta():
+    """A fake MTA that answers EHLO in two lines and anything else with
+    big_reply()."""
+    return harness.ScriptedUpstream(
+        lambda line: b"250-fake.test\r\n250 PIPELINING\r\n" if line.startswith(b"EHLO")
+        else big_reply())
+
+
+def stop_reading(shim, up):
+    """A client of ${shim} (in front of big_reply_mta() ${up}) that says
+    EHLO and then sends NOOPs without reading a reply, until the replies
+    fill every buffer up to the shim's own limit and the shim stops
+    reading the fake MTA (checked: few went up); returns its socket."""
+    c = socket.socket()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.connect(("127.0.0.1", shim.port))
+    c.settimeout(10)
+    assert c.recv(100).startswith(b"220")
+    c.sendall(b"EHLO client.harness.test\r\n")
+    assert c.recv(100).startswith(b"250")
+    send_for(c, b"NOOP\r\n" * 100000, 3)
+    relayed = settled(lambda: len(up.lines), 100000)
+    assert relayed < 2000, relayed
+    return c
+
+
 def rss_kib(pid):
     with open("/proc/%d/status" % pid) as f:
         return int(re.search(r"^VmRSS:\s+(\d+) kB", f.read(), re.M).group(1))
@@ -667,9 +693,7 @@ def test_tls_client_that_does_not_read(ctx):
     d = os.path.join(ctx.tmp, "tls")
     os.makedirs(d, exist_ok=True)
     cert, key, _ = ts.make_cert(d, "a", "shim.test")
-    up = harness.ScriptedUpstream(
-        lambda line: b"250-fake.test\r\n250 PIPELINING\r\n" if line.startswith(b"EHLO")
-        else big_reply())
+    up = big_reply_mta()
     try:
         shim = ctx.make_shim(upstream_port=up.port)
         shim.start(STD, ts.terminate_opts(cert, key, "command-timeout = 60"))
@@ -721,25 +745,12 @@ def test_upstream_reset_while_client_does_not_read(ctx):
     readable and writable).  (An MTA's FIN would queue behind the replies
     the shim has not read: nobody can see it before they are read.)"""
     ts.ensure_milter(ctx)
-    up = harness.ScriptedUpstream(
-        lambda line: b"250-fake.test\r\n250 PIPELINING\r\n" if line.startswith(b"EHLO")
-        else big_reply())
+    up = big_reply_mta()
     try:
         shim = ctx.make_shim(upstream_port=up.port)
         shim.start(STD, "command-timeout = 60")
         lm = ctx.syslog.mark()
-        c = socket.socket()
-        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        c.connect(("127.0.0.1", shim.port))
-        c.settimeout(10)
-        assert c.recv(100).startswith(b"220")
-        c.sendall(b"EHLO client.harness.test\r\n")
-        assert c.recv(100).startswith(b"250")
-        # no more reading: the replies fill every buffer up to the shim's
-        # own limit, and the shim stops reading the fake MTA
-        send_for(c, b"NOOP\r\n" * 100000, 3)
-        relayed = settled(lambda: len(up.lines), 100000)
-        assert relayed < 2000, relayed
+        c = stop_reading(shim, up)
         cpu, t0 = cpu_seconds(shim.proc.pid), time.monotonic()
         up.hangup()
         shim.expect_log("{SID}: event=disconnect %s commands={N} in={N} out={N}"
@@ -762,24 +773,13 @@ def test_replies_flushed_after_upstream_gone(ctx):
     output, those the shim had read but not parsed and those in its
     kernel)."""
     ts.ensure_milter(ctx)
-    up = harness.ScriptedUpstream(
-        lambda line: b"250-fake.test\r\n250 PIPELINING\r\n" if line.startswith(b"EHLO")
-        else big_reply())
+    up = big_reply_mta()
     try:
         shim = ctx.make_shim(upstream_port=up.port)
         shim.start(STD, "command-timeout = 60", args=("-f", "-d"))
         lm = ctx.syslog.mark()
-        c = socket.socket()
-        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        c.connect(("127.0.0.1", shim.port))
-        c.settimeout(10)
+        c = stop_reading(shim, up)
         port = c.getsockname()[1]
-        assert c.recv(100).startswith(b"220")
-        c.sendall(b"EHLO client.harness.test\r\n")
-        assert c.recv(100).startswith(b"250")
-        send_for(c, b"NOOP\r\n" * 100000, 3)
-        relayed = settled(lambda: len(up.lines), 100000)
-        assert relayed < 2000, relayed
         up.hangup()
         sid = session(ctx, port, lm, shim)
         shim.expect_log("%s: upstream=gone" % sid, LOG_DEBUG, lm)
