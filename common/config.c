@@ -213,6 +213,8 @@ static const struct {
 	    { POLICY_REJECT, POLICY_NONE } },
 	[POLICY_DKIM_UNSIGNED_DUPLICATE] = { 0, 0, 0,
 	    { POLICY_REJECT, POLICY_NONE } },
+	[POLICY_MIME_STRUCTURE] = { 0, 0, 0,
+	    { POLICY_REJECT, POLICY_NONE } },
 };
 
 /* duplicate-header's `headers` default, the same in both profiles. */

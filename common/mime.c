@@ -5,7 +5,8 @@
  * mime_body() for each body chunk of any size, then mime_end(); every
  * `filename` of Content-Disposition and `name` of Content-Type, in the
  * top-level header and in every part header at any depth, goes to the
- * callback as UTF-8.
+ * name callback as UTF-8, and the first structure the scanner cannot read
+ * exactly (SPEC 4.1) to the structure callback.
  *
  * Why the split between our code and GMime: the boundary scanning must
  * stream over a body of any size in memory that does not grow, chunk by
@@ -16,38 +17,62 @@
  * on a short string (RFC 2231 continuations, charsets and percent-encoding,
  * RFC 2047 words inside quotes as real MUAs send them) that GMime does
  * well and that we must not get subtly different from MUAs, so the
- * collected Content-Type / Content-Disposition value goes to GMime.
+ * collected Content-Type / Content-Disposition value goes to GMime.  Only
+ * RFC 2047 words are also decoded here, one by one (mime_2047_words()),
+ * because GMime joins adjacent words before decoding and then measures a
+ * name shorter than a client shows it.
+ *
+ * The structure is read as GMime's parser (gmime-parser.c, 3.2) reads it,
+ * and tests/fuzz/fuzz_mime_oracle.c holds the two against each other:
+ * - A boundary line is "--" boundary, or "--" boundary "--", followed by
+ *   nothing but white space (space, tab, CR); at each enclosing level from
+ *   the innermost out, the closing form is tried before the opening one.
+ * - Part headers end at an empty line or a boundary line only.  A line
+ *   that is not a header field does not end them (GMime reads on; Postfix
+ *   would not, but inserts no empty line into attachments either), it is
+ *   skipped with its continuation lines.
+ * - A header field value is unfolded by removing every CR and LF, and
+ *   ends at its first NUL, as in GMime; for the names a second reading
+ *   with each NUL as a space is reported too, the longer one counting.
+ * - The last Content-Type of a header block decides its structure; one
+ *   that is not "type/subtype" means text/plain (message/rfc822 in a
+ *   multipart/digest).  message/rfc822, rfc2822, global and news are
+ *   attached messages; one whose first Content-Transfer-Encoding is
+ *   base64, quoted-printable or x-uuencode is opaque content.
+ *
+ * Where that cannot be done exactly, or where mail clients are known to
+ * read a structure differently, the structure callback fires (once per
+ * message, the first cause): a boundary empty or over 70 octets (it is
+ * still followed up to MIME_BOUNDARY_MAX octets), more than
+ * MIME_BOUNDARY_WSP octets of white space after a boundary line (still
+ * acted on), Content-Type, Content-Disposition or Content-Transfer-Encoding
+ * twice in one header block, a Content-Type longer than MIME_FIELD_MAX,
+ * nesting past MIME_MAX_DEPTH, an encoded message part.
  *
  * Structure: a stack of nesting levels (a multipart with its boundary, or
  * a message/rfc822 body), at most MIME_MAX_DEPTH deep.  Body lines are
  * found with memchr(); outside part headers a line matters only if it
- * starts with "--" and is short enough to be a boundary line of ANY
- * enclosing level ("--b" opens a part, "--b--" closes the multipart and
- * everything nested in it; trailing spaces and tabs allowed, RFC 2046
- * 5.1.1/5.1.2).  Only the first LINE_KEEP octets of a line are kept (a
- * boundary has at most BOUNDARY_MAX octets; RFC 2046 allows 70), and
- * part header fields up to MIME_FIELD_MAX octets.  Preamble, epilogue and
- * part content are never parsed for headers.
+ * starts with "--".  Only the first LINE_KEEP octets of a line are kept,
+ * and whether everything after them is white space; part header fields
+ * are kept up to MIME_FIELD_MAX octets.  Preamble, epilogue and part
+ * content are never parsed for headers.
  *
  * Decisions (documented here once):
  * - Lines end with LF; a CR right before it belongs to the terminator.
- * - Part headers end at the first empty line, at a boundary line, or at a
- *   line that is not a header field (no "name:" with a printable name), as
- *   in Postfix; that line is then part content.
- * - The first Content-Type of a header block decides its structure; every
- *   Content-Type and Content-Disposition is searched for names, and every
- *   `filename` / `name` parameter of a field is reported (duplicates
+ * - Every Content-Type and Content-Disposition is searched for names, and
+ *   every `filename` / `name` parameter of a field is reported (duplicates
  *   included: MUAs disagree on which one wins).
- * - In a multipart/digest, a part without Content-Type is message/rfc822.
  * - A field longer than MIME_FIELD_MAX is cut there.  If it is a
  *   Content-Type or Content-Disposition, every name decoded from the kept
  *   part is reported with truncated = 1 (the name may be cut, or another
  *   may follow the cut), and if the kept part holds none, one empty name
  *   is reported with truncated = 1: such a field is never legitimate and
  *   must not hide a name behind the cut.
- * - A multipart or message/rfc822 part that would nest deeper than
- *   MIME_MAX_DEPTH is skipped as opaque content and reported once per
- *   message as an empty `filename` with truncated = 1.
+ * - What the scanner cannot follow (nesting past MIME_MAX_DEPTH, a
+ *   multipart whose boundary is longer than MIME_BOUNDARY_MAX) is skipped
+ *   as opaque content and also reported once per message as an empty
+ *   `filename` with truncated = 1, so that mime-filename-length fails
+ *   closed even where mime-structure is off.
  * - When GMime drops a parameter it could not parse (e.g. after a
  *   parameter without "=") or decodes a non-empty value to nothing (a
  *   malformed encoded word), the raw parameter text is reported instead
@@ -55,7 +80,8 @@
  *   UTF-8 in GMime's result (unknown charset, 8-bit raw text) is made
  *   valid with U+FFFD per bad octet, so a length is never under-counted.
  *
- * Invariants: memory is allocated in mime_new() only; the result never
+ * Invariants: the scanner's own state is allocated in mime_new() only
+ * (GMime's parsing of one field allocates and frees); the result never
  * depends on how the body is split into chunks.
  */
 #include <pthread.h>
@@ -66,8 +92,7 @@
 
 #include "mime.h"
 
-#define BOUNDARY_MAX	200		/* longest boundary recognised */
-#define LINE_KEEP	(2 + BOUNDARY_MAX + 2 + 32)	/* "--" b "--" + blanks */
+#define LINE_KEEP	(2 + MIME_BOUNDARY_MAX + 2 + MIME_BOUNDARY_WSP)
 
 enum mime_state {
 	S_TOP,			/* top-level header, body not started */
@@ -83,33 +108,41 @@ enum mime_kind {
 };
 
 struct mime_level {
-	size_t	blen;			/* 0: a message/rfc822 level */
+	int	msg;			/* a message/rfc822 level, no boundary */
 	int	digest;			/* multipart/digest */
-	char	b[BOUNDARY_MAX];
+	size_t	blen;
+	char	b[MIME_BOUNDARY_MAX];
 };
 
 struct mime {
 	mime_name_fn *fn;
+	mime_struct_fn *sfn;
 	void   *arg;
 	GMimeParserOptions *opts;
 
 	enum mime_state state;
 	int	depth;			/* levels in use */
 	int	nbound;			/* levels with a boundary */
-	int	overflow;		/* depth overflow reported */
+	int	overflow;		/* an unreadable part reported as a name */
+	int	structured;		/* a structure cause reported */
 	struct mime_level lv[MIME_MAX_DEPTH];
 
 	/* The header block being read. */
-	int	ct_seen;
+	int	dflt_msg;		/* without a Content-Type: message/rfc822 */
+	int	nct, ncd, ncte;		/* Content-Type, -Disposition, -Transfer-Encoding */
+	int	encoded;		/* the first C-T-E is base64, q-p or uuencode */
+	int	unfollowed;		/* multipart whose boundary is not held */
 	enum mime_kind kind;
 	int	digest;
 	size_t	blen;
-	char	b[BOUNDARY_MAX];
+	char	b[MIME_BOUNDARY_MAX];
 
 	/* The current line. */
 	size_t	llen;			/* octets so far, CR terminator excluded */
 	int	lcr;			/* a CR held back at a chunk end */
 	int	fnew;			/* this line started a header field */
+	int	ltail;			/* octets past LINE_KEEP are all white space
+					   (0 once not, or if the line is no "-" line) */
 	unsigned char lbuf[LINE_KEEP];
 
 	/* The current header field, and scratch for raw parameter text. */
@@ -117,6 +150,7 @@ struct mime {
 	int	ftrunc;
 	char	fbuf[MIME_FIELD_MAX + 1];
 	char	rbuf[MIME_FIELD_MAX + 1];
+	GString *seen;			/* "param=name\0" reported for this field */
 };
 
 static pthread_once_t mime_once = PTHREAD_ONCE_INIT;
@@ -140,6 +174,58 @@ is_wsp(int c)
 	return (c == ' ' || c == '\t');
 }
 
+/* GMime's linear white space after a boundary (the LF never occurs). */
+static int
+is_lwsp(int c)
+{
+	return (c == ' ' || c == '\t' || c == '\r' || c == '\n');
+}
+
+static int
+all_lwsp(const unsigned char *s, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (!is_lwsp(s[i]))
+			return (0);
+	return (1);
+}
+
+/* The first structure cause of the message goes to the callback. */
+static void
+structure(struct mime *m, const char *detail)
+{
+	if (m->structured)
+		return;
+	m->structured = 1;
+	if (m->sfn != NULL)
+		m->sfn(m->arg, detail);
+}
+
+/* Report a name once per field (several readings may find the same). */
+static void
+report_once(struct mime *m, const char *param, const char *v, size_t len,
+    int trunc)
+{
+	const char *p = m->seen->str, *e = m->seen->str + m->seen->len;
+	size_t	pl = strlen(param), n;
+
+	for (; p < e; p += n + 1) {
+		n = strlen(p);
+		if (n == pl + 1 + len && memcmp(p, param, pl) == 0 &&
+		    memcmp(p + pl + 1, v, len) == 0)
+			return;
+	}
+	if (memchr(v, '\0', len) == NULL) {
+		g_string_append(m->seen, param);
+		g_string_append_c(m->seen, '=');
+		g_string_append_len(m->seen, v, (gssize)len);
+		g_string_append_c(m->seen, '\0');
+	}
+	m->fn(m->arg, param, v, len, trunc);
+}
+
 /* Names are reported as valid UTF-8, never shorter than what a MUA shows. */
 static void
 report(struct mime *m, const char *param, const char *v, size_t len, int trunc)
@@ -147,25 +233,215 @@ report(struct mime *m, const char *param, const char *v, size_t len, int trunc)
 	gchar  *fixed;
 
 	if (g_utf8_validate(v, (gssize)len, NULL)) {
-		m->fn(m->arg, param, v, len, trunc);
+		report_once(m, param, v, len, trunc);
 		return;
 	}
 	fixed = g_utf8_make_valid(v, (gssize)len);
-	m->fn(m->arg, param, fixed, strlen(fixed), trunc);
+	report_once(m, param, fixed, strlen(fixed), trunc);
 	g_free(fixed);
 }
 
+/* Append ${n} octets of charset ${cs} to ${out} as valid UTF-8. */
+static void
+append_charset(GString *out, const char *cs, const char *s, size_t n)
+{
+	const char *star;
+	char	name[64];
+	gchar  *u = NULL, *fixed, *guess;
+	iconv_t	cd;
+	size_t	cl;
+	int	unknown = 0;
+
+	/* RFC 2231 allows a language after the charset: "utf-8*en". */
+	cl = (star = strchr(cs, '*')) != NULL ? (size_t)(star - cs) : strlen(cs);
+	if (cl >= sizeof(name))
+		unknown = 1;
+	else if (cl > 0) {
+		memcpy(name, cs, cl);
+		name[cl] = '\0';
+		if (g_ascii_strcasecmp(name, "utf-8") != 0 &&
+		    g_ascii_strcasecmp(name, "utf8") != 0 &&
+		    g_ascii_strcasecmp(name, "us-ascii") != 0) {
+			if ((cd = g_mime_iconv_open("UTF-8", name)) != (iconv_t)-1) {
+				u = g_mime_iconv_strndup(cd, s, n);
+				g_mime_iconv_close(cd);
+			}
+			/* Yielding nothing from something is failing. */
+			if (u != NULL && *u == '\0' && n > 0) {
+				g_free(u);
+				u = NULL;
+			}
+			unknown = u == NULL;
+		}
+	}
+	if (u != NULL) {
+		s = u;
+		n = strlen(u);
+	}
+	/* Bad octets: U+FFFD each, never shorter. */
+	fixed = g_utf8_make_valid(s, (gssize)n);
+	if (unknown) {
+		/*
+		 * A charset iconv does not know: GMime (and so a client
+		 * built on it) guesses one for the octets, which can be
+		 * longer than U+FFFD per bad octet: the longer reading.
+		 */
+		guess = g_mime_utils_decode_8bit(NULL, s, n);
+		if (guess != NULL && strlen(guess) > strlen(fixed)) {
+			g_free(fixed);
+			fixed = guess;
+			guess = NULL;
+		}
+		g_free(guess);
+	}
+	g_string_append(out, fixed);
+	g_free(fixed);
+	g_free(u);
+}
+
+static int
+hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return (c - '0');
+	if (c >= 'a' && c <= 'f')
+		return (c - 'a' + 10);
+	if (c >= 'A' && c <= 'F')
+		return (c - 'A' + 10);
+	return (-1);
+}
+
+/* Decode the payload of one encoded word in place; its new length. */
+static size_t
+decode_word(int enc, char *t, size_t n)
+{
+	size_t	i, o = 0;
+	int	state = 0, h, l;
+	guint32	save = 0;
+
+	if (enc == 'B' || enc == 'b')
+		return (g_mime_encoding_base64_decode_step((unsigned char *)t,
+		    n, (unsigned char *)t, &state, &save));
+	for (i = 0; i < n; i++) {
+		if (t[i] == '_')
+			t[o++] = ' ';
+		else if (t[i] == '=' && i + 2 < n &&
+		    (h = hexval((unsigned char)t[i + 1])) >= 0 &&
+		    (l = hexval((unsigned char)t[i + 2])) >= 0) {
+			t[o++] = (char)(h * 16 + l);
+			i += 2;
+		} else
+			t[o++] = t[i];
+	}
+	return (o);
+}
+
 /*
- * The raw text of every parameter of ${v} named ${want} or ${want}*...
- * (after the first ';'), unquoted and concatenated into m->rbuf; its
- * length, or -1 when there is none.
+ * The encoded word "=?cs?e?text?=" at ${p} (up to ${e}): its length, the
+ * charset and the payload bounds; 0 if ${p} starts none.  As GMime's
+ * loose tokenizer: the charset runs to the next '?', the text to "?=".
+ */
+static size_t
+encoded_word(const char *p, const char *e, const char **cs, size_t *csl,
+    int *enc, const char **t, size_t *tl)
+{
+	const char *q, *r;
+
+	if (e - p < 8 || p[0] != '=' || p[1] != '?')
+		return (0);
+	for (q = p + 2; q < e && *q != '?'; q++)
+		;
+	if (e - q < 5 || strchr("BbQq", q[1]) == NULL || q[1] == '\0' ||
+	    q[2] != '?')
+		return (0);
+	for (r = q + 3; r + 1 < e && !(r[0] == '?' && r[1] == '='); r++)
+		;
+	if (r + 1 >= e)
+		return (0);
+	*cs = p + 2;
+	*csl = (size_t)(q - p - 2);
+	*enc = q[1];
+	*t = q + 3;
+	*tl = (size_t)(r - q - 3);
+	return ((size_t)(r + 2 - p));
+}
+
+/** mime_2047_words(in, len, out): decode RFC 2047 words of ${in} one by one into the GString ${out}. */
+void
+mime_2047_words(const char *in, size_t len, GString *out)
+{
+	const char *p = in, *e = in + len, *cs, *t, *w, *text;
+	char	csname[64], *buf;
+	size_t	n, csl, tl;
+	int	enc, prev_word = 0;
+
+	mime_init();
+	while (p < e) {
+		/* White space between two encoded words is dropped. */
+		for (w = p; w < e && is_lwsp((unsigned char)*w); w++)
+			;
+		if (w > p && w < e && prev_word &&
+		    encoded_word(w, e, &cs, &csl, &enc, &t, &tl) > 0) {
+			p = w;
+			continue;
+		}
+		if ((n = encoded_word(p, e, &cs, &csl, &enc, &t, &tl)) > 0) {
+			buf = g_strndup(t, tl);
+			tl = decode_word(enc, buf, tl);
+			if (csl >= sizeof(csname))
+				csl = 0;	/* no such charset: raw octets */
+			memcpy(csname, cs, csl);
+			csname[csl] = '\0';
+			append_charset(out, csname, buf, tl);
+			g_free(buf);
+			p += n;
+			prev_word = 1;
+			continue;
+		}
+		/* Plain text up to the next "=?" that could start a word. */
+		text = p;
+		for (p++; p < e && !(p[0] == '=' && p + 1 < e && p[1] == '?'); p++)
+			;
+		append_charset(out, "", text, (size_t)(p - text));
+		prev_word = 0;
+	}
+}
+
+/* 1 if GMime's ${list} has a ${want} parameter of exactly ${s}. */
+static int
+in_list(GMimeParamList *list, const char *want, const char *s)
+{
+	GMimeParam *p;
+	const char *name, *val;
+	int	i, n;
+
+	n = list != NULL ? g_mime_param_list_length(list) : 0;
+	for (i = 0; i < n; i++) {
+		p = g_mime_param_list_get_parameter_at(list, i);
+		name = g_mime_param_get_name(p);
+		val = g_mime_param_get_value(p);
+		if (name != NULL && val != NULL &&
+		    g_ascii_strcasecmp(name, want) == 0 && strcmp(val, s) == 0)
+			return (1);
+	}
+	return (0);
+}
+
+/*
+ * The raw text of every parameter of ${v} named ${want} (and, unless
+ * ${each}, ${want}*...) after the first ';', unquoted and concatenated
+ * into m->rbuf; its length, or -1 when there is none.  With ${each}, each
+ * one named exactly ${want} goes through mime_2047_words() instead and is
+ * reported, unless GMime's ${list} holds the same value already.
  */
 static long
-raw_param(struct mime *m, const char *v, const char *want)
+raw_param(struct mime *m, const char *v, const char *want, int each,
+    GMimeParamList *list, int trunc)
 {
-	size_t	wl = strlen(want), n = 0;
+	size_t	wl = strlen(want), n = 0, start;
 	const char *p = v, *ns, *ne;
 	int	found = 0, quoted = 0;
+	GString *g;
 
 	/* Skip the type or disposition token. */
 	while (*p != '\0' && *p != ';')
@@ -186,8 +462,9 @@ raw_param(struct mime *m, const char *v, const char *want)
 		while (*p != '\0' && g_ascii_isspace(*p))
 			p++;
 		if ((size_t)(ne - ns) >= wl && g_ascii_strncasecmp(ns, want, wl) == 0 &&
-		    ((size_t)(ne - ns) == wl || ns[wl] == '*')) {
+		    ((size_t)(ne - ns) == wl || (!each && ns[wl] == '*'))) {
 			found = 1;
+			start = n;
 			if (*p == '"') {
 				for (p++; *p != '\0' && *p != '"'; p++) {
 					if (*p == '\\' && p[1] != '\0')
@@ -208,6 +485,14 @@ raw_param(struct mime *m, const char *v, const char *want)
 					ne--;
 				memcpy(m->rbuf + n, vs, (size_t)(ne - vs));
 				n += (size_t)(ne - vs);
+			}
+			if (each) {
+				g = g_string_new(NULL);
+				mime_2047_words(m->rbuf + start, n - start, g);
+				if (!in_list(list, want, g->str))
+					report(m, want, g->str, g->len, trunc);
+				g_string_free(g, TRUE);
+				n = start;
 			}
 			continue;
 		}
@@ -230,7 +515,7 @@ report_params(struct mime *m, GMimeParamList *list, const char *v,
 {
 	GMimeParam *p;
 	const char *name, *val;
-	int	i, n, reported = 0;
+	int	i, n, reported = 0, words = 0;
 	long	rl;
 
 	n = list != NULL ? g_mime_param_list_length(list) : 0;
@@ -243,70 +528,239 @@ report_params(struct mime *m, GMimeParamList *list, const char *v,
 			continue;
 		report(m, want, val, strlen(val), trunc);
 		reported = 1;
+		if (g_mime_param_get_encoding_method(p) ==
+		    GMIME_PARAM_ENCODING_METHOD_RFC2047)
+			words = 1;
 	}
+	/* GMime joined adjacent encoded words: also each word on its own. */
+	if (words)
+		(void)raw_param(m, v, want, 1, list, trunc);
 	if (reported)
 		return;
-	if ((rl = raw_param(m, v, want)) >= 0)
+	if ((rl = raw_param(m, v, want, 0, NULL, trunc)) >= 0)
 		report(m, want, m->rbuf, (size_t)rl, trunc);
 	else if (trunc)
 		report(m, want, "", 0, 1);
 }
 
-/* One complete header field: names, and the structure of the block. */
+/* GMime's token characters of a MIME type. */
+static int
+is_ttoken(int c)
+{
+	return (c > 32 && c != 127 && strchr("()<>@,;:\\\"/[]?=", c) == NULL);
+}
+
+/* Skip white space and (nested) comments, as GMime's skip_cfws(). */
+static const char *
+skip_cfws(const char *p)
+{
+	int	depth;
+
+	for (;;) {
+		while (is_lwsp((unsigned char)*p))
+			p++;
+		if (*p != '(')
+			return (p);
+		for (p++, depth = 1; *p != '\0' && depth > 0; p++) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			else if (*p == '(')
+				depth++;
+			else if (*p == ')')
+				depth--;
+		}
+		if (depth > 0)
+			return (p);
+	}
+}
+
+/*
+ * The "type/subtype" that ${v} starts with, as GMime's parser reads it to
+ * decide the structure (from the raw value, before RFC 2047 decoding):
+ * 1 and the two tokens, or 0 when there is none.
+ */
+static int
+ct_tokens(const char *v, const char **t, size_t *tl, const char **st,
+    size_t *stl)
+{
+	const char *p = skip_cfws(v);
+
+	for (*t = p; is_ttoken((unsigned char)*p); p++)
+		;
+	*tl = (size_t)(p - *t);
+	p = skip_cfws(p);
+	if (*p++ != '/')
+		return (0);
+	for (*st = p = skip_cfws(p); is_ttoken((unsigned char)*p); p++)
+		;
+	*stl = (size_t)(p - *st);
+	return (*stl > 0);
+}
+
+static int
+token_is(const char *t, size_t tl, const char *want)
+{
+	return (tl == strlen(want) && g_ascii_strncasecmp(t, want, tl) == 0);
+}
+
+/*
+ * One Content-Type, the last one winning: its type from the raw value
+ * ${v}, its boundary from ${ct} parsed from the decoded value (GMime's
+ * parser takes the one from the first, its object the other).
+ */
 static void
-field_done(struct mime *m, const char *name, size_t nlen, char *v, int trunc)
+content_type(struct mime *m, GMimeContentType *ct, const char *v, int trunc)
+{
+	const char *s, *t, *sub;
+	size_t	tl, sl;
+
+	if (++m->nct == 2)
+		structure(m, "Content-Type twice in one header");
+	if (trunc)
+		structure(m, "Content-Type longer than 16384 octets");
+	m->kind = m->dflt_msg ? K_MSG : K_LEAF;
+	m->digest = 0;
+	m->blen = 0;
+	m->unfollowed = 0;
+	if (!ct_tokens(v, &t, &tl, &sub, &sl))
+		return;
+	m->kind = K_LEAF;
+	if (token_is(t, tl, "multipart")) {
+		m->digest = token_is(sub, sl, "digest");
+		if ((s = g_mime_content_type_get_parameter(ct, "boundary")) == NULL)
+			return;
+		m->blen = strlen(s);
+		if (m->blen == 0)
+			structure(m, "empty boundary");
+		else if (m->blen > MIME_BOUNDARY_MAX)
+			structure(m, "boundary longer than 200 octets");
+		else if (m->blen > MIME_BOUNDARY_RFC)
+			structure(m, "boundary longer than 70 octets");
+		if (m->blen > MIME_BOUNDARY_MAX) {
+			m->unfollowed = 1;
+			return;
+		}
+		memcpy(m->b, s, m->blen);
+		m->kind = K_MULTI;
+	} else if (token_is(t, tl, "message") && (token_is(sub, sl, "rfc822") ||
+	    token_is(sub, sl, "rfc2822") || token_is(sub, sl, "global") ||
+	    token_is(sub, sl, "news")))
+		m->kind = K_MSG;
+}
+
+/*
+ * The names of a Content-Type (${ctype}) or Content-Disposition value
+ * ${v}; and the structure of the block from it and the raw value ${raw},
+ * unless ${names_only}.
+ */
+static void
+field_params(struct mime *m, int ctype, const char *v, const char *raw,
+    int trunc, int names_only)
 {
 	GMimeContentType *ct;
 	GMimeContentDisposition *cd;
-	const char *s;
 
-	if (nlen == 12 && g_ascii_strncasecmp(name, "Content-Type", 12) == 0) {
+	if (ctype) {
 		if ((ct = g_mime_content_type_parse(m->opts, v)) == NULL) {
 			report_params(m, NULL, v, "name", trunc);
 			return;
 		}
-		if (!m->ct_seen) {
-			m->ct_seen = 1;
-			m->kind = K_LEAF;
-			if (g_mime_content_type_is_type(ct, "multipart", "*")) {
-				s = g_mime_content_type_get_parameter(ct, "boundary");
-				m->digest = g_mime_content_type_is_type(ct,
-				    "multipart", "digest");
-				m->blen = s != NULL ? strlen(s) : 0;
-				if (m->blen > 0 && m->blen <= BOUNDARY_MAX) {
-					memcpy(m->b, s, m->blen);
-					m->kind = K_MULTI;
-				}
-			} else if (g_mime_content_type_is_type(ct, "message", "rfc822") ||
-			    g_mime_content_type_is_type(ct, "message", "global"))
-				m->kind = K_MSG;
-		}
+		if (!names_only)
+			content_type(m, ct, raw, trunc);
 		report_params(m, g_mime_content_type_get_parameters(ct), v,
 		    "name", trunc);
 		g_object_unref(ct);
-	} else if (nlen == 19 &&
-	    g_ascii_strncasecmp(name, "Content-Disposition", 19) == 0) {
-		cd = g_mime_content_disposition_parse(m->opts, v);
-		report_params(m, cd != NULL ?
-		    g_mime_content_disposition_get_parameters(cd) : NULL, v,
-		    "filename", trunc);
-		if (cd != NULL)
-			g_object_unref(cd);
+		return;
+	}
+	cd = g_mime_content_disposition_parse(m->opts, v);
+	report_params(m, cd != NULL ?
+	    g_mime_content_disposition_get_parameters(cd) : NULL, v,
+	    "filename", trunc);
+	if (cd != NULL)
+		g_object_unref(cd);
+}
+
+/*
+ * One complete header field: names from the unfolded value ${v}, and,
+ * unless ${names_only} (the second, NUL-as-space reading of a field), the
+ * structure of the block from ${raw}, the value as GMime's parser decides
+ * on it (not unfolded: a CR in it ends a token there).
+ */
+static void
+field_done(struct mime *m, const char *name, size_t nlen, char *v,
+    const char *raw, int trunc, int names_only)
+{
+	GMimeContentEncoding ce;
+	int	ctype;
+	char   *dec;
+
+	ctype = nlen == 12 && g_ascii_strncasecmp(name, "Content-Type", 12) == 0;
+	if (ctype || (nlen == 19 &&
+	    g_ascii_strncasecmp(name, "Content-Disposition", 19) == 0)) {
+		if (!ctype && !names_only && ++m->ncd == 2)
+			structure(m, "Content-Disposition twice in one header");
+		/*
+		 * GMime's object decodes RFC 2047 words in the whole value
+		 * before it parses it, so a boundary or a name can hide in
+		 * one: that reading decides, and the raw one is reported too.
+		 */
+		dec = g_mime_utils_header_decode_text(m->opts, v);
+		field_params(m, ctype, dec != NULL ? dec : v, raw, trunc,
+		    names_only);
+		if (dec != NULL && strcmp(dec, v) != 0)
+			field_params(m, ctype, v, NULL, trunc, 1);
+		g_free(dec);
+	} else if (!names_only && nlen == 25 &&
+	    g_ascii_strncasecmp(name, "Content-Transfer-Encoding", 25) == 0) {
+		if (++m->ncte == 2)
+			structure(m, "Content-Transfer-Encoding twice in one header");
+		else {
+			ce = g_mime_content_encoding_from_string(raw);
+			m->encoded = ce == GMIME_CONTENT_ENCODING_BASE64 ||
+			    ce == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
+			    ce == GMIME_CONTENT_ENCODING_UUENCODE;
+		}
 	}
 }
 
-/* NULs would end the value early for GMime: they become spaces. */
+/*
+ * The value ${v} of ${len} octets (NUL-terminated at ${len}) as GMime
+ * reads it: raw, and unfolded with every CR and LF removed, both cut at
+ * the first NUL; then, if it held a NUL, the names once more with each NUL
+ * a space.  ${v} is changed.
+ */
 static void
-unnul(char *s, size_t len)
+field_value(struct mime *m, const char *name, size_t nlen, char *v, size_t len,
+    int trunc)
 {
-	char   *p = s, *e = s + len;
+	size_t	i, n = 0;
+	int	nul = 0;
+	char   *raw;
 
-	while ((p = memchr(p, '\0', (size_t)(e - p))) != NULL)
-		*p++ = ' ';
-	s[len] = '\0';
+	g_string_truncate(m->seen, 0);
+	raw = g_strdup(v);
+	for (i = 0; i < len; i++)
+		if (v[i] != '\r' && v[i] != '\n') {
+			nul |= v[i] == '\0';
+			v[n++] = v[i];
+		}
+	v[n] = '\0';
+	field_done(m, name, nlen, v, raw, trunc, 0);
+	g_free(raw);
+	if (!nul)
+		return;
+	for (i = 0; i < n; i++)
+		if (v[i] == '\0')
+			v[i] = ' ';
+	field_done(m, name, nlen, v, NULL, trunc, 1);
 }
 
-/* Length of the field name in ${f} before the colon, or 0 if ${f} is no field. */
+/*
+ * Length of the field name in ${f} before the colon, or 0 if ${f} is no
+ * field: no white space or control character inside the name, white space
+ * allowed before the colon (GMime allows 8-bit octets too, but no field
+ * we look at has one).
+ */
 static size_t
 field_name(const char *f, size_t len, size_t *colon)
 {
@@ -333,8 +787,9 @@ field_finish(struct mime *m)
 	if (m->flen == 0)
 		return;
 	if ((nlen = field_name(m->fbuf, m->flen, &colon)) > 0) {
-		unnul(m->fbuf, m->flen);
-		field_done(m, m->fbuf, nlen, m->fbuf + colon + 1, m->ftrunc);
+		m->fbuf[m->flen] = '\0';
+		field_value(m, m->fbuf, nlen, m->fbuf + colon + 1,
+		    m->flen - colon - 1, m->ftrunc);
 	}
 	m->flen = 0;
 	m->ftrunc = 0;
@@ -344,7 +799,10 @@ field_finish(struct mime *m)
 static void
 block_reset(struct mime *m, int digest)
 {
-	m->ct_seen = 0;
+	m->dflt_msg = digest;
+	m->nct = m->ncd = m->ncte = 0;
+	m->encoded = 0;
+	m->unfollowed = 0;
 	m->kind = digest ? K_MSG : K_LEAF;
 	m->digest = 0;
 	m->blen = 0;
@@ -358,8 +816,9 @@ skip_content(struct mime *m)
 	m->state = m->nbound > 0 ? S_SKIP : S_OFF;
 }
 
+/* A part the scanner cannot read: a name may hide in it. */
 static void
-overflow(struct mime *m)
+unreadable(struct mime *m)
 {
 	if (!m->overflow) {
 		m->overflow = 1;
@@ -374,22 +833,34 @@ headers_end(struct mime *m)
 {
 	struct mime_level *l;
 
+	if (m->kind == K_MSG && m->encoded) {
+		structure(m, "encoded message part");
+		m->kind = K_LEAF;
+	}
+	if (m->unfollowed) {
+		structure(m, "boundary longer than 200 octets");
+		unreadable(m);
+		return;
+	}
 	if (m->kind == K_LEAF) {
 		skip_content(m);
 		return;
 	}
 	if (m->depth >= MIME_MAX_DEPTH) {
-		overflow(m);
+		structure(m, "nesting deeper than 100 levels");
+		unreadable(m);
 		return;
 	}
 	l = &m->lv[m->depth++];
 	if (m->kind == K_MULTI) {
+		l->msg = 0;
 		l->blen = m->blen;
 		l->digest = m->digest;
 		memcpy(l->b, m->b, m->blen);
 		m->nbound++;
 		m->state = S_SKIP;		/* the preamble */
 	} else {
+		l->msg = 1;
 		l->blen = 0;
 		l->digest = 0;
 		m->state = S_HEADERS;
@@ -402,45 +873,84 @@ static void
 pop_to(struct mime *m, int d)
 {
 	while (m->depth > d)
-		if (m->lv[--m->depth].blen > 0)
+		if (!m->lv[--m->depth].msg)
 			m->nbound--;
 }
 
 /*
- * If the line ${s} of ${n} octets (terminator excluded) is a boundary line
- * of an enclosing level, act on it and return 1.
+ * Whether the line (its first ${kept} octets ${s}, ${n} in all, ${tail}:
+ * the octets past ${kept} are all white space) is "--" b, plus "--" if
+ * ${fin}, followed by white space only; the amount of that white space.
  */
 static int
-boundary_line(struct mime *m, const unsigned char *s, size_t n)
+is_boundary(const struct mime_level *l, const unsigned char *s, size_t kept,
+    size_t n, int tail, int fin, size_t *wsp)
 {
-	struct mime_level *l;
+	size_t	need = 2 + l->blen + (fin ? 2 : 0);
+
+	if (n < need || memcmp(s + 2, l->b, l->blen) != 0 ||
+	    (fin && (s[need - 2] != '-' || s[need - 1] != '-')))
+		return (0);
+	if (!all_lwsp(s + need, kept - need) || (n > kept && !tail))
+		return (0);
+	*wsp = n - need;
+	return (1);
+}
+
+/*
+ * The innermost level whose boundary line the line is, or -1; ${fin}: the
+ * closing form.  ${s}: its first ${kept} octets (at least LINE_KEEP of
+ * them unless the line is shorter), ${n} in all; ${tail}: the rest is all
+ * white space.  As GMime: innermost level first, closing form first.
+ */
+static int
+boundary_match(const struct mime *m, const unsigned char *s, size_t kept,
+    size_t n, int tail, int *fin, size_t *wsp)
+{
+	const struct mime_level *l;
 	int	k;
 
-	if (m->nbound == 0 || n < 3 || s[0] != '-' || s[1] != '-')
-		return (0);
-	while (n > 2 && is_wsp(s[n - 1]))
-		n--;
-	s += 2;
-	n -= 2;
+	if (m->nbound == 0 || n < 2 || s[0] != '-' || s[1] != '-')
+		return (-1);
 	for (k = m->depth - 1; k >= 0; k--) {
 		l = &m->lv[k];
-		if (l->blen == 0 || n < l->blen || memcmp(s, l->b, l->blen) != 0)
+		if (l->msg)
 			continue;
-		if (n == l->blen) {
-			pop_to(m, k + 1);
-			m->state = S_HEADERS;
-			block_reset(m, l->digest);
-			return (1);
+		if (is_boundary(l, s, kept, n, tail, 1, wsp)) {
+			*fin = 1;
+			return (k);
 		}
-		if (n == l->blen + 2 && s[n - 2] == '-' && s[n - 1] == '-') {
-			pop_to(m, k);
-			m->flen = 0;
-			m->ftrunc = 0;
-			skip_content(m);
-			return (1);
+		if (is_boundary(l, s, kept, n, tail, 0, wsp)) {
+			*fin = 0;
+			return (k);
 		}
 	}
-	return (0);
+	return (-1);
+}
+
+/* If the line is a boundary line (see boundary_match()), act on it and return 1. */
+static int
+boundary_line(struct mime *m, const unsigned char *s, size_t kept, size_t n,
+    int tail)
+{
+	size_t	wsp;
+	int	k, fin;
+
+	if ((k = boundary_match(m, s, kept, n, tail, &fin, &wsp)) < 0)
+		return (0);
+	if (fin) {
+		pop_to(m, k);
+		m->flen = 0;
+		m->ftrunc = 0;
+		skip_content(m);
+	} else {
+		pop_to(m, k + 1);
+		m->state = S_HEADERS;
+		block_reset(m, m->lv[k].digest);
+	}
+	if (wsp > MIME_BOUNDARY_WSP)
+		structure(m, "more than 32 octets of white space after a boundary");
+	return (1);
 }
 
 /* Octets of the current line (no LF; a final CR already held back). */
@@ -459,10 +969,13 @@ put(struct mime *m, const unsigned char *s, size_t n)
 			m->fnew = 1;
 		}
 	}
+	k = 0;
 	if (m->llen < LINE_KEEP) {
 		k = LINE_KEEP - m->llen < n ? LINE_KEEP - m->llen : n;
 		memcpy(m->lbuf + m->llen, s, k);
 	}
+	if (k < n && m->ltail)
+		m->ltail = m->lbuf[0] == '-' && all_lwsp(s + k, n - k);
 	if (m->state == S_HEADERS) {
 		k = MIME_FIELD_MAX - m->flen < n ? MIME_FIELD_MAX - m->flen : n;
 		memcpy(m->fbuf + m->flen, s, k);
@@ -497,28 +1010,35 @@ line_data(struct mime *m, const unsigned char *s, const unsigned char *e, int eo
 static void
 line_end(struct mime *m)
 {
-	size_t	colon;
+	size_t	kept = m->llen < LINE_KEEP ? m->llen : LINE_KEEP, wsp;
+	int	fin;
 
-	if (m->llen <= LINE_KEEP && boundary_line(m, m->lbuf, m->llen))
-		;
-	else if (m->state == S_HEADERS) {
-		if (m->llen == 0) {
-			field_finish(m);
+	/*
+	 * A boundary line ends part headers (the line itself is no field).
+	 * If they announced a multipart, GMime opens it first and tries the
+	 * same line against its boundary too: so do we.
+	 */
+	if (m->state == S_HEADERS &&
+	    boundary_match(m, m->lbuf, kept, m->llen, m->ltail, &fin, &wsp) >= 0) {
+		m->flen = 0;
+		m->ftrunc = 0;
+		if (m->kind == K_MULTI || m->unfollowed)
 			headers_end(m);
-		} else if (m->fnew && field_name(m->fbuf, m->flen, &colon) == 0) {
-			/* Not a header field: the content has begun. */
-			m->flen = 0;
-			m->ftrunc = 0;
-			skip_content(m);
-		}
+	}
+	if (boundary_line(m, m->lbuf, kept, m->llen, m->ltail))
+		;
+	else if (m->state == S_HEADERS && m->llen == 0) {
+		field_finish(m);
+		headers_end(m);
 	}
 	m->llen = 0;
 	m->fnew = 0;
+	m->ltail = 1;
 }
 
-/** mime_new(fn, arg): a scanner reporting names to ${fn}, or NULL. */
+/** mime_new(fn, sfn, arg): a scanner reporting names to ${fn} and structure problems to ${sfn} (may be NULL), or NULL. */
 struct mime *
-mime_new(mime_name_fn *fn, void *arg)
+mime_new(mime_name_fn *fn, mime_struct_fn *sfn, void *arg)
 {
 	struct mime *m;
 
@@ -529,11 +1049,13 @@ mime_new(mime_name_fn *fn, void *arg)
 		free(m);
 		return (NULL);
 	}
+	m->seen = g_string_sized_new(256);
 	g_mime_parser_options_set_rfc2047_compliance_mode(m->opts,
 	    GMIME_RFC_COMPLIANCE_LOOSE);
 	g_mime_parser_options_set_parameter_compliance_mode(m->opts,
 	    GMIME_RFC_COMPLIANCE_LOOSE);
 	m->fn = fn;
+	m->sfn = sfn;
 	m->arg = arg;
 	mime_reset(m);
 	return (m);
@@ -546,6 +1068,7 @@ mime_free(struct mime *m)
 	if (m == NULL)
 		return;
 	g_mime_parser_options_free(m->opts);
+	g_string_free(m->seen, TRUE);
 	free(m);
 }
 
@@ -557,9 +1080,11 @@ mime_reset(struct mime *m)
 	m->depth = 0;
 	m->nbound = 0;
 	m->overflow = 0;
+	m->structured = 0;
 	m->llen = 0;
 	m->lcr = 0;
 	m->fnew = 0;
+	m->ltail = 1;
 	block_reset(m, 0);
 }
 
@@ -568,28 +1093,25 @@ void
 mime_header(struct mime *m, const char *name, size_t namelen,
     const char *value, size_t valuelen)
 {
-	size_t	i, n = 0;
 	int	trunc = 0;
 
 	if (m->state != S_TOP)
 		return;
 	while (namelen > 0 && is_wsp(name[namelen - 1]))
 		namelen--;
-	if (!(namelen == 12 && g_ascii_strncasecmp(name, "Content-Type", 12) == 0) &&
-	    !(namelen == 19 && g_ascii_strncasecmp(name, "Content-Disposition", 19) == 0))
+	if (namelen < 12 || g_ascii_strncasecmp(name, "Content-", 8) != 0 ||
+	    (!(namelen == 12 && g_ascii_strncasecmp(name, "Content-Type", 12) == 0) &&
+	    !(namelen == 19 && g_ascii_strncasecmp(name, "Content-Disposition", 19) == 0) &&
+	    !(namelen == 25 && g_ascii_strncasecmp(name,
+	    "Content-Transfer-Encoding", 25) == 0)))
 		return;
-	/* Unfold: the MTA passes the line breaks of a folded value. */
-	for (i = 0; i < valuelen; i++) {
-		if (value[i] == '\r' || value[i] == '\n')
-			continue;
-		if (n == MIME_FIELD_MAX) {
-			trunc = 1;
-			break;
-		}
-		m->fbuf[n++] = value[i];
+	if (valuelen > MIME_FIELD_MAX) {
+		valuelen = MIME_FIELD_MAX;
+		trunc = 1;
 	}
-	unnul(m->fbuf, n);
-	field_done(m, name, namelen, m->fbuf, trunc);
+	memcpy(m->fbuf, value, valuelen);
+	m->fbuf[valuelen] = '\0';
+	field_value(m, name, namelen, m->fbuf, valuelen, trunc);
 }
 
 /** mime_body(m, buf, len): the next ${len} octets of the body (after the header's empty line). */
@@ -609,11 +1131,10 @@ mime_body(struct mime *m, const unsigned char *buf, size_t len)
 		if (m->state == S_SKIP && m->llen == 0 && !m->lcr) {
 			/* Fast path: a whole content line in this chunk. */
 			n = (size_t)(nl - p);
-			if (n >= 3 && p[0] == '-' && p[1] == '-' && n <= LINE_KEEP + 1) {
+			if (n >= 2 && p[0] == '-' && p[1] == '-') {
 				if (p[n - 1] == '\r')
 					n--;
-				if (n <= LINE_KEEP)
-					(void)boundary_line(m, p, n);
+				(void)boundary_line(m, p, n, n, 1);
 			}
 		} else {
 			line_data(m, p, nl, 1);
@@ -627,10 +1148,10 @@ mime_body(struct mime *m, const unsigned char *buf, size_t len)
 void
 mime_end(struct mime *m)
 {
-	if (m->state == S_TOP || m->state == S_OFF) {
-		m->state = S_OFF;
+	if (m->state == S_TOP)
+		headers_end(m);
+	if (m->state == S_OFF)
 		return;
-	}
 	/* An unterminated last line; a CR at the very end is its terminator. */
 	if (m->llen > 0 || m->lcr) {
 		m->lcr = 0;

@@ -44,6 +44,7 @@ static const struct {
 	[POLICY_MIME_FILENAME_LENGTH] = { "mime-filename-length", ALL_ACTIONS, 1, 0 },
 	[POLICY_DUPLICATE_HEADER] = { "duplicate-header", ALL_ACTIONS, 0, 0 },
 	[POLICY_DKIM_UNSIGNED_DUPLICATE] = { "dkim-unsigned-duplicate", ALL_ACTIONS, 0, 0 },
+	[POLICY_MIME_STRUCTURE] = { "mime-structure", ALL_ACTIONS, 0, 0 },
 };
 
 static const char *const actions[POLICY_NACTIONS] = {

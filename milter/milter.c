@@ -16,9 +16,12 @@
  * (rules are evaluated in that order), and the stage gives one reply.
  *
  * Content rules (SPEC 4): header-line-length at each header, the two
- * header-count rules at end of headers, body-line-length and
- * mime-filename-length as the body streams past.  The three length rules
- * fire at most once per message (on the first offender).  Their working
+ * header-count rules at end of headers, body-line-length,
+ * mime-filename-length and mime-structure as the body streams past.  The
+ * three length rules and mime-structure fire at most once per message (on
+ * the first offender).  What the MIME scanner finds in the top-level
+ * header is held and fired with the first body chunk (or at end of
+ * message), so that every MIME finding is logged with stage=body.  Their working
  * objects (hdrcount, the MIME scanner) are allocated once per connection,
  * on first use, and reset per message, so memory does not grow with the
  * message or with the number of messages.  Once no body rule can fire any
@@ -74,6 +77,7 @@ struct milter_tx {
 	size_t	mime_held_len;		/* its full length */
 	size_t	mime_held_kept;		/* octets kept: enough for the log */
 	char	mime_held_name[AUDIT_VALUE_MAX + 1];
+	const char *mime_held_cause;	/* mime-structure from there, or NULL */
 };
 
 /* What one stage decided. */
@@ -97,7 +101,7 @@ struct milter_conn {
 	unsigned exempt;		/* bit (1u << rule): per-rule exemption */
 	unsigned neg;			/* MILTER_NEG_* */
 	struct hdrcount *hc;		/* lazily, for the header-count rules */
-	struct mime *mime;		/* lazily, for mime-filename-length */
+	struct mime *mime;		/* lazily, for the two MIME rules */
 	struct milter_verdict *v;	/* the stage feeding mime, for its callback */
 	struct milter_tx tx;
 };
@@ -307,6 +311,15 @@ milter_rule_pending(const struct milter_conn *c, enum policy_rule rule)
 	return (milter_rule_active(c, rule) && (c->tx.fired & (1u << rule)) == 0);
 }
 
+/* 1 if either MIME rule can still fire in this message. */
+static int
+milter_mime_pending(const struct milter_conn *c)
+{
+
+	return (milter_rule_pending(c, POLICY_MIME_FILENAME_LENGTH) ||
+	    milter_rule_pending(c, POLICY_MIME_STRUCTURE));
+}
+
 /* 1 if ${rule} is on in ${cfg} (for negotiation: exemptions come later). */
 static int
 milter_rule_on(const struct config *cfg, enum policy_rule rule)
@@ -396,24 +409,61 @@ milter_mime_name(void *arg, const char *param, const char *name, size_t len,
 	milter_verdict_fire(c, c->v, &ev);
 }
 
-/* Fire mime-filename-length for a name held from the top-level header. */
+/*
+ * mime-structure: the scanner cannot read this MIME structure as a mail
+ * client would; ${detail} is the cause (a constant string).
+ */
+static void
+milter_mime_structure(void *arg, const char *detail)
+{
+	struct milter_conn *c = arg;
+	struct audit_rule ev;
+
+	if (!milter_rule_pending(c, POLICY_MIME_STRUCTURE) ||
+	    c->tx.mime_held_cause != NULL)
+		return;
+	if (c->v == NULL) {
+		/* From the top-level header: fired with the body. */
+		c->tx.mime_held_cause = detail;
+		return;
+	}
+	memset(&ev, 0, sizeof(ev));
+	ev.rule = POLICY_MIME_STRUCTURE;
+	ev.value = 1;
+	ev.limit = 0;
+	ev.detail = detail;
+	ev.detail_len = strlen(detail);
+	c->tx.fired |= 1u << POLICY_MIME_STRUCTURE;
+	milter_verdict_fire(c, c->v, &ev);
+}
+
+/* Fire what the MIME scanner found in the top-level header, for stage=body. */
 static void
 milter_mime_held(struct milter_conn *c, struct milter_verdict *v)
 {
 	struct audit_rule ev;
+	const char *cause = c->tx.mime_held_cause;
 
-	if (!c->tx.mime_held)
-		return;
-	c->tx.mime_held = 0;
-	memset(&ev, 0, sizeof(ev));
-	ev.rule = POLICY_MIME_FILENAME_LENGTH;
-	ev.value = (long long)c->tx.mime_held_len;
-	ev.limit = c->cfg->rules[POLICY_MIME_FILENAME_LENGTH].limit;
-	/* audit_escape() cuts at 200 octets and adds "..." from 201 on. */
-	ev.detail = c->tx.mime_held_name;
-	ev.detail_len = c->tx.mime_held_kept;
-	c->tx.fired |= 1u << POLICY_MIME_FILENAME_LENGTH;
-	milter_verdict_fire(c, v, &ev);
+	/* In table order: mime-filename-length first. */
+	if (c->tx.mime_held &&
+	    milter_rule_pending(c, POLICY_MIME_FILENAME_LENGTH)) {
+		c->tx.mime_held = 0;
+		memset(&ev, 0, sizeof(ev));
+		ev.rule = POLICY_MIME_FILENAME_LENGTH;
+		ev.value = (long long)c->tx.mime_held_len;
+		ev.limit = c->cfg->rules[POLICY_MIME_FILENAME_LENGTH].limit;
+		/* audit_escape() cuts at 200 octets and adds "..." from 201 on. */
+		ev.detail = c->tx.mime_held_name;
+		ev.detail_len = c->tx.mime_held_kept;
+		c->tx.fired |= 1u << POLICY_MIME_FILENAME_LENGTH;
+		milter_verdict_fire(c, v, &ev);
+	}
+	if (cause != NULL) {
+		c->tx.mime_held_cause = NULL;
+		c->v = v;
+		milter_mime_structure(c, cause);
+		c->v = NULL;
+	}
 }
 
 /* The connection's MIME scanner, created on first use; NULL: no memory. */
@@ -422,7 +472,7 @@ milter_mime(struct milter_conn *c)
 {
 
 	if (c->mime == NULL)
-		c->mime = mime_new(milter_mime_name, c);
+		c->mime = mime_new(milter_mime_name, milter_mime_structure, c);
 	if (c->mime != NULL)
 		c->tx.mime_used = 1;
 	return (c->mime);
@@ -500,9 +550,11 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		eoh = milter_rule_on(cfg, POLICY_DUPLICATE_HEADER) ||
 		    milter_rule_on(cfg, POLICY_DKIM_UNSIGNED_DUPLICATE);
 		hdrs = eoh || milter_rule_on(cfg, POLICY_HEADER_LINE_LENGTH) ||
-		    milter_rule_on(cfg, POLICY_MIME_FILENAME_LENGTH);
+		    milter_rule_on(cfg, POLICY_MIME_FILENAME_LENGTH) ||
+		    milter_rule_on(cfg, POLICY_MIME_STRUCTURE);
 		body = milter_rule_on(cfg, POLICY_BODY_LINE_LENGTH) ||
-		    milter_rule_on(cfg, POLICY_MIME_FILENAME_LENGTH);
+		    milter_rule_on(cfg, POLICY_MIME_FILENAME_LENGTH) ||
+		    milter_rule_on(cfg, POLICY_MIME_STRUCTURE);
 		config_unref(cfg);
 	}
 	/*
@@ -749,7 +801,7 @@ milter_header(SMFICTX *ctx, char *name, char *value)
 		if (hdrcount_add(c->hc, name, namelen, value, valuelen) != 0)
 			c->tx.hc_overflow = 1;
 	}
-	if (milter_rule_pending(c, POLICY_MIME_FILENAME_LENGTH)) {
+	if (milter_mime_pending(c)) {
 		if ((m = milter_mime(c)) == NULL)
 			return (milter_fail(ctx, c, "header", "out of memory"));
 		/* c->v stays NULL: a name found here is held for the body. */
@@ -826,7 +878,7 @@ milter_eoh(SMFICTX *ctx)
 	return (milter_verdict_finish(ctx, c, &v));
 }
 
-/** milter_body(ctx, buf, len): a body chunk: body-line-length, mime-filename-length; SMFIS_SKIP once neither can fire. */
+/** milter_body(ctx, buf, len): a body chunk: body-line-length, mime-filename-length, mime-structure; SMFIS_SKIP once none can fire. */
 sfsistat
 milter_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 {
@@ -849,9 +901,8 @@ milter_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 		linelen_body_feed(&c->tx.lb, buf, len);
 		milter_check_body_lines(c, &v);
 	}
-	if (milter_rule_pending(c, POLICY_MIME_FILENAME_LENGTH))
-		milter_mime_held(c, &v);
-	if (milter_rule_pending(c, POLICY_MIME_FILENAME_LENGTH)) {
+	milter_mime_held(c, &v);
+	if (milter_mime_pending(c)) {
 		if ((m = milter_mime(c)) == NULL)
 			return (milter_fail(ctx, c, "body", "out of memory"));
 		c->v = &v;
@@ -861,7 +912,7 @@ milter_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 	ret = milter_verdict_finish(ctx, c, &v);
 	if (ret == SMFIS_CONTINUE && (c->neg & MILTER_NEG_SKIP) != 0 &&
 	    !milter_rule_pending(c, POLICY_BODY_LINE_LENGTH) &&
-	    !milter_rule_pending(c, POLICY_MIME_FILENAME_LENGTH))
+	    !milter_mime_pending(c))
 		ret = SMFIS_SKIP;
 	return (ret);
 }
@@ -885,9 +936,8 @@ milter_eom(SMFICTX *ctx)
 		linelen_body_finish(&c->tx.lb);
 		milter_check_body_lines(c, &v);
 	}
-	if (c->tx.mime_used &&
-	    milter_rule_pending(c, POLICY_MIME_FILENAME_LENGTH)) {
-		milter_mime_held(c, &v);
+	milter_mime_held(c, &v);
+	if (c->tx.mime_used && milter_mime_pending(c)) {
 		c->v = &v;
 		mime_end(c->mime);
 		c->v = NULL;

@@ -108,7 +108,7 @@ main(int argc, char **argv)
 	double	t0 = 0, tm, tb;
 	const char *p, *e, *nl;
 
-	if (body == NULL || runs < 1 || (m = mime_new(count, NULL)) == NULL) {
+	if (body == NULL || runs < 1 || (m = mime_new(count, NULL, NULL)) == NULL) {
 		fprintf(stderr, "bench_mime: setup failed\n");
 		return (1);
 	}

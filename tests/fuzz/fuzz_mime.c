@@ -60,7 +60,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(msg, data, size);
 	for (r = 0; r < 2; r++) {
-		if (m[r] == NULL && (m[r] = mime_new(collect, &out[r])) == NULL)
+		if (m[r] == NULL && (m[r] = mime_new(collect, NULL, &out[r])) == NULL)
 			abort();
 		out[r].n = 0;
 		out[r].count = 0;

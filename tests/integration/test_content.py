@@ -1,7 +1,7 @@
 """test_content - the content rules of issue 4 through the private Postfix.
 
-header-line-length, body-line-length, mime-filename-length, duplicate-header
-and dkim-unsigned-duplicate: for each, the accept side (the message is
+header-line-length, body-line-length, mime-filename-length, duplicate-header,
+dkim-unsigned-duplicate and mime-structure (issue 13): for each, the accept side (the message is
 delivered byte for byte) and the refuse side (the exact reply at the end of
 DATA, nothing delivered), with the exact log lines.  The messages are the
 corpus in tests/data (see tests/data/README for each file's verdict).
@@ -128,9 +128,11 @@ BENIGN = [
     "benign-list-headers.eml", "benign-many-received.eml", "benign-dkim-oversigned.eml",
     "benign-dkim-folded-multiline.eml", "benign-dkim-several-signatures.eml",
     "benign-dkim-z-copied.eml", "benign-arc-i1-i2.eml", "benign-rfc822-attachment.eml",
-    # fields outside the default duplicate-header list
-    "attack-dup-content-type.eml", "attack-dup-cte-mime-version.eml",
-    # at the limits
+    # multiparts as common clients write them, a forwarded message
+    "benign-outlook-multipart.eml", "benign-thunderbird-multipart.eml",
+    "benign-applemail-multipart.eml", "benign-forwarded-rfc822.eml",
+    # at the limits (a 70-octet boundary is the longest RFC 2046 allows)
+    "mime-boundary-70.eml",
     "len-header-998.eml", "len-header-folded-900-900.eml", "len-body-998.eml",
     "mime-2231-255.eml", "mime-2047-255.eml", "mime-nested-255.eml", "mime-rfc822-255.eml",
     "mime-body-looks-like-part-header.eml",
@@ -302,3 +304,65 @@ def test_mime_filename_length_asa_drops_connection(ctx):
     accept(ctx, "mime-rfc822-255.eml")
     refuse(ctx, "mime-nested-256.eml", 421, "4.7.0 " + reply_text("mime-filename-length"),
            [("mime-filename-length", "drop-connection", 256, 255, "body", None, esc(N256))])
+
+
+# ----------------------------------------------------------------------
+# mime-structure (SPEC 4.1): the evasions of issue 13
+
+Q300 = b"q" * 296 + b".exe"
+JOINED = ("\u20ac" * 20 + "a").encode() * 5
+
+
+def structure(detail, action="reject"):
+    return ("mime-structure", action, 1, 0, "body", None, detail)
+
+
+def filename(value, decoded, action="reject"):
+    return ("mime-filename-length", action, value, 255, "body", None, esc(decoded))
+
+
+def test_mime_structure_standard(ctx):
+    """Each evasion is refused, with every rule that fired logged; the reply
+    names the first in SPEC order among the strongest (both reject here:
+    the one that fired first)."""
+    ctx.start_milter(STANDARD)
+    ms = (550, "5.7.1 " + reply_text("mime-structure"))
+    refuse(ctx, "mime-evasion-long-boundary.eml", *ms,
+           [structure("boundary longer than 200 octets"), filename(0, b"")])
+    refuse(ctx, "mime-evasion-boundary-whitespace.eml", *ms,
+           [structure("more than 32 octets of white space after a boundary"),
+            filename(300, Q300)])
+    refuse(ctx, "mime-evasion-two-content-types.eml", *ms,
+           [structure("Content-Type twice in one header"), filename(300, Q300)])
+    refuse(ctx, "attack-dup-content-type.eml", *ms,
+           [structure("Content-Type twice in one header")])
+    refuse(ctx, "attack-dup-cte-mime-version.eml", *ms,
+           [structure("Content-Transfer-Encoding twice in one header")])
+    refuse(ctx, "mime-structure-base64-rfc822.eml", *ms,
+           [structure("encoded message part")])
+    # GMime joins the words and measures 61 octets; a client shows 305
+    refuse(ctx, "mime-evasion-joined-words.eml", 550,
+           "5.7.1 " + reply_text("mime-filename-length"), [filename(305, JOINED)])
+
+
+def test_mime_structure_log_only_delivers(ctx):
+    ctx.start_milter(STANDARD + "rule mime-structure { action = log }\n"
+                     "rule mime-filename-length { action = log }\n")
+    accept(ctx, "attack-dup-content-type.eml",
+           [structure("Content-Type twice in one header", "log")])
+    accept(ctx, "mime-evasion-two-content-types.eml",
+           [structure("Content-Type twice in one header", "log"),
+            filename(300, Q300, "log")])
+
+
+def test_mime_structure_off_under_asa_fails_closed(ctx):
+    """Profile asa has mime-structure off; what the scanner cannot read
+    still never passes: mime-filename-length fires on it (value 0)."""
+    ctx.start_milter(ASA)
+    accept(ctx, "attack-dup-content-type.eml")
+    refuse(ctx, "mime-evasion-long-boundary.eml", 421,
+           "4.7.0 " + reply_text("mime-filename-length"),
+           [filename(0, b"", "drop-connection")])
+    refuse(ctx, "mime-evasion-two-content-types.eml", 421,
+           "4.7.0 " + reply_text("mime-filename-length"),
+           [filename(300, Q300, "drop-connection")])

@@ -82,7 +82,7 @@ struct bad_row {
 #define RULES	"(rcpt-count, sender-length, address-characters, " \
 		"cmd-line-length, bare-linefeed, header-line-length, " \
 		"body-line-length, mime-filename-length, duplicate-header, " \
-		"dkim-unsigned-duplicate)"
+		"dkim-unsigned-duplicate, mime-structure)"
 #define ALL	"(none, log, tempfail, reject, drop-connection)"
 
 ParameterizedTestParameters(config, bad)
@@ -352,6 +352,8 @@ ParameterizedTestParameters(config, good)
 		{ "profile = asa", "rule duplicate-header {\n  action = none\n" },
 		{ "profile = asa", "rule dkim-unsigned-duplicate {\n"
 		  "  action = none\n" },
+		{ "profile = asa", "rule mime-structure {\n  action = none\n" },
+		{ "", "rule mime-structure {\n  action = reject\n" },
 		{ "profile = asa\nrule rcpt-count { limit = 50 }",
 		  "rule rcpt-count {\n  limit = 50\n  action = drop-connection\n" },
 		{ "rule rcpt-count { action = reject }\nprofile = asa",
@@ -496,6 +498,7 @@ Test(config, profile_asa)
 	cr_assert_eq(cfg->rules[POLICY_DUPLICATE_HEADER].action, POLICY_NONE);
 	cr_assert_eq(cfg->rules[POLICY_DKIM_UNSIGNED_DUPLICATE].action,
 	    POLICY_NONE);
+	cr_assert_eq(cfg->rules[POLICY_MIME_STRUCTURE].action, POLICY_NONE);
 	config_unref(cfg);
 }
 

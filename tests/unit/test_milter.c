@@ -758,7 +758,8 @@ static const struct crow crows[] = {
 	  STD_HDRS({ NULL }), { "@998:x@\r", "\n@998:y@\r", "\nend\r\n" }, "",
 	  NULL, "" },
 	{ "body lines, default log: once, then SKIP when MIME is off",
-	  "rule mime-filename-length { action = none }\n", 0, 0,
+	  "rule mime-filename-length { action = none }\n"
+	  "rule mime-structure { action = none }\n", 0, 0,
 	  STD_HDRS({ NULL }), { "@1000:x@\r\n@2000:y@\r\n", "more\r\n" },
 	  "b1=skip", NULL,
 	  P "QID1: rule=body-line-length action=log value=1000 limit=998 "
@@ -775,7 +776,8 @@ static const struct crow crows[] = {
 	  "stage=body " QCLIENT "\n" },
 	{ "body rules off: SKIP at once",
 	  "rule body-line-length { action = none }\n"
-	  "rule mime-filename-length { action = none }\n", 0, 0,
+	  "rule mime-filename-length { action = none }\n"
+	  "rule mime-structure { action = none }\n", 0, 0,
 	  STD_HDRS({ NULL }), { "@1000:x@\r\n", "more\r\n" }, "b1=skip", NULL,
 	  "" },
 	{ "unterminated last body line, measured at end of message",
@@ -868,6 +870,7 @@ static const struct crow crows[] = {
 	  "limit=255 stage=body " QCLIENT " detail=\"" LOGE100 "\"\n" },
 	{ "attachment name, log: once, then SKIP",
 	  "rule mime-filename-length { action = log limit = 3 }\n"
+	  "rule mime-structure { action = none }\n"
 	  "rule body-line-length { action = none }\n", 0, 0,
 	  MP_HDRS, MP_BODY(" filename=\"abcd.txt\"; name=\"efgh.txt\""),
 	  "b1=skip", NULL,
@@ -889,6 +892,36 @@ static const struct crow crows[] = {
 	  "550 5.7.1 Message refused by policy (mime-filename-length)",
 	  P "QID1: rule=mime-filename-length action=reject value=256 limit=255 "
 	  "stage=body " QCLIENT " detail=\"@200:b@...\"\n" },
+	{ "two top-level Content-Types: mime-structure, held for the body", "",
+	  0, 0,
+	  { { "From", " <a@d.test>" }, { "MIME-Version", " 1.0" },
+	    { "Content-Type", " text/plain" },
+	    { "Content-Type", " multipart/mixed; boundary=b" } },
+	  { "--b\r\n\r\nx\r\n" }, "b1=reject",
+	  "550 5.7.1 Message refused by policy (mime-structure)",
+	  P "QID1: rule=mime-structure action=reject value=1 limit=0 "
+	  "stage=body " QCLIENT " detail=\"Content-Type twice in one header\"\n" },
+	{ "both MIME rules from the top-level header, no body: SPEC order", "",
+	  0, 0,
+	  { { "From", " <a@d.test>" }, { "MIME-Version", " 1.0" },
+	    { "Content-Transfer-Encoding", " base64" },
+	    { "Content-Transfer-Encoding", " 7bit" },
+	    { "Content-Type", " application/pdf; name=\"@256:c@\"" } },
+	  { NULL }, "eom=reject",
+	  "550 5.7.1 Message refused by policy (mime-filename-length)",
+	  P "QID1: rule=mime-filename-length action=reject value=256 limit=255 "
+	  "stage=body " QCLIENT " detail=\"@200:c@...\"\n"
+	  P "QID1: rule=mime-structure action=reject value=1 limit=0 "
+	  "stage=body " QCLIENT
+	  " detail=\"Content-Transfer-Encoding twice in one header\"\n" },
+	{ "mime-structure logged in monitor mode, nothing refused",
+	  "mode = monitor\n", 0, 0,
+	  { { "From", " <a@d.test>" },
+	    { "Content-Type", " message/rfc822" },
+	    { "Content-Transfer-Encoding", " base64" } },
+	  { "U3ViamVjdDogeA0KDQp4DQo=\r\n" }, "", NULL,
+	  P "QID1: rule=mime-structure action=reject value=1 limit=0 "
+	  "stage=body " QCLIENT " mode=monitor detail=\"encoded message part\"\n" },
 	{ "MIME-looking text in a plain body is not a part", "", 0, 0,
 	  STD_HDRS({ NULL }),
 	  { "Content-Disposition: attachment; filename=\"@300:a@\"\r\n" },
@@ -1106,7 +1139,8 @@ Test(milter, negotiate_content_steps)
 		  "rule body-line-length { action = none }\n"
 		  "rule mime-filename-length { action = none }\n"
 		  "rule duplicate-header { action = none }\n"
-		  "rule dkim-unsigned-duplicate { action = none }\n",
+		  "rule dkim-unsigned-duplicate { action = none }\n"
+		  "rule mime-structure { action = none }\n",
 		  SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NODATA,
 		  SMFIP_SKIP },
 		/* asa: header-line-length, body-line-length, MIME on. */
@@ -1118,7 +1152,8 @@ Test(milter, negotiate_content_steps)
 		{ "rule header-line-length { action = none }\n"
 		  "rule mime-filename-length { action = none }\n"
 		  "rule duplicate-header { action = none }\n"
-		  "rule dkim-unsigned-duplicate { action = none }\n",
+		  "rule dkim-unsigned-duplicate { action = none }\n"
+		  "rule mime-structure { action = none }\n",
 		  SMFIP_NOHDRS | SMFIP_NOEOH, SMFIP_SKIP },
 		/* The MIME scanner needs the top-level headers. */
 		{ "rule header-line-length { action = none }\n"
@@ -1129,8 +1164,16 @@ Test(milter, negotiate_content_steps)
 		{ "rule header-line-length { action = none }\n"
 		  "rule body-line-length { action = none }\n"
 		  "rule mime-filename-length { action = none }\n"
-		  "rule duplicate-header { action = none }\n",
+		  "rule duplicate-header { action = none }\n"
+		  "rule mime-structure { action = none }\n",
 		  SMFIP_NOBODY, SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+		/* mime-structure alone needs the headers and the body. */
+		{ "rule header-line-length { action = none }\n"
+		  "rule body-line-length { action = none }\n"
+		  "rule mime-filename-length { action = none }\n"
+		  "rule duplicate-header { action = none }\n"
+		  "rule dkim-unsigned-duplicate { action = none }\n",
+		  SMFIP_NOEOH, SMFIP_HDR_LEADSPC | SMFIP_SKIP },
 	};
 	const unsigned long base = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
 	SMFICTX *ctx;

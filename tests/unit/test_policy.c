@@ -37,6 +37,7 @@ ParameterizedTestParameters(policy, rules)
 		{ POLICY_MIME_FILENAME_LENGTH, "mime-filename-length", ALL, 1, 0 },
 		{ POLICY_DUPLICATE_HEADER, "duplicate-header", ALL, 0, 0 },
 		{ POLICY_DKIM_UNSIGNED_DUPLICATE, "dkim-unsigned-duplicate", ALL, 0, 0 },
+		{ POLICY_MIME_STRUCTURE, "mime-structure", ALL, 0, 0 },
 	};
 	return cr_make_param_array(struct rule_row, rows, sizeof(rows) / sizeof(rows[0]));
 }
