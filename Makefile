@@ -113,7 +113,7 @@ $(BUILD)/tests/test_milter: tests/unit/test_milter.c tests/unit/mfwrap_stub.c \
 		$(LDFLAGS) $(LDLIBS) $(CRIT_LIBS)
 
 # Unit tests: one Criterion binary per module of common/ and shim/.
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libshim.a $(BUILD)/libcommon.a \
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libshim.a $(BUILD)/libcommon.a $(wildcard tests/lib/*.h) \
 		$(wildcard common/*.h) $(wildcard shim/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) -Ishim $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ $< \
@@ -131,23 +131,33 @@ integration: $(BINS)
 # Fuzz targets, built with clang's libFuzzer (independent of $(CC)).
 FUZZ_CC     ?= clang
 FUZZ_FLAGS   = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS)
-$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRCS) $(SHIM_SRCS) $(wildcard common/*.h) $(wildcard shim/*.h)
+$(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(COMMON_SRCS) $(SHIM_SRCS) $(wildcard common/*.h) $(wildcard shim/*.h) $(wildcard tests/lib/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_FLAGS) -Ishim -o $@ $< $(COMMON_SRCS) $(SHIM_SRCS) $(PKG_LIBS) \
 		$(EVENT_LIBS) -pthread
 
-# In make check every target runs over its seed corpus plus a short burst.
+# The differential MIME and header targets (fuzz_*_oracle) also start
+# from the message corpus of tests/data.
+# In make check every target runs over its seed corpus plus a short burst;
+# a crash (or an oracle's abort) fails the check, with the fuzzer's report.
 fuzz-smoke: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); \
 		echo "== $$n"; mkdir -p $(BUILD)/fuzz/corpus/$$n; \
-		$$f -max_total_time=10 -print_final_stats=0 \
-		    $(BUILD)/fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>&1 | tail -n 2; \
+		seeds=""; case $$n in fuzz_mime_oracle|fuzz_hdrcount_oracle) seeds=tests/data;; esac; \
+		if ! $$f -max_total_time=10 -print_final_stats=0 \
+		    -artifact_prefix=$(BUILD)/fuzz/$$n- \
+		    $(BUILD)/fuzz/corpus/$$n tests/fuzz/corpus/$$n $$seeds \
+		    > $(BUILD)/fuzz/$$n.log 2>&1; then \
+			tail -n 40 $(BUILD)/fuzz/$$n.log; exit 1; \
+		fi; tail -n 2 $(BUILD)/fuzz/$$n.log; \
 	done
 
 fuzz: $(FUZZ_BINS)
 	@set -e; for f in $(FUZZ_BINS); do n=$$(basename $$f); \
 		mkdir -p $(BUILD)/fuzz/corpus/$$n; \
-		$$f -max_total_time=$(FUZZ_SECONDS) $(BUILD)/fuzz/corpus/$$n tests/fuzz/corpus/$$n; \
+		seeds=""; case $$n in fuzz_mime_oracle|fuzz_hdrcount_oracle) seeds=tests/data;; esac; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(BUILD)/fuzz/$$n- \
+		    $(BUILD)/fuzz/corpus/$$n tests/fuzz/corpus/$$n $$seeds; \
 	done
 
 # Generated SMTP sessions through the shim to a private Postfix whose
