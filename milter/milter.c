@@ -13,7 +13,7 @@
  * Decisions: each stage evaluates its rules into a struct milter_verdict.
  * Every rule that fires is logged at once (one audit line each); the
  * strongest action decides, ties going to the first rule in table order
- * (rules are evaluated in that order), and the stage gives one reply.
+ * (whichever fired first in the body), and the stage gives one reply.
  *
  * Content rules (SPEC 4): header-line-length at each header, the two
  * header-count rules at end of headers, body-line-length,
@@ -249,7 +249,9 @@ milter_verdict_fire(const struct milter_conn *c, struct milter_verdict *v,
 	v->nfired++;
 	if (r->log)
 		audit_log_rule(ev);
-	if (!ev->monitor && r->action > v->action) {
+	/* A tie goes to the rule first in table order, whenever it fired. */
+	if (!ev->monitor && (r->action > v->action ||
+	    (r->action == v->action && ev->rule < v->rule))) {
 		v->action = r->action;
 		v->rule = ev->rule;
 	}

@@ -922,6 +922,16 @@ static const struct crow crows[] = {
 	  { "U3ViamVjdDogeA0KDQp4DQo=\r\n" }, "", NULL,
 	  P "QID1: rule=mime-structure action=reject value=1 limit=0 "
 	  "stage=body " QCLIENT " mode=monitor detail=\"encoded message part\"\n" },
+	{ "both MIME rules in the body: the reply is the first in table order",
+	  "", 0, 0, MP_HDRS,
+	  MP_BODY(" filename=a\r\nContent-Disposition: attachment;"
+	  " filename=\"@300:d@\""), "b1=reject",
+	  "550 5.7.1 Message refused by policy (mime-filename-length)",
+	  P "QID1: rule=mime-structure action=reject value=1 limit=0 "
+	  "stage=body " QCLIENT
+	  " detail=\"Content-Disposition twice in one header\"\n"
+	  P "QID1: rule=mime-filename-length action=reject value=300 limit=255 "
+	  "stage=body " QCLIENT " detail=\"@200:d@...\"\n" },
 	{ "MIME-looking text in a plain body is not a part", "", 0, 0,
 	  STD_HDRS({ NULL }),
 	  { "Content-Disposition: attachment; filename=\"@300:a@\"\r\n" },

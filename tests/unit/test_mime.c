@@ -745,3 +745,25 @@ Test(mime, nul_in_part_header)
 	cr_assert_str_eq(o.s, "filename=\"ab|filename=ab cd|name=in|");
 	mime_free(m);
 }
+
+/* A Content-Type cut at MIME_FIELD_MAX: its structure is unknown. */
+Test(mime, overlong_content_type_cause)
+{
+	static struct out o;
+	struct mime *m = mime_new(collect, collect_structure, &o);
+	size_t	big = MIME_FIELD_MAX + 100, n;
+	char   *msg = malloc(big + 512);
+
+	cr_assert(m != NULL && msg != NULL);
+	n = (size_t)sprintf(msg, "Content-Type: multipart/mixed; boundary=b\n\n--b\n"
+	    "Content-Type: multipart/mixed; x=\"");
+	memset(msg + n, 'x', big);
+	n += big;
+	n += (size_t)sprintf(msg + n, "\"; boundary=c\n\n--c\n"
+	    "Content-Disposition: attachment; filename=in\n\n--c--\n--b--\n");
+	out_init(&o);
+	feed(m, msg, n, 4096);
+	cr_assert_str_eq(o.s, "!Content-Type longer than 16384 octets|name=[T]|");
+	free(msg);
+	mime_free(m);
+}
