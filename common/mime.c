@@ -47,7 +47,9 @@
  * MIME_BOUNDARY_WSP octets of white space after a boundary line (still
  * acted on), Content-Type, Content-Disposition or Content-Transfer-Encoding
  * twice in one header block, a Content-Type longer than MIME_FIELD_MAX,
- * nesting past MIME_MAX_DEPTH, an encoded message part.
+ * nesting past MIME_MAX_DEPTH, an encoded message part, and a field with
+ * more than MIME_OPEN_WORDS "=?" after its last "?=" (GMime's RFC 2047
+ * reader is quadratic on those: such a field is not given to it).
  *
  * Structure: a stack of nesting levels (a multipart with its boundary, or
  * a message/rfc822 body), at most MIME_MAX_DEPTH deep.  Body lines are
@@ -93,6 +95,7 @@
 #include "mime.h"
 
 #define LINE_KEEP	(2 + MIME_BOUNDARY_MAX + 2 + MIME_BOUNDARY_WSP)
+#define MIME_OPEN_WORDS	64	/* "=?" no "?=" follows, per field */
 
 enum mime_state {
 	S_TOP,			/* top-level header, body not started */
@@ -140,7 +143,6 @@ struct mime {
 	/* The current line. */
 	size_t	llen;			/* octets so far, CR terminator excluded */
 	int	lcr;			/* a CR held back at a chunk end */
-	int	fnew;			/* this line started a header field */
 	int	ltail;			/* octets past LINE_KEEP are all white space
 					   (0 once not, or if the line is no "-" line) */
 	unsigned char lbuf[LINE_KEEP];
@@ -354,9 +356,7 @@ encoded_word(const char *p, const char *e, const char **cs, size_t *csl,
 	if (e - q < 5 || strchr("BbQq", q[1]) == NULL || q[1] == '\0' ||
 	    q[2] != '?')
 		return (0);
-	for (r = q + 3; r + 1 < e && !(r[0] == '?' && r[1] == '='); r++)
-		;
-	if (r + 1 >= e)
+	if ((r = memmem(q + 3, (size_t)(e - q - 3), "?=", 2)) == NULL)
 		return (0);
 	*cs = p + 2;
 	*csl = (size_t)(q - p - 2);
@@ -370,12 +370,18 @@ encoded_word(const char *p, const char *e, const char **cs, size_t *csl,
 void
 mime_2047_words(const char *in, size_t len, GString *out)
 {
-	const char *p = in, *e = in + len, *cs, *t, *w, *text;
+	const char *p = in, *e, *cs, *t, *w, *text;
 	char	csname[64], *buf;
 	size_t	n, csl, tl;
 	int	enc, prev_word = 0;
 
 	mime_init();
+	/*
+	 * No word can end after the last "?=": searching up to it only keeps
+	 * the scan linear (a failed candidate never searches the rest).
+	 */
+	for (e = in + len; e - in >= 2 && !(e[-2] == '?' && e[-1] == '='); e--)
+		;
 	while (p < e) {
 		/* White space between two encoded words is dropped. */
 		for (w = p; w < e && is_lwsp((unsigned char)*w); w++)
@@ -405,6 +411,9 @@ mime_2047_words(const char *in, size_t len, GString *out)
 		append_charset(out, "", text, (size_t)(p - text));
 		prev_word = 0;
 	}
+	/* The text after the last "?=". */
+	if (e < in + len)
+		append_charset(out, "", e, (size_t)(in + len - e));
 }
 
 /* 1 if GMime's ${list} has a ${want} parameter of exactly ${s}. */
@@ -627,6 +636,11 @@ content_type(struct mime *m, GMimeContentType *ct, const char *v, int trunc)
 	m->kind = K_LEAF;
 	if (token_is(t, tl, "multipart")) {
 		m->digest = token_is(sub, sl, "digest");
+		if (ct == NULL) {
+			/* Not parsed (see field_done()): cannot be followed. */
+			m->unfollowed = 1;
+			return;
+		}
 		if ((s = g_mime_content_type_get_parameter(ct, "boundary")) == NULL)
 			return;
 		m->blen = strlen(s);
@@ -646,6 +660,22 @@ content_type(struct mime *m, GMimeContentType *ct, const char *v, int trunc)
 	    token_is(sub, sl, "rfc2822") || token_is(sub, sl, "global") ||
 	    token_is(sub, sl, "news")))
 		m->kind = K_MSG;
+}
+
+/* How many "=?" of ${v} come after its last "?=" (they can start no word). */
+static size_t
+open_words(const char *v)
+{
+	const char *p = v, *q, *last = v;
+	size_t	n = 0;
+
+	while ((q = strstr(p, "?=")) != NULL) {
+		last = q + 2;
+		p = q + 1;
+	}
+	for (p = last; (q = strstr(p, "=?")) != NULL; p = q + 2)
+		n++;
+	return (n);
 }
 
 /*
@@ -693,12 +723,32 @@ field_done(struct mime *m, const char *name, size_t nlen, char *v,
 	GMimeContentEncoding ce;
 	int	ctype;
 	char   *dec;
+	long	rl;
 
 	ctype = nlen == 12 && g_ascii_strncasecmp(name, "Content-Type", 12) == 0;
 	if (ctype || (nlen == 19 &&
 	    g_ascii_strncasecmp(name, "Content-Disposition", 19) == 0)) {
 		if (!ctype && !names_only && ++m->ncd == 2)
 			structure(m, "Content-Disposition twice in one header");
+		/*
+		 * GMime's RFC 2047 reader rescans the rest of the value for
+		 * every "=?" that no "?=" follows: quadratic in the field.
+		 * Such a field is never real mail; it is not handed to GMime,
+		 * its raw names are reported and its structure is unknown.
+		 */
+		if (open_words(v) > MIME_OPEN_WORDS) {
+			if (!names_only) {
+				structure(m, "more than 64 unterminated encoded "
+				    "words in one field");
+				if (ctype)
+					content_type(m, NULL, raw, trunc);
+			}
+			if ((rl = raw_param(m, v, ctype ? "name" : "filename",
+			    0, NULL, trunc)) >= 0)
+				report(m, ctype ? "name" : "filename", m->rbuf,
+				    (size_t)rl, trunc);
+			return;
+		}
 		/*
 		 * GMime's object decodes RFC 2047 words in the whole value
 		 * before it parses it, so a boundary or a name can hide in
@@ -961,14 +1011,9 @@ put(struct mime *m, const unsigned char *s, size_t n)
 
 	if (n == 0)
 		return;
-	if (m->llen == 0 && m->state == S_HEADERS) {
-		if (is_wsp(s[0]))
-			m->fnew = 0;
-		else {
-			field_finish(m);
-			m->fnew = 1;
-		}
-	}
+	/* A line that does not start with white space starts a field. */
+	if (m->llen == 0 && m->state == S_HEADERS && !is_wsp(s[0]))
+		field_finish(m);
 	k = 0;
 	if (m->llen < LINE_KEEP) {
 		k = LINE_KEEP - m->llen < n ? LINE_KEEP - m->llen : n;
@@ -1032,7 +1077,6 @@ line_end(struct mime *m)
 		headers_end(m);
 	}
 	m->llen = 0;
-	m->fnew = 0;
 	m->ltail = 1;
 }
 
@@ -1083,7 +1127,6 @@ mime_reset(struct mime *m)
 	m->structured = 0;
 	m->llen = 0;
 	m->lcr = 0;
-	m->fnew = 0;
 	m->ltail = 1;
 	block_reset(m, 0);
 }

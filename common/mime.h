@@ -10,8 +10,8 @@
  * words one by one) to UTF-8.  It reads the structure as GMime's full
  * parser does; where it cannot (SPEC 4.1: an overlong boundary, more
  * whitespace after one than it keeps, a repeated Content-* field, nesting
- * past MIME_MAX_DEPTH, an encoded message/ part) it says so through the
- * structure callback.  Only part headers are ever buffered, each field up
+ * past MIME_MAX_DEPTH, an encoded message/ part, a field too costly to
+ * decode) it says so through the structure callback.  Only part headers are ever buffered, each field up
  * to MIME_FIELD_MAX octets; memory does not grow with the message.  Text
  * in a body that only looks like a MIME header is not a part header.  The
  * result never depends on where chunks split.
