@@ -47,9 +47,14 @@
  * MIME_BOUNDARY_WSP octets of white space after a boundary line (still
  * acted on), Content-Type, Content-Disposition or Content-Transfer-Encoding
  * twice in one header block, a Content-Type longer than MIME_FIELD_MAX,
- * nesting past MIME_MAX_DEPTH, an encoded message part, and a field with
+ * nesting past MIME_MAX_DEPTH, an encoded message part, a field with
  * more than MIME_OPEN_WORDS "=?" after its last "?=" (GMime's RFC 2047
- * reader is quadratic on those: such a field is not given to it).
+ * reader is quadratic on those: such a field is not given to it), a
+ * Content-Type that RFC 2047 decoding changes (GMime decodes it, other
+ * clients do not), and what GMime reads by the accident of its 4096-octet
+ * read buffer: a part header ended by a boundary line (missed when its CR
+ * and LF straddle the buffer's end) and a boundary at the end of a content
+ * line longer than 128 octets (such a line may be cut there).
  *
  * Structure: a stack of nesting levels (a multipart with its boundary, or
  * a message/rfc822 body), at most MIME_MAX_DEPTH deep.  Body lines are
@@ -96,6 +101,7 @@
 
 #define LINE_KEEP	(2 + MIME_BOUNDARY_MAX + 2 + MIME_BOUNDARY_WSP)
 #define MIME_OPEN_WORDS	64	/* "=?" no "?=" follows, per field */
+#define GMIME_LINE	128	/* GMime may cut a longer content line (SCAN_HEAD) */
 
 enum mime_state {
 	S_TOP,			/* top-level header, body not started */
@@ -146,6 +152,8 @@ struct mime {
 	int	ltail;			/* octets past LINE_KEEP are all white space
 					   (0 once not, or if the line is no "-" line) */
 	unsigned char lbuf[LINE_KEEP];
+	size_t	ltn;			/* content lines: their last octets */
+	unsigned char ltb[LINE_KEEP];
 
 	/* The current header field, and scratch for raw parameter text. */
 	size_t	flen;
@@ -635,7 +643,12 @@ content_type(struct mime *m, GMimeContentType *ct, const char *v, int trunc)
 		return;
 	m->kind = K_LEAF;
 	if (token_is(t, tl, "multipart")) {
-		m->digest = token_is(sub, sl, "digest");
+		/*
+		 * Whether parts default to message/rfc822 GMime takes from its
+		 * object, i.e. the decoded value, like the boundary.
+		 */
+		m->digest = ct != NULL &&
+		    g_mime_content_type_is_type(ct, "multipart", "digest");
 		if (ct == NULL) {
 			/* Not parsed (see field_done()): cannot be followed. */
 			m->unfollowed = 1;
@@ -660,6 +673,37 @@ content_type(struct mime *m, GMimeContentType *ct, const char *v, int trunc)
 	    token_is(sub, sl, "rfc2822") || token_is(sub, sl, "global") ||
 	    token_is(sub, sl, "news")))
 		m->kind = K_MSG;
+}
+
+/*
+ * 1 if the Content-Type values ${a} and ${b} differ in type, subtype or
+ * boundary: GMime reads the decoded one, most clients the raw one.
+ */
+static int
+ct_differs(struct mime *m, const char *a, const char *b)
+{
+	GMimeContentType *x = g_mime_content_type_parse(m->opts, a);
+	GMimeContentType *y = g_mime_content_type_parse(m->opts, b);
+	const char *bx, *by;
+	int	d;
+
+	if (x == NULL || y == NULL)
+		d = x != y;
+	else {
+		bx = g_mime_content_type_get_parameter(x, "boundary");
+		by = g_mime_content_type_get_parameter(y, "boundary");
+		d = g_ascii_strcasecmp(g_mime_content_type_get_media_type(x),
+		    g_mime_content_type_get_media_type(y)) != 0 ||
+		    g_ascii_strcasecmp(g_mime_content_type_get_media_subtype(x),
+		    g_mime_content_type_get_media_subtype(y)) != 0 ||
+		    (bx == NULL) != (by == NULL) ||
+		    (bx != NULL && strcmp(bx, by) != 0);
+	}
+	if (x != NULL)
+		g_object_unref(x);
+	if (y != NULL)
+		g_object_unref(y);
+	return (d);
 }
 
 /* How many "=?" of ${v} come after its last "?=" (they can start no word). */
@@ -757,8 +801,12 @@ field_done(struct mime *m, const char *name, size_t nlen, char *v,
 		dec = g_mime_utils_header_decode_text(m->opts, v);
 		field_params(m, ctype, dec != NULL ? dec : v, raw, trunc,
 		    names_only);
-		if (dec != NULL && strcmp(dec, v) != 0)
+		if (dec != NULL && strcmp(dec, v) != 0) {
 			field_params(m, ctype, v, NULL, trunc, 1);
+			if (ctype && !names_only && ct_differs(m, dec, v))
+				structure(m, "Content-Type changed by RFC 2047 "
+				    "decoding");
+		}
 		g_free(dec);
 	} else if (!names_only && nlen == 25 &&
 	    g_ascii_strncasecmp(name, "Content-Transfer-Encoding", 25) == 0) {
@@ -1021,6 +1069,20 @@ put(struct mime *m, const unsigned char *s, size_t n)
 	}
 	if (k < n && m->ltail)
 		m->ltail = m->lbuf[0] == '-' && all_lwsp(s + k, n - k);
+	if (m->state == S_SKIP) {
+		if (n >= LINE_KEEP) {
+			memcpy(m->ltb, s + n - LINE_KEEP, LINE_KEEP);
+			m->ltn = LINE_KEEP;
+		} else {
+			if (m->ltn + n > LINE_KEEP) {
+				k = m->ltn + n - LINE_KEEP;
+				memmove(m->ltb, m->ltb + k, m->ltn - k);
+				m->ltn -= k;
+			}
+			memcpy(m->ltb + m->ltn, s, n);
+			m->ltn += n;
+		}
+	}
 	if (m->state == S_HEADERS) {
 		k = MIME_FIELD_MAX - m->flen < n ? MIME_FIELD_MAX - m->flen : n;
 		memcpy(m->fbuf + m->flen, s, k);
@@ -1051,6 +1113,43 @@ line_data(struct mime *m, const unsigned char *s, const unsigned char *e, int eo
 	put(m, s, (size_t)(e - s));
 }
 
+/*
+ * GMime reads a content line that straddles the end of its 4096-octet
+ * buffer with more than 128 octets before it as two lines, so a boundary
+ * at the end of a longer line can open a part that no client sees: a
+ * content line of ${n} octets longer than GMIME_LINE whose last ${tn}
+ * octets ${t} end in a boundary and white space (or are all white space,
+ * hiding what precedes) is a structure cause.
+ */
+static void
+long_line(struct mime *m, const unsigned char *t, size_t tn, size_t n)
+{
+	const struct mime_level *l;
+	size_t	w = 0, r, need;
+	int	k;
+
+	if (m->nbound == 0 || n <= GMIME_LINE)
+		return;
+	while (w < tn && is_lwsp(t[tn - 1 - w]))
+		w++;
+	r = tn - w;
+	for (k = m->depth - 1; k >= 0; k--) {
+		l = &m->lv[k];
+		if (l->msg)
+			continue;
+		need = 2 + l->blen;
+		if ((r >= need && memcmp(t + r - l->blen, l->b, l->blen) == 0 &&
+		    t[r - need] == '-' && t[r - need + 1] == '-') ||
+		    (r >= need + 2 && t[r - 1] == '-' && t[r - 2] == '-' &&
+		    memcmp(t + r - 2 - l->blen, l->b, l->blen) == 0 &&
+		    t[r - need - 2] == '-' && t[r - need - 1] == '-'))
+			break;
+	}
+	if (k >= 0 || (w == tn && n > tn))
+		structure(m, "a boundary at the end of a line longer than "
+		    "128 octets");
+}
+
 /* The current line has ended. */
 static void
 line_end(struct mime *m)
@@ -1065,6 +1164,11 @@ line_end(struct mime *m)
 	 */
 	if (m->state == S_HEADERS &&
 	    boundary_match(m, m->lbuf, kept, m->llen, m->ltail, &fin, &wsp) >= 0) {
+		/*
+		 * GMime misses such a line when its CR and LF fall on either
+		 * side of its buffer's end, and reads on as headers.
+		 */
+		structure(m, "a part header ended by a boundary line");
 		m->flen = 0;
 		m->ftrunc = 0;
 		if (m->kind == K_MULTI || m->unfollowed)
@@ -1072,11 +1176,14 @@ line_end(struct mime *m)
 	}
 	if (boundary_line(m, m->lbuf, kept, m->llen, m->ltail))
 		;
+	else if (m->state == S_SKIP)
+		long_line(m, m->ltb, m->ltn, m->llen);
 	else if (m->state == S_HEADERS && m->llen == 0) {
 		field_finish(m);
 		headers_end(m);
 	}
 	m->llen = 0;
+	m->ltn = 0;
 	m->ltail = 1;
 }
 
@@ -1127,6 +1234,7 @@ mime_reset(struct mime *m)
 	m->structured = 0;
 	m->llen = 0;
 	m->lcr = 0;
+	m->ltn = 0;
 	m->ltail = 1;
 	block_reset(m, 0);
 }
@@ -1174,11 +1282,12 @@ mime_body(struct mime *m, const unsigned char *buf, size_t len)
 		if (m->state == S_SKIP && m->llen == 0 && !m->lcr) {
 			/* Fast path: a whole content line in this chunk. */
 			n = (size_t)(nl - p);
-			if (n >= 2 && p[0] == '-' && p[1] == '-') {
-				if (p[n - 1] == '\r')
-					n--;
-				(void)boundary_line(m, p, n, n, 1);
-			}
+			if (n > 0 && p[n - 1] == '\r')
+				n--;
+			if ((n < 2 || p[0] != '-' || p[1] != '-' ||
+			    !boundary_line(m, p, n, n, 1)) && n > GMIME_LINE)
+				long_line(m, n < LINE_KEEP ? p : p + n - LINE_KEEP,
+				    n < LINE_KEEP ? n : LINE_KEEP, n);
 		} else {
 			line_data(m, p, nl, 1);
 			line_end(m);

@@ -600,18 +600,38 @@ static const struct msg_row structures[] = {
 	{ "a boundary in an encoded word of the whole value (GMime decodes it)",
 	  "Content-Type: multipart/mixed; =?us-ascii?Q?boundary=3Denc?=\n\n"
 	  "--enc\nContent-Disposition: attachment; filename=a\n\n--enc--\n",
-	  "filename=a|" },
+	  "!Content-Type changed by RFC 2047 decoding|filename=a|" },
+	{ "a digest in an encoded comment: GMime's object is a digest",
+	  "Content-Type: (=?us-ascii?q?=29multipart/digest=28?=) multipart/mixed; boundary=g\n\n"
+	  "--g\n\nContent-Type: text/plain; name=inner\n\n--g--\n",
+	  "!Content-Type changed by RFC 2047 decoding|name=inner|" },
+	{ "an encoded word in a name only changes nothing structural",
+	  "Content-Type: multipart/mixed; boundary=w; name==?utf-8?q?x?=\n\n--w--\n",
+	  "name=x|" },
 	{ "part headers of a multipart ended by a boundary line: it opens it (GMime)",
 	  "Content-Type: multipart/mixed; boundary=z\n\n"
 	  "--z\nContent-Type: multipart/mixed; boundary=z\n"
 	  "--z\nContent-Disposition: attachment; filename=inner\n\n--z--\n"
 	  "--z\nContent-Disposition: attachment; filename=outer\n\n--z--\n",
-	  "filename=inner|filename=outer|" },
+	  "!a part header ended by a boundary line|filename=inner|filename=outer|" },
 	{ "a message part ended by a boundary line is empty",
 	  "Content-Type: multipart/mixed; boundary=m\n\n"
 	  "--m\nContent-Type: message/rfc822\n"
 	  "--m\nContent-Disposition: attachment; filename=next\n\n--m--\n",
-	  "filename=next|" },
+	  "!a part header ended by a boundary line|filename=next|" },
+	{ "a boundary at the end of a long content line (GMime may cut it there)",
+	  "Content-Type: multipart/mixed; boundary=L\n\n--L\n\n"
+	  "01234567890123456789012345678901234567890123456789"
+	  "01234567890123456789012345678901234567890123456789"
+	  "0123456789012345678901234567890--L \n"
+	  "Content-Disposition: attachment; filename=no\n\n--L--\n",
+	  "!a boundary at the end of a line longer than 128 octets|" },
+	{ "a long content line with the boundary inside is content",
+	  "Content-Type: multipart/mixed; boundary=L\n\n--L\n\n"
+	  "01234567890123456789012345678901234567890123456789"
+	  "01234567890123456789012345678901234567890123456789"
+	  "0123456789012345678901234567890--L x\n--L--\n",
+	  "" },
 	{ "a CR in the middle of a type ends it (GMime's raw reading)",
 	  "Content-Type: multipart/mixed; boundary=r\n\n"
 	  "--r\nContent-Type: message/rfc822\r&\n\n"
