@@ -152,7 +152,7 @@ struct mime {
 	int	ltail;			/* octets past LINE_KEEP are all white space
 					   (0 once not, or if the line is no "-" line) */
 	unsigned char lbuf[LINE_KEEP];
-	size_t	ltn;			/* content lines: their last octets */
+	size_t	ltn;			/* the line's last octets, but at the top */
 	unsigned char ltb[LINE_KEEP];
 
 	/* The current header field, and scratch for raw parameter text. */
@@ -777,10 +777,23 @@ field_done(struct mime *m, const char *name, size_t nlen, char *v,
 		/*
 		 * GMime's RFC 2047 reader rescans the rest of the value for
 		 * every "=?" that no "?=" follows: quadratic in the field.
-		 * Such a field is never real mail; it is not handed to GMime,
-		 * its raw names are reported and its structure is unknown.
+		 * Such a field (raw, or once decoded, when GMime's parameter
+		 * parser reads it again) is never real mail; it is not handed
+		 * to GMime, its raw names are reported and its structure is
+		 * unknown.
+		 *
+		 * GMime's object decodes RFC 2047 words in the whole value
+		 * before it parses it, so a boundary or a name can hide in
+		 * one: that reading decides, and the raw one is reported too.
 		 */
-		if (open_words(v) > MIME_OPEN_WORDS) {
+		dec = NULL;
+		if (open_words(v) <= MIME_OPEN_WORDS &&
+		    (dec = g_mime_utils_header_decode_text(m->opts, v)) != NULL &&
+		    open_words(dec) > MIME_OPEN_WORDS) {
+			g_free(dec);
+			dec = NULL;
+		}
+		if (dec == NULL) {
 			if (!names_only) {
 				structure(m, "more than 64 unterminated encoded "
 				    "words in one field");
@@ -793,15 +806,8 @@ field_done(struct mime *m, const char *name, size_t nlen, char *v,
 				    (size_t)rl, trunc);
 			return;
 		}
-		/*
-		 * GMime's object decodes RFC 2047 words in the whole value
-		 * before it parses it, so a boundary or a name can hide in
-		 * one: that reading decides, and the raw one is reported too.
-		 */
-		dec = g_mime_utils_header_decode_text(m->opts, v);
-		field_params(m, ctype, dec != NULL ? dec : v, raw, trunc,
-		    names_only);
-		if (dec != NULL && strcmp(dec, v) != 0) {
+		field_params(m, ctype, dec, raw, trunc, names_only);
+		if (strcmp(dec, v) != 0) {
 			field_params(m, ctype, v, NULL, trunc, 1);
 			if (ctype && !names_only && ct_differs(m, dec, v))
 				structure(m, "Content-Type changed by RFC 2047 "
@@ -1069,7 +1075,7 @@ put(struct mime *m, const unsigned char *s, size_t n)
 	}
 	if (k < n && m->ltail)
 		m->ltail = m->lbuf[0] == '-' && all_lwsp(s + k, n - k);
-	if (m->state == S_SKIP) {
+	if (m->state == S_SKIP || m->state == S_HEADERS) {
 		if (n >= LINE_KEEP) {
 			memcpy(m->ltb, s + n - LINE_KEEP, LINE_KEEP);
 			m->ltn = LINE_KEEP;
@@ -1115,20 +1121,22 @@ line_data(struct mime *m, const unsigned char *s, const unsigned char *e, int eo
 
 /*
  * GMime reads a content line that straddles the end of its 4096-octet
- * buffer with more than 128 octets before it as two lines, so a boundary
- * at the end of a longer line can open a part that no client sees: a
- * content line of ${n} octets longer than GMIME_LINE whose last ${tn}
- * octets ${t} end in a boundary and white space (or are all white space,
- * hiding what precedes) is a structure cause.
+ * buffer with more than 128 octets before it as two lines (a header line
+ * whatever its length), and tries the second for a boundary: so a
+ * boundary at the end of a line can open a part that no client sees.  A
+ * line of ${n} octets longer than ${min} whose last ${tn} octets ${t} end
+ * in a boundary and white space (or are all white space, hiding what
+ * precedes) is a structure cause.
  */
 static void
-long_line(struct mime *m, const unsigned char *t, size_t tn, size_t n)
+long_line(struct mime *m, const unsigned char *t, size_t tn, size_t n,
+    size_t min)
 {
 	const struct mime_level *l;
 	size_t	w = 0, r, need;
 	int	k;
 
-	if (m->nbound == 0 || n <= GMIME_LINE)
+	if (m->nbound == 0 || n <= min)
 		return;
 	while (w < tn && is_lwsp(t[tn - 1 - w]))
 		w++;
@@ -1146,8 +1154,9 @@ long_line(struct mime *m, const unsigned char *t, size_t tn, size_t n)
 			break;
 	}
 	if (k >= 0 || (w == tn && n > tn))
-		structure(m, "a boundary at the end of a line longer than "
-		    "128 octets");
+		structure(m, min > 0 ? "a boundary at the end of a line longer "
+		    "than 128 octets" : "a boundary at the end of a part header "
+		    "line");
 }
 
 /* The current line has ended. */
@@ -1177,7 +1186,9 @@ line_end(struct mime *m)
 	if (boundary_line(m, m->lbuf, kept, m->llen, m->ltail))
 		;
 	else if (m->state == S_SKIP)
-		long_line(m, m->ltb, m->ltn, m->llen);
+		long_line(m, m->ltb, m->ltn, m->llen, GMIME_LINE);
+	else if (m->state == S_HEADERS && m->llen > 0)
+		long_line(m, m->ltb, m->ltn, m->llen, 0);
 	else if (m->state == S_HEADERS && m->llen == 0) {
 		field_finish(m);
 		headers_end(m);
@@ -1287,7 +1298,7 @@ mime_body(struct mime *m, const unsigned char *buf, size_t len)
 			if ((n < 2 || p[0] != '-' || p[1] != '-' ||
 			    !boundary_line(m, p, n, n, 1)) && n > GMIME_LINE)
 				long_line(m, n < LINE_KEEP ? p : p + n - LINE_KEEP,
-				    n < LINE_KEEP ? n : LINE_KEEP, n);
+				    n < LINE_KEEP ? n : LINE_KEEP, n, GMIME_LINE);
 		} else {
 			line_data(m, p, nl, 1);
 			line_end(m);

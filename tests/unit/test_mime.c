@@ -626,6 +626,10 @@ static const struct msg_row structures[] = {
 	  "0123456789012345678901234567890--L \n"
 	  "Content-Disposition: attachment; filename=no\n\n--L--\n",
 	  "!a boundary at the end of a line longer than 128 octets|" },
+	{ "a part header line ending in a boundary (GMime may cut it there)",
+	  "Content-Type: multipart/mixed; boundary=L\n\n--L\nX-Pad: abc--L\n"
+	  "Content-Disposition: attachment; filename=in\n\n--L--\n",
+	  "!a boundary at the end of a part header line|filename=in|" },
 	{ "a long content line with the boundary inside is content",
 	  "Content-Type: multipart/mixed; boundary=L\n\n--L\n\n"
 	  "01234567890123456789012345678901234567890123456789"
