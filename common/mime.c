@@ -47,7 +47,8 @@
  * MIME_BOUNDARY_WSP octets of white space after a boundary line (still
  * acted on), Content-Type, Content-Disposition or Content-Transfer-Encoding
  * twice in one header block, a Content-Type longer than MIME_FIELD_MAX,
- * nesting past MIME_MAX_DEPTH, an encoded message part, a field with
+ * nesting past MIME_MAX_DEPTH, an encoded message/ part (any subtype,
+ * as SPEC 4.1 says; only the four above are read as messages), a field with
  * more than MIME_OPEN_WORDS "=?" after its last "?=" (GMime's RFC 2047
  * reader is quadratic on those: such a field is not given to it), a
  * Content-Type that RFC 2047 decoding changes (GMime decodes it, other
@@ -140,6 +141,7 @@ struct mime {
 	int	dflt_msg;		/* without a Content-Type: message/rfc822 */
 	int	nct, ncd, ncte;		/* Content-Type, -Disposition, -Transfer-Encoding */
 	int	encoded;		/* the first C-T-E is base64, q-p or uuencode */
+	int	message;		/* the last Content-Type is message/ */
 	int	unfollowed;		/* multipart whose boundary is not held */
 	enum mime_kind kind;
 	int	digest;
@@ -639,9 +641,11 @@ content_type(struct mime *m, GMimeContentType *ct, const char *v, int trunc)
 	m->digest = 0;
 	m->blen = 0;
 	m->unfollowed = 0;
+	m->message = 0;
 	if (!ct_tokens(v, &t, &tl, &sub, &sl))
 		return;
 	m->kind = K_LEAF;
+	m->message = token_is(t, tl, "message");
 	if (token_is(t, tl, "multipart")) {
 		/*
 		 * Whether parts default to message/rfc822 GMime takes from its
@@ -906,6 +910,7 @@ block_reset(struct mime *m, int digest)
 	m->dflt_msg = digest;
 	m->nct = m->ncd = m->ncte = 0;
 	m->encoded = 0;
+	m->message = 0;
 	m->unfollowed = 0;
 	m->kind = digest ? K_MSG : K_LEAF;
 	m->digest = 0;
@@ -937,7 +942,7 @@ headers_end(struct mime *m)
 {
 	struct mime_level *l;
 
-	if (m->kind == K_MSG && m->encoded) {
+	if ((m->kind == K_MSG || m->message) && m->encoded) {
 		structure(m, "encoded message part");
 		m->kind = K_LEAF;
 	}

@@ -668,6 +668,11 @@ static const struct msg_row structures[] = {
 	  "Content-Type: message/global\nContent-Transfer-Encoding: Quoted-Printable\n\n"
 	  "Content-Disposition: attachment; filename=no\n\n",
 	  "!encoded message part|" },
+	{ "base64 message/delivery-status: any encoded message/ part (SPEC 4.1)",
+	  "Content-Type: multipart/report; boundary=r\n\n"
+	  "--r\nContent-Type: message/delivery-status\nContent-Transfer-Encoding: base64\n\n"
+	  "UmVwb3J0aW5nLU1UQTogZG5zOyB4\n--r--\n",
+	  "!encoded message part|" },
 	{ "7bit message/rfc822 is read",
 	  "Content-Type: message/rfc822\nContent-Transfer-Encoding: 7bit\n\n"
 	  "Content-Disposition: attachment; filename=yes\n\n",
