@@ -54,8 +54,12 @@
  * Content-Type that RFC 2047 decoding changes (GMime decodes it, other
  * clients do not), and what GMime reads by the accident of its 4096-octet
  * read buffer: a part header ended by a boundary line (missed when its CR
- * and LF straddle the buffer's end) and a boundary at the end of a content
- * line longer than 128 octets (such a line may be cut there).
+ * and LF straddle the buffer's end); a boundary at the end of a content
+ * line longer than 128 octets or of a part header line, a boundary form
+ * with more than 32 octets of white space at the start of a line, and a
+ * run of white space over 2048 octets (GMime may cut a line at any of
+ * them and read a piece as a boundary line).  A field of more than
+ * MIME_PARAMS parameters is not given to GMime either.
  *
  * Structure: a stack of nesting levels (a multipart with its boundary, or
  * a message/rfc822 body), at most MIME_MAX_DEPTH deep.  Body lines are
@@ -103,6 +107,9 @@
 #define LINE_KEEP	(2 + MIME_BOUNDARY_MAX + 2 + MIME_BOUNDARY_WSP)
 #define MIME_OPEN_WORDS	64	/* "=?" no "?=" follows, per field */
 #define GMIME_LINE	128	/* GMime may cut a longer content line (SCAN_HEAD) */
+#define GMIME_STRIDE	1024	/* probe for a white space run a buffer long */
+#define SEEN_MAX	64	/* names per field compared for duplicates */
+#define MIME_PARAMS	256	/* parameters per field given to GMime */
 
 enum mime_state {
 	S_TOP,			/* top-level header, body not started */
@@ -155,6 +162,8 @@ struct mime {
 					   (0 once not, or if the line is no "-" line) */
 	unsigned char lbuf[LINE_KEEP];
 	size_t	ltn;			/* the line's last octets, but at the top */
+	int	lws;			/* white space at consecutive probe points */
+	int	lwsmax;			/* the most of them in this line */
 	unsigned char ltb[LINE_KEEP];
 
 	/* The current header field, and scratch for raw parameter text. */
@@ -163,6 +172,7 @@ struct mime {
 	char	fbuf[MIME_FIELD_MAX + 1];
 	char	rbuf[MIME_FIELD_MAX + 1];
 	GString *seen;			/* "param=name\0" reported for this field */
+	int	nseen;			/* how many: past SEEN_MAX, no more checks */
 };
 
 static pthread_once_t mime_once = PTHREAD_ONCE_INIT;
@@ -215,7 +225,11 @@ structure(struct mime *m, const char *detail)
 		m->sfn(m->arg, detail);
 }
 
-/* Report a name once per field (several readings may find the same). */
+/*
+ * Report a name once per field (several readings may find the same).
+ * Only the first SEEN_MAX are compared: a field of thousands of names
+ * would make that quadratic, and a name reported twice does no harm.
+ */
 static void
 report_once(struct mime *m, const char *param, const char *v, size_t len,
     int trunc)
@@ -223,6 +237,10 @@ report_once(struct mime *m, const char *param, const char *v, size_t len,
 	const char *p = m->seen->str, *e = m->seen->str + m->seen->len;
 	size_t	pl = strlen(param), n;
 
+	if (m->nseen >= SEEN_MAX) {
+		m->fn(m->arg, param, v, len, trunc);
+		return;
+	}
 	for (; p < e; p += n + 1) {
 		n = strlen(p);
 		if (n == pl + 1 + len && memcmp(p, param, pl) == 0 &&
@@ -234,6 +252,7 @@ report_once(struct mime *m, const char *param, const char *v, size_t len,
 		g_string_append_c(m->seen, '=');
 		g_string_append_len(m->seen, v, (gssize)len);
 		g_string_append_c(m->seen, '\0');
+		m->nseen++;
 	}
 	m->fn(m->arg, param, v, len, trunc);
 }
@@ -434,7 +453,9 @@ in_list(GMimeParamList *list, const char *want, const char *s)
 	const char *name, *val;
 	int	i, n;
 
-	n = list != NULL ? g_mime_param_list_length(list) : 0;
+	/* Past SEEN_MAX parameters: report again rather than compare. */
+	if ((n = list != NULL ? g_mime_param_list_length(list) : 0) > SEEN_MAX)
+		return (0);
 	for (i = 0; i < n; i++) {
 		p = g_mime_param_list_get_parameter_at(list, i);
 		name = g_mime_param_get_name(p);
@@ -710,6 +731,19 @@ ct_differs(struct mime *m, const char *a, const char *b)
 	return (d);
 }
 
+/* How many ';' ${v} holds: about how many parameters GMime would parse. */
+static size_t
+semicolons(const char *v)
+{
+	size_t	n = 0;
+
+	while ((v = strchr(v, ';')) != NULL) {
+		n++;
+		v++;
+	}
+	return (n);
+}
+
 /* How many "=?" of ${v} come after its last "?=" (they can start no word). */
 static size_t
 open_words(const char *v)
@@ -782,16 +816,17 @@ field_done(struct mime *m, const char *name, size_t nlen, char *v,
 		 * GMime's RFC 2047 reader rescans the rest of the value for
 		 * every "=?" that no "?=" follows: quadratic in the field.
 		 * Such a field (raw, or once decoded, when GMime's parameter
-		 * parser reads it again) is never real mail; it is not handed
-		 * to GMime, its raw names are reported and its structure is
-		 * unknown.
+		 * parser reads it again), or one of hundreds of parameters
+		 * (each read up to four times), is never real mail; it is not
+		 * handed to GMime, its raw names are reported and its
+		 * structure is unknown.
 		 *
 		 * GMime's object decodes RFC 2047 words in the whole value
 		 * before it parses it, so a boundary or a name can hide in
 		 * one: that reading decides, and the raw one is reported too.
 		 */
 		dec = NULL;
-		if (open_words(v) <= MIME_OPEN_WORDS &&
+		if (open_words(v) <= MIME_OPEN_WORDS && semicolons(v) <= MIME_PARAMS &&
 		    (dec = g_mime_utils_header_decode_text(m->opts, v)) != NULL &&
 		    open_words(dec) > MIME_OPEN_WORDS) {
 			g_free(dec);
@@ -799,8 +834,9 @@ field_done(struct mime *m, const char *name, size_t nlen, char *v,
 		}
 		if (dec == NULL) {
 			if (!names_only) {
-				structure(m, "more than 64 unterminated encoded "
-				    "words in one field");
+				structure(m, semicolons(v) > MIME_PARAMS ?
+				    "more than 256 parameters in one field" :
+				    "more than 64 unterminated encoded words in one field");
 				if (ctype)
 					content_type(m, NULL, raw, trunc);
 			}
@@ -831,6 +867,18 @@ field_done(struct mime *m, const char *name, size_t nlen, char *v,
 	}
 }
 
+/* ${v} of ${n} octets without space and tab at either end, NUL-terminated. */
+static char *
+trim(char *v, size_t n)
+{
+	while (n > 0 && is_wsp(v[n - 1]))
+		n--;
+	v[n] = '\0';
+	while (is_wsp(*v))
+		v++;
+	return (v);
+}
+
 /*
  * The value ${v} of ${len} octets (NUL-terminated at ${len}) as GMime
  * reads it: raw, and unfolded with every CR and LF removed, both cut at
@@ -846,6 +894,7 @@ field_value(struct mime *m, const char *name, size_t nlen, char *v, size_t len,
 	char   *raw;
 
 	g_string_truncate(m->seen, 0);
+	m->nseen = 0;
 	raw = g_strdup(v);
 	for (i = 0; i < len; i++)
 		if (v[i] != '\r' && v[i] != '\n') {
@@ -853,14 +902,15 @@ field_value(struct mime *m, const char *name, size_t nlen, char *v, size_t len,
 			v[n++] = v[i];
 		}
 	v[n] = '\0';
-	field_done(m, name, nlen, v, raw, trunc, 0);
+	/* GMime's unfolding also trims white space at both ends. */
+	field_done(m, name, nlen, trim(v, strlen(v)), raw, trunc, 0);
 	g_free(raw);
 	if (!nul)
 		return;
 	for (i = 0; i < n; i++)
 		if (v[i] == '\0')
 			v[i] = ' ';
-	field_done(m, name, nlen, v, NULL, trunc, 1);
+	field_done(m, name, nlen, trim(v, n), NULL, trunc, 1);
 }
 
 /*
@@ -1037,6 +1087,42 @@ boundary_match(const struct mime *m, const unsigned char *s, size_t kept,
 	return (-1);
 }
 
+/*
+ * 1 if the line (its first ${kept} octets ${s}, ${n} in all) starts with a
+ * boundary form of an enclosing level and more than MIME_BOUNDARY_WSP
+ * octets of white space (or white space to the end of what is kept),
+ * whatever follows: GMime may cut it inside that white space (see
+ * long_line()) and take the first piece for a boundary line.
+ */
+static int
+padded_prefix(const struct mime *m, const unsigned char *s, size_t kept,
+    size_t n)
+{
+	const struct mime_level *l;
+	size_t	need, w;
+	int	k, fin;
+
+	if (m->nbound == 0 || kept < 2 || s[0] != '-' || s[1] != '-')
+		return (0);
+	for (k = m->depth - 1; k >= 0; k--) {
+		l = &m->lv[k];
+		if (l->msg || kept < 2 + l->blen ||
+		    memcmp(s + 2, l->b, l->blen) != 0)
+			continue;
+		for (fin = 0; fin < 2; fin++) {
+			need = 2 + l->blen + (fin ? 2 : 0);
+			if (fin && (kept < need || s[need - 2] != '-' ||
+			    s[need - 1] != '-'))
+				continue;
+			for (w = 0; need + w < kept && is_lwsp(s[need + w]); w++)
+				;
+			if (w > MIME_BOUNDARY_WSP || (need + w == kept && n > kept))
+				return (1);
+		}
+	}
+	return (0);
+}
+
 /* If the line is a boundary line (see boundary_match()), act on it and return 1. */
 static int
 boundary_line(struct mime *m, const unsigned char *s, size_t kept, size_t n,
@@ -1062,6 +1148,25 @@ boundary_line(struct mime *m, const unsigned char *s, size_t kept, size_t n,
 	return (1);
 }
 
+/*
+ * Probe the line at offsets GMIME_STRIDE - 1, 2 * GMIME_STRIDE - 1, ...:
+ * three white space probes in a row mean a run of more than 2048 octets,
+ * in which GMime's read buffer may end on both sides of a boundary.
+ * ${s}: the line's next ${n} octets, from offset m->llen.
+ */
+static void
+probe_ws(struct mime *m, const unsigned char *s, size_t n)
+{
+	size_t	q;
+
+	for (q = GMIME_STRIDE - 1 - m->llen % GMIME_STRIDE; q < n;
+	    q += GMIME_STRIDE) {
+		m->lws = is_lwsp(s[q]) ? m->lws + 1 : 0;
+		if (m->lws > m->lwsmax)
+			m->lwsmax = m->lws;
+	}
+}
+
 /* Octets of the current line (no LF; a final CR already held back). */
 static void
 put(struct mime *m, const unsigned char *s, size_t n)
@@ -1081,6 +1186,7 @@ put(struct mime *m, const unsigned char *s, size_t n)
 	if (k < n && m->ltail)
 		m->ltail = m->lbuf[0] == '-' && all_lwsp(s + k, n - k);
 	if (m->state == S_SKIP || m->state == S_HEADERS) {
+		probe_ws(m, s, n);
 		if (n >= LINE_KEEP) {
 			memcpy(m->ltb, s + n - LINE_KEEP, LINE_KEEP);
 			m->ltn = LINE_KEEP;
@@ -1164,6 +1270,23 @@ long_line(struct mime *m, const unsigned char *t, size_t tn, size_t n,
 		    "line");
 }
 
+/*
+ * White space where GMime's read buffer can cut a line of content or
+ * part headers: a boundary form at the start of a line followed by 32 or
+ * more octets of it (then anything), or a run of over 2048 octets of it
+ * anywhere (m->lwsmax, see probe_ws()).
+ */
+static void
+ws_causes(struct mime *m, const unsigned char *s, size_t kept, size_t n)
+{
+	if (m->state != S_SKIP && m->state != S_HEADERS)
+		return;
+	if (m->nbound > 0 && m->lwsmax >= 3)
+		structure(m, "a run of white space longer than 2048 octets in a line");
+	else if (padded_prefix(m, s, kept, n))
+		structure(m, "more than 32 octets of white space after a boundary");
+}
+
 /* The current line has ended. */
 static void
 line_end(struct mime *m)
@@ -1176,6 +1299,7 @@ line_end(struct mime *m)
 	 * If they announced a multipart, GMime opens it first and tries the
 	 * same line against its boundary too: so do we.
 	 */
+	ws_causes(m, m->lbuf, kept, m->llen);
 	if (m->state == S_HEADERS &&
 	    boundary_match(m, m->lbuf, kept, m->llen, m->ltail, &fin, &wsp) >= 0) {
 		/*
@@ -1200,6 +1324,7 @@ line_end(struct mime *m)
 	}
 	m->llen = 0;
 	m->ltn = 0;
+	m->lws = m->lwsmax = 0;
 	m->ltail = 1;
 }
 
@@ -1251,6 +1376,7 @@ mime_reset(struct mime *m)
 	m->llen = 0;
 	m->lcr = 0;
 	m->ltn = 0;
+	m->lws = m->lwsmax = 0;
 	m->ltail = 1;
 	block_reset(m, 0);
 }
@@ -1300,6 +1426,13 @@ mime_body(struct mime *m, const unsigned char *buf, size_t len)
 			n = (size_t)(nl - p);
 			if (n > 0 && p[n - 1] == '\r')
 				n--;
+			if (n > GMIME_STRIDE) {
+				m->lws = m->lwsmax = 0;
+				probe_ws(m, p, n);
+			}
+			if (m->lwsmax > 0 || (n >= 2 && p[0] == '-' && p[1] == '-'))
+				ws_causes(m, p, n < LINE_KEEP ? n : LINE_KEEP, n);
+			m->lws = m->lwsmax = 0;
 			if ((n < 2 || p[0] != '-' || p[1] != '-' ||
 			    !boundary_line(m, p, n, n, 1)) && n > GMIME_LINE)
 				long_line(m, n < LINE_KEEP ? p : p + n - LINE_KEEP,

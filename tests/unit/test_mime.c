@@ -592,9 +592,14 @@ static const struct msg_row structures[] = {
 	  "--w--" SP40 SP40 SP40 SP40 SP40 SP40 "\n"
 	  "--w\nContent-Disposition: attachment; filename=epilogue\n\n",
 	  "filename=a|!more than 32 octets of white space after a boundary|" },
-	{ "a long line that only starts like a boundary",
+	{ "a line that starts like a padded boundary: GMime may cut it there",
 	  "Content-Type: multipart/mixed; boundary=w\n\n"
 	  "--w" SP40 SP40 SP40 SP40 SP40 SP40 "x\n"
+	  "Content-Disposition: attachment; filename=no\n\n--w\n\n--w--\n",
+	  "!more than 32 octets of white space after a boundary|" },
+	{ "a line that starts like a boundary, 32 octets of white space, more",
+	  "Content-Type: multipart/mixed; boundary=w\n\n"
+	  "--w                                x\n"
 	  "Content-Disposition: attachment; filename=no\n\n--w\n\n--w--\n",
 	  "" },
 	{ "a boundary in an encoded word of the whole value (GMime decodes it)",
@@ -641,6 +646,11 @@ static const struct msg_row structures[] = {
 	  "--r\nContent-Type: message/rfc822\r&\n\n"
 	  "Content-Disposition: attachment; filename=inside\n\n--r--\n",
 	  "filename=inside|" },
+	{ "white space at the end of a value is not part of it (GMime unfolds it away)",
+	  "Content-Type: multipart/mixed; boundary=r\n\n"
+	  "--r\nContent-Type: multipart/mixed; boundary=\"abc \n\n"
+	  "--\"abc\nContent-Disposition: attachment; filename=in\n\n--r--\n",
+	  "filename=in|" },
 	{ "a CR before the terminator is white space (GMime)",
 	  "Content-Type: multipart/mixed; boundary=w\n\n"
 	  "--w\r\r\nContent-Disposition: attachment; filename=a\n\n--w--\n",
@@ -826,5 +836,56 @@ Test(mime, open_encoded_words_cause)
 	out_init(&o);
 	feed(m, msg, n, 100);
 	cr_assert_eq(strchr(o.s, '!'), NULL, "%s", o.s);
+	mime_free(m);
+}
+
+/* A white space run where GMime's read buffer can end on both sides of a boundary. */
+Test(mime, long_white_space_run_cause)
+{
+	static struct out o;
+	struct mime *m = mime_new(collect, collect_structure, &o);
+	size_t	n, c;
+	char   *msg = malloc(16384);
+
+	cr_assert(m != NULL && msg != NULL);
+	n = (size_t)sprintf(msg, "Content-Type: multipart/mixed; boundary=s\n\n--s\n\nx--s");
+	memset(msg + n, ' ', 5000);
+	n += 5000;
+	n += (size_t)sprintf(msg + n, "x\nContent-Type: text/plain; name=no\n\n--s--\n");
+	for (c = 1000; c < n + 1337; c += 1337) {
+		out_init(&o);
+		feed(m, msg, n, c < n ? c : n);	/* the last: one chunk */
+		cr_assert_str_eq(o.s, "!a run of white space longer than 2048 octets in a line|",
+		    "chunk %zu", c);
+	}
+	/* 2000 octets of it: not enough for a whole buffer. */
+	n = (size_t)sprintf(msg, "Content-Type: multipart/mixed; boundary=s\n\n--s\n\nx");
+	memset(msg + n, ' ', 2000);
+	n += 2000;
+	n += (size_t)sprintf(msg + n, "x\n--s--\n");
+	out_init(&o);
+	feed(m, msg, n, 700);
+	cr_assert_str_eq(o.s, "");
+	free(msg);
+	mime_free(m);
+}
+
+/* Hundreds of parameters in one field: not given to GMime. */
+Test(mime, many_parameters_cause)
+{
+	static struct out o;
+	struct mime *m = mime_new(collect, collect_structure, &o);
+	char	msg[8192];
+	size_t	n;
+	int	i;
+
+	cr_assert(m != NULL);
+	n = (size_t)sprintf(msg, "Content-Disposition: attachment");
+	for (i = 0; i < 257; i++)
+		n += (size_t)sprintf(msg + n, "; x%d=y", i);
+	n += (size_t)sprintf(msg + n, "; filename=f\n\nbody\n");
+	out_init(&o);
+	feed(m, msg, n, 100);
+	cr_assert_str_eq(o.s, "!more than 256 parameters in one field|filename=f|");
 	mime_free(m);
 }
