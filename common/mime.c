@@ -1123,7 +1123,7 @@ padded_prefix(const struct mime *m, const unsigned char *s, size_t kept,
 	return (0);
 }
 
-/* If the line is a boundary line (see boundary_match()), act on it and return 1. */
+/* If the line is a boundary line (boundary_match()), act on it: 1. */
 static int
 boundary_line(struct mime *m, const unsigned char *s, size_t kept, size_t n,
     int tail)

@@ -13,7 +13,8 @@
  * Decisions: each stage evaluates its rules into a struct milter_verdict.
  * Every rule that fires is logged at once (one audit line each); the
  * strongest action decides, ties going to the first rule in table order
- * (whichever fired first in the body), and the stage gives one reply.
+ * even where (as in the body) another fired first, and the stage gives
+ * one reply.
  *
  * Content rules (SPEC 4): header-line-length at each header, the two
  * header-count rules at end of headers, body-line-length,
@@ -21,10 +22,10 @@
  * three length rules and mime-structure fire at most once per message (on
  * the first offender).  What the MIME scanner finds in the top-level
  * header is held and fired with the first body chunk (or at end of
- * message), so that every MIME finding is logged with stage=body.  Their working
- * objects (hdrcount, the MIME scanner) are allocated once per connection,
- * on first use, and reset per message, so memory does not grow with the
- * message or with the number of messages.  Once no body rule can fire any
+ * message), so that every MIME finding is logged with stage=body.  Their
+ * working objects (hdrcount, the MIME scanner) are allocated once per
+ * connection, on first use, and reset per message, so memory does not
+ * grow with the message or with the number of messages.  Once no body rule can fire any
  * more, the body callback answers SMFIS_SKIP (when the MTA understands it).
  *
  * Negotiation happens before connect: the connection state is created
