@@ -18,7 +18,8 @@
  * Invariants:
  * - Every command forwarded upstream, and every reply the shim makes
  *   itself while upstream replies are outstanding, has an entry in the
- *   pending queue; each complete upstream reply answers the head entry.
+ *   pending queue (shim/pending.c, a pure module with unit tests); each
+ *   complete upstream reply answers the head entry.
  *   So replies reach the client in command order, pipelining included.
  *   An upstream reply with no upstream entry at the head, or one that
  *   does not fit the command it answers, is a desync: the session ends
@@ -84,6 +85,7 @@
 #include "config.h"
 #include "ehlo.h"
 #include "limit.h"
+#include "pending.h"
 #include "policy.h"
 #include "proxy.h"
 #include "session.h"
@@ -93,7 +95,6 @@
 #define SESSION_READ_MAX	(64 * 1024)	/* client input held unparsed */
 #define SESSION_OUT_MAX		(256 * 1024)	/* output before the source pauses */
 #define SESSION_TLS_OUT_MAX	(64 * 1024)	/* ciphertext under a TLS filter */
-#define SESSION_PEND_MAX	64		/* commands awaiting replies */
 #define SESSION_AUTH_LINE	12288		/* RFC 4954 4: AUTH line, CRLF included */
 #define SESSION_LINGER		1		/* seconds to flush a final reply */
 #define SESSION_WATCH_MS	500		/* polling a paused upstream */
@@ -103,21 +104,11 @@
 
 enum sstate { S_PROXYIN, S_CONNECT, S_GREET, S_CMD, S_BLIND, S_CLOSING };
 
-/* What a pending entry is waiting for. */
-enum pkind { P_LOCAL, P_TLSGO, P_HELO, P_EHLO, P_DATA, P_DATAEND, P_BDAT,
-	P_AUTH, P_STARTTLS, P_QUIT, P_OTHER, P_UNKNOWN };
-
 /* starttls = terminate with upstream-tls: the shim's own STARTTLS upstream. */
 enum uptls { U_NONE, U_EHLO, U_STARTTLS, U_HANDSHAKE, U_DONE };
 
 /* Content being relayed. */
 enum content { C_NONE, C_DATA, C_BDAT };
-
-struct pend {
-	enum pkind kind;
-	char   *text;		/* P_LOCAL: the reply, CRLF included */
-	int	open;		/* P_BDAT: its chunk is still being relayed */
-};
 
 struct session {
 	struct shim *sh;
@@ -168,8 +159,7 @@ struct session {
 	int	dead;
 	struct smtpframe *fr;
 	struct smtpframe_reply *rp;
-	struct pend q[SESSION_PEND_MAX];
-	unsigned qhead, qlen;
+	struct pendq pq;
 	unsigned long commands;
 	unsigned long long in, out;
 };
@@ -462,47 +452,28 @@ internal_error(struct session *s, const char *what)
 static int
 pend_push(struct session *s, enum pkind kind, char *text)
 {
-	struct pend *p;
-
-	if (s->qlen >= SESSION_PEND_MAX)
+	if (pendq_push(&s->pq, kind, text) != 0)
 		return (-1);
-	p = &s->q[(s->qhead + s->qlen) % SESSION_PEND_MAX];
-	p->kind = kind;
-	p->text = text;
-	p->open = 0;
-	s->qlen++;
 	if (kind == P_DATAEND)
 		s->dataend++;
 	return (0);
-}
-
-/* The entry pushed last, or NULL. */
-static struct pend *
-pend_last(struct session *s)
-{
-	return (s->qlen > 0 ?
-	    &s->q[(s->qhead + s->qlen - 1) % SESSION_PEND_MAX] : NULL);
 }
 
 /* Send the shim's own replies that are now at the head of the queue. */
 static void
 pend_flush_local(struct session *s)
 {
-	struct pend *p;
+	struct pend *p, e;
 
-	while (s->qlen > 0 && ((p = &s->q[s->qhead])->kind == P_LOCAL ||
-	    p->kind == P_TLSGO)) {
-		if (p->kind == P_TLSGO) {
-			s->qhead = (s->qhead + 1) % SESSION_PEND_MAX;
-			s->qlen--;
+	while ((p = pendq_head(&s->pq)) != NULL &&
+	    (p->kind == P_LOCAL || p->kind == P_TLSGO)) {
+		e = pendq_pop(&s->pq);
+		if (e.kind == P_TLSGO) {
 			tls_go(s);
 			return;
 		}
-		to_client(s, p->text, strlen(p->text));
-		free(p->text);
-		p->text = NULL;
-		s->qhead = (s->qhead + 1) % SESSION_PEND_MAX;
-		s->qlen--;
+		to_client(s, e.text, strlen(e.text));
+		free(e.text);
 	}
 }
 
@@ -512,7 +483,7 @@ local_reply(struct session *s, const char *text)
 {
 	char   *t;
 
-	if (s->qlen == 0) {
+	if (pendq_len(&s->pq) == 0) {
 		to_client(s, text, strlen(text));
 		return;
 	}
@@ -951,6 +922,7 @@ handle_reply(struct session *s)
 	size_t	len = s->rp->len;
 	int	code = s->rp->code;
 	enum pkind kind = P_OTHER;
+	struct pend *head, e;
 	int	open;
 
 	if (s->state == S_GREET) {
@@ -963,15 +935,14 @@ handle_reply(struct session *s)
 	 * (pend_flush_local() runs after every reply): one there is as
 	 * unsolicited as a reply to nothing (an MTA's 421 before closing
 	 * among them; SPEC 5.6 has no exception). */
-	if (s->qlen == 0 || s->q[s->qhead].kind == P_LOCAL ||
-	    s->q[s->qhead].kind == P_TLSGO) {
+	if ((head = pendq_head(&s->pq)) == NULL || head->kind == P_LOCAL ||
+	    head->kind == P_TLSGO) {
 		desync(s, buf, len, "reply to no command");
 		return;
 	}
-	kind = s->q[s->qhead].kind;
-	open = s->q[s->qhead].open;
-	s->qhead = (s->qhead + 1) % SESSION_PEND_MAX;
-	s->qlen--;
+	e = pendq_pop(&s->pq);
+	kind = e.kind;
+	open = e.open;
 	/* Only DATA is answered 354 and only AUTH 334: any other command
 	 * so answered was read by the MTA as one of them. */
 	if ((code == 354 && kind != P_DATA) ||
@@ -1450,7 +1421,7 @@ command_line(struct session *s, const unsigned char *line, size_t len,
 				return;
 			}
 			s->hold = 1;
-			if (s->qlen == 0)
+			if (pendq_len(&s->pq) == 0)
 				tls_go(s);
 			else
 				(void)pend_push(s, P_TLSGO, NULL);
@@ -1476,7 +1447,7 @@ command_line(struct session *s, const unsigned char *line, size_t len,
 	trace(s, "command", line, len);
 	if (pend_push(s, (enum pkind)kind, NULL) == 0 && kind == P_BDAT &&
 	    s->content == C_BDAT)
-		pend_last(s)->open = 1;
+		pendq_last(&s->pq)->open = 1;
 	if (verb_next(v) == VERB_NEXT_REPLY)
 		s->hold = 1;
 }
@@ -1529,10 +1500,10 @@ content(struct session *s, const struct smtpframe_ev *ev, size_t n)
 		if (s->content == C_DATA) {
 			(void)pend_push(s, P_DATAEND, NULL);
 			trace(s, "data-end", "", 0);
-		} else if (s->qlen > 0)
+		} else if (pendq_len(&s->pq) > 0)
 			/* No command is read inside a chunk: its BDAT is
 			 * still the last entry. */
-			pend_last(s)->open = 0;
+			pendq_last(&s->pq)->open = 0;
 		s->content = C_NONE;
 	}
 	timer_arm(s);			/* content moved: progress */
@@ -1611,7 +1582,7 @@ client_process(struct session *s)
 			return;
 		}
 		/* Room for a reply of our own too; resumed by the replies. */
-		if (s->qlen >= SESSION_PEND_MAX - 1)
+		if (pendq_len(&s->pq) >= PENDQ_MAX - 1)
 			break;
 		in = bufferevent_get_input(s->c);
 		if (evbuffer_get_length(in) == 0)
@@ -1730,6 +1701,8 @@ half_close_upstream(struct session *s)
 static void
 try_shutdown(struct session *s)
 {
+	struct pend *p, e;
+
 	if (s->dead || s->state == S_CLOSING || s->state == S_CONNECT ||
 	    s->state == S_PROXYIN)
 		return;
@@ -1751,13 +1724,11 @@ try_shutdown(struct session *s)
 		if (s->dead || s->u_paused)
 			return;
 	}
-	while (s->state == S_CMD && s->qlen > 0 &&
-	    s->q[s->qhead].kind == P_LOCAL) {
-		to_client(s, s->q[s->qhead].text, strlen(s->q[s->qhead].text));
-		free(s->q[s->qhead].text);
-		s->q[s->qhead].text = NULL;
-		s->qhead = (s->qhead + 1) % SESSION_PEND_MAX;
-		s->qlen--;
+	while (s->state == S_CMD && (p = pendq_head(&s->pq)) != NULL &&
+	    p->kind == P_LOCAL) {
+		e = pendq_pop(&s->pq);
+		to_client(s, e.text, strlen(e.text));
+		free(e.text);
 	}
 	close_with(s, NULL);
 }
@@ -2042,12 +2013,10 @@ static void
 session_free(evutil_socket_t fd, short what, void *arg)
 {
 	struct session *s = arg;
-	unsigned i;
 
 	(void)fd;
 	(void)what;
-	for (i = 0; i < s->qlen; i++)
-		free(s->q[(s->qhead + i) % SESSION_PEND_MAX].text);
+	pendq_clear(&s->pq);
 	smtpframe_free(s->fr);
 	free(s->rp);
 	free(s->greet);
@@ -2338,6 +2307,7 @@ accept_client(struct evconnlistener *lis, evutil_socket_t fd,
 		refuse(fd);
 		return;
 	}
+	pendq_init(&s->pq);
 	s->sh = sh;
 	s->cfg = cfg;
 	(void)snprintf(s->id, sizeof(s->id), "S%llX", sh->next_id++);
