@@ -88,6 +88,7 @@
 #include "pending.h"
 #include "policy.h"
 #include "proxy.h"
+#include "reply.h"
 #include "session.h"
 #include "smtpframe.h"
 #include "verb.h"
@@ -446,7 +447,7 @@ static void
 internal_error(struct session *s, const char *what)
 {
 	ev_log(s, LOG_ERR, "event=error stage=relay", what, strlen(what), 0);
-	close_with(s, "421 4.3.0 Service not available\r\n");
+	close_with(s, shim_reply(SR_UNAVAILABLE));
 }
 
 static int
@@ -508,7 +509,7 @@ refusal(struct session *s, const char *reply)
 		ev_log(s, LOG_WARNING, "event=limit action=drop-connection "
 		    "value=%u limit=%d", "hard-error-limit", 16, 0, s->errors,
 		    limit);
-		close_with(s, "421 4.7.0 Too many errors\r\n");
+		close_with(s, shim_reply(SR_TOO_MANY_ERRORS));
 		return (1);
 	}
 	local_reply(s, reply);
@@ -531,7 +532,7 @@ desync(struct session *s, const char *reply, size_t len, const char *why)
 		;
 	(void)snprintf(d, sizeof(d), "%s: %.*s", why, (int)n, reply);
 	ev_log(s, LOG_WARNING, "event=desync", d, strlen(d), 0);
-	close_with(s, "421 4.7.0 Service closing transmission channel\r\n");
+	close_with(s, shim_reply(SR_CLOSING));
 }
 
 /*
@@ -816,7 +817,7 @@ tls_go(struct session *s)
 	s->hold = 0;
 	if (discard_pipelined(s) != 0)
 		return;
-	to_client(s, "220 2.0.0 Ready to start TLS\r\n", 30);
+	to_client(s, shim_reply(SR_TLS_READY), shim_reply_len(SR_TLS_READY));
 	read_handover(s, 1);
 	if ((ssl = SSL_new(s->tls_ctx)) == NULL ||
 	    (f = bufferevent_openssl_filter_new(s->sh->base, s->c, ssl,
@@ -899,7 +900,7 @@ uptls_reply(struct session *s, const char *buf, size_t len, int code)
 	(void)snprintf(line, sizeof(line), "%s: %s", s->cfg->shim.upstream,
 	    why);
 	ev_log(s, LOG_ERR, "event=upstream-error", line, strlen(line), 0);
-	close_with(s, "421 4.3.0 Service not available\r\n");
+	close_with(s, shim_reply(SR_UNAVAILABLE));
 	return (1);
 }
 
@@ -1233,7 +1234,7 @@ upstream_process(struct session *s)
 		if (err != NULL) {
 			ev_log(s, LOG_ERR, "event=upstream-error", err,
 			    strlen(err), 0);
-			close_with(s, "421 4.3.0 Service not available\r\n");
+			close_with(s, shim_reply(SR_UNAVAILABLE));
 			return;
 		}
 		(void)evbuffer_drain(in, used);
@@ -1294,7 +1295,7 @@ not_permitted(struct session *s, const unsigned char *line, size_t len,
 		    (const char *)cmd->word, w, s->monitor);
 		if (s->monitor)
 			return (0);
-		(void)refusal(s, "502 5.5.1 Command not permitted\r\n");
+		(void)refusal(s, shim_reply(SR_NOT_PERMITTED));
 		return (1);
 	}
 	ev_log(s, LOG_WARNING, "event=command action=mask",
@@ -1334,7 +1335,7 @@ bdat(struct session *s, const unsigned char *line, size_t len)
 	if (err != NULL) {
 		ev_log(s, LOG_WARNING, "event=bdat action=reject", err,
 		    strlen(err), 0);
-		(void)refusal(s, "501 5.5.4 Syntax: BDAT count [LAST]\r\n");
+		(void)refusal(s, shim_reply(SR_BDAT_SYNTAX));
 		return (-1);
 	}
 	if (size > 0) {
@@ -1417,7 +1418,7 @@ command_line(struct session *s, const unsigned char *line, size_t len,
 		if (s->tls_ctx != NULL) {
 			/* terminate: the shim's own, never forwarded */
 			if (s->tls_on) {
-				(void)refusal(s, "503 5.5.1 TLS already active\r\n");
+				(void)refusal(s, shim_reply(SR_TLS_ACTIVE));
 				return;
 			}
 			s->hold = 1;
@@ -1936,7 +1937,7 @@ upstream_event(struct bufferevent *bev, short what, void *arg)
 		    s->state == S_GREET ? "greeting" : "relay",
 		    s->cfg->shim.upstream, evutil_socket_error_to_string(e));
 		ev_log(s, LOG_ERR, "event=upstream-error", eb, strlen(eb), 0);
-		close_with(s, "421 4.3.0 Service not available\r\n");
+		close_with(s, shim_reply(SR_UNAVAILABLE));
 		return;
 	}
 	if (!(what & BEV_EVENT_EOF))
@@ -1947,7 +1948,7 @@ upstream_event(struct bufferevent *bev, short what, void *arg)
 		ev_log(s, LOG_ERR, "event=upstream-error", eb,
 		    (size_t)snprintf(eb, sizeof(eb), "%s: closed before "
 		    "its greeting", s->cfg->shim.upstream), 0);
-		close_with(s, "421 4.3.0 Service not available\r\n");
+		close_with(s, shim_reply(SR_UNAVAILABLE));
 		return;
 	}
 	try_shutdown(s);
@@ -1979,7 +1980,7 @@ session_timeout(evutil_socket_t fd, short what, void *arg)
 	case S_GREET:
 		ev_log(s, LOG_WARNING, "event=timeout stage=connect", NULL, 0,
 		    0);
-		close_with(s, "421 4.3.0 Service not available\r\n");
+		close_with(s, shim_reply(SR_UNAVAILABLE));
 		break;
 	case S_CMD:
 		if (s->u_gone) {	/* not a timeout: see upstream_gone() */
@@ -1990,7 +1991,7 @@ session_timeout(evutil_socket_t fd, short what, void *arg)
 		    embryonic_over(s) ? "embryonic" :
 		    s->content != C_NONE || s->dataend > 0 ? "data" :
 		    "command");
-		close_with(s, "421 4.4.2 Timeout\r\n");
+		close_with(s, shim_reply(SR_TIMEOUT));
 		break;
 	case S_BLIND:
 		if (s->u_gone) {
@@ -2164,9 +2165,8 @@ format_addr(const struct sockaddr *sa, char *buf, size_t len, unsigned *port)
 static void
 refuse(int fd)
 {
-	static const char msg[] = "421 4.7.0 Too many connections\r\n";
-
-	(void)send(fd, msg, sizeof(msg) - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)send(fd, shim_reply(SR_TOO_MANY_CONNECTIONS),
+	    shim_reply_len(SR_TOO_MANY_CONNECTIONS), MSG_DONTWAIT | MSG_NOSIGNAL);
 	(void)close(fd);
 }
 
@@ -2201,7 +2201,7 @@ session_admit(struct session *s)
 			ev_log(s, LOG_WARNING, "event=limit action=reject "
 			    "value=%d limit=%d", limit_names[v.kind],
 			    strlen(limit_names[v.kind]), 0, v.value, v.limit);
-		close_with(s, "421 4.7.0 Too many connections\r\n");
+		close_with(s, shim_reply(SR_TOO_MANY_CONNECTIONS));
 		return;
 	}
 	s->admitted = 1;
@@ -2237,7 +2237,7 @@ session_admit(struct session *s)
 	if (session_connect(s) != 0 && !s->dead && s->state == S_CONNECT) {
 		ev_log(s, LOG_ERR, "event=upstream-error", "cannot connect",
 		    14, 0);
-		close_with(s, "421 4.3.0 Service not available\r\n");
+		close_with(s, shim_reply(SR_UNAVAILABLE));
 	}
 }
 
@@ -2487,7 +2487,7 @@ stop_expired(evutil_socket_t fd, short what, void *arg)
 	for (s = sh->sessions; s != NULL; s = next) {
 		next = s->next;
 		if (s->state == S_CMD && s->content == C_NONE)
-			close_with(s, "421 4.3.2 Service shutting down\r\n");
+			close_with(s, shim_reply(SR_SHUTTING_DOWN));
 		else if (s->state != S_CLOSING)
 			close_with(s, NULL);
 	}
