@@ -15,6 +15,8 @@
  * audit_open(), before any thread logs.  Queued or not, lines go out in
  * the order they were logged.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -192,6 +194,58 @@ audit_set_facility(int facility)
 	atomic_store(&log_facility, facility);
 }
 
+/** audit_client(buf, len, name, addr, port): "client=NAME[ADDR]:PORT" into ${buf}, NAME and ADDR escaped ("unknown" when NULL or empty); its length. */
+size_t
+audit_client(char *buf, size_t len, const char *name, const char *addr,
+    unsigned port)
+{
+	struct out o;
+
+	if (buf == NULL || len == 0)
+		return (0);
+	o.buf = buf;
+	o.len = len;
+	o.pos = 0;
+	buf[0] = '\0';
+	if (name == NULL || *name == '\0')
+		name = "unknown";
+	if (addr == NULL || *addr == '\0')
+		addr = "unknown";
+	out_str(&o, "client=");
+	out_escaped(&o, name, strlen(name));
+	out_str(&o, "[");
+	out_escaped(&o, addr, strlen(addr));
+	out_fmt(&o, "]:%u", port);
+	return (o.pos);
+}
+
+/** audit_addr(sa, buf, len, port): the address of ${sa} as text ("unknown" for none or another family), an IPv4-mapped IPv6 address as IPv4; its port in ${port} (0 with "unknown"). */
+void
+audit_addr(const struct sockaddr *sa, char *buf, size_t len, unsigned *port)
+{
+	const struct sockaddr_in *sin = (const void *)sa;
+	const struct sockaddr_in6 *sin6 = (const void *)sa;
+	const char *r = NULL;
+
+	*port = 0;
+	if (sa != NULL && sa->sa_family == AF_INET) {
+		r = inet_ntop(AF_INET, &sin->sin_addr, buf, (socklen_t)len);
+		*port = ntohs(sin->sin_port);
+	} else if (sa != NULL && sa->sa_family == AF_INET6) {
+		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
+			r = inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], buf,
+			    (socklen_t)len);
+		else
+			r = inet_ntop(AF_INET6, &sin6->sin6_addr, buf,
+			    (socklen_t)len);
+		*port = ntohs(sin6->sin6_port);
+	}
+	if (r == NULL) {
+		(void)snprintf(buf, len, "unknown");
+		*port = 0;
+	}
+}
+
 /**
  * audit_escape(dst, dstlen, src, srclen): copy ${src} into ${dst} with every
  * octet outside 0x21..0x7e except space, and every '"' and '\\', written as
@@ -259,15 +313,9 @@ audit_format_rule(char *buf, size_t len, const struct audit_rule *ev)
 	s = ev->stage != NULL ? ev->stage : "unknown";
 	out_escaped(&o, s, strlen(s));
 
-	out_str(&o, " client=");
-	s = ev->client_name != NULL && *ev->client_name != '\0' ?
-	    ev->client_name : "unknown";
-	out_escaped(&o, s, strlen(s));
-	out_str(&o, "[");
-	s = ev->client_addr != NULL && *ev->client_addr != '\0' ?
-	    ev->client_addr : "unknown";
-	out_escaped(&o, s, strlen(s));
-	out_fmt(&o, "]:%u", ev->client_port);
+	out_str(&o, " ");
+	o.pos += audit_client(o.buf + o.pos, o.len - o.pos, ev->client_name,
+	    ev->client_addr, ev->client_port);
 
 	if (ev->from != NULL) {
 		out_str(&o, " from=<");

@@ -63,6 +63,15 @@ void	audit_set_facility(int facility);
  */
 size_t	audit_escape(char *dst, size_t dstlen, const char *src, size_t srclen);
 
+/** audit_client(buf, len, name, addr, port): "client=NAME[ADDR]:PORT" into ${buf}, NAME and ADDR escaped ("unknown" when NULL or empty); its length. */
+size_t	audit_client(char *buf, size_t len, const char *name, const char *addr,
+	    unsigned port);
+
+struct sockaddr;
+/** audit_addr(sa, buf, len, port): the address of ${sa} as text ("unknown" for none or another family), an IPv4-mapped IPv6 address as IPv4; its port in ${port}. */
+void	audit_addr(const struct sockaddr *sa, char *buf, size_t len,
+	    unsigned *port);
+
 /** audit_format_rule(buf, len, ev): format ${ev} as one log line (no newline). Returns its length. */
 size_t	audit_format_rule(char *buf, size_t len, const struct audit_rule *ev);
 

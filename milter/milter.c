@@ -36,7 +36,6 @@
  * threads; everything here is per connection or read-only (the snapshot),
  * and no non-reentrant libc function is called.
  */
-#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,18 +162,14 @@ milter_id(const struct milter_conn *c)
 	return (c != NULL && c->tx.qid[0] != '\0' ? c->tx.qid : NULL);
 }
 
-/* Write "client=NAME[ADDR]:PORT" (name escaped) for event lines. */
+/* Write "client=NAME[ADDR]:PORT" (escaped) for event lines. */
 static void
 milter_client(const struct milter_conn *c, char *buf, size_t len)
 {
-	char	name[MILTER_ESC_MAX];
-
-	if (c == NULL) {
-		(void)snprintf(buf, len, "client=unknown[unknown]:0");
-		return;
-	}
-	(void)audit_escape(name, sizeof(name), c->name, strlen(c->name));
-	(void)snprintf(buf, len, "client=%s[%s]:%u", name, c->addr, c->port);
+	if (c == NULL)
+		(void)audit_client(buf, len, NULL, NULL, 0);
+	else
+		(void)audit_client(buf, len, c->name, c->addr, c->port);
 }
 
 /*
@@ -625,7 +620,6 @@ milter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *hostaddr)
 	struct milter_conn *c;
 	char	client[MILTER_ESC_MAX + 64];
 	const char *hn;
-	const void *a = NULL;
 	size_t	len;
 	sfsistat ret;
 	int	r;
@@ -642,23 +636,8 @@ milter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *hostaddr)
 	len = strnlen(hn, MILTER_NAME_MAX);
 	memcpy(c->name, hn, len);
 	c->name[len] = '\0';
-	c->port = 0;
-	if (hostaddr != NULL && hostaddr->sa_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)hostaddr;
-
-		a = &sin->sin_addr;
-		c->port = ntohs(sin->sin_port);
-	} else if (hostaddr != NULL && hostaddr->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)hostaddr;
-
-		a = &sin6->sin6_addr;
-		c->port = ntohs(sin6->sin6_port);
-	}
-	if (a == NULL || inet_ntop(hostaddr->sa_family, a, c->addr,
-	    sizeof(c->addr)) == NULL) {
-		(void)snprintf(c->addr, sizeof(c->addr), "unknown");
-		c->port = 0;
-	}
+	/* An IPv4-mapped address is logged as IPv4, as the shim does. */
+	audit_addr(hostaddr, c->addr, sizeof(c->addr), &c->port);
 
 	if ((c->cfg = config_current()) == NULL) {
 		ret = milter_fail(ctx, c, "connect", "no configuration");

@@ -213,7 +213,7 @@ static void __attribute__((format(printf, 3, 7)))
 ev_log(struct session *s, int level, const char *pre, const char *detail,
     size_t dlen, int monitor, ...)
 {
-	char	p[512], esc[AUDIT_LINE_MAX];
+	char	p[512], esc[AUDIT_LINE_MAX], client[128];
 	va_list	ap;
 
 	va_start(ap, monitor);
@@ -221,8 +221,9 @@ ev_log(struct session *s, int level, const char *pre, const char *detail,
 	va_end(ap);
 	if (detail != NULL)
 		(void)audit_escape(esc, sizeof(esc), detail, dlen);
-	audit_log(level, s->id, "%s client=unknown[%s]:%u%s%s%s%s", p,
-	    s->addr, s->port, monitor ? " mode=monitor" : "",
+	(void)audit_client(client, sizeof(client), NULL, s->addr, s->port);
+	audit_log(level, s->id, "%s %s%s%s%s%s", p,
+	    client, monitor ? " mode=monitor" : "",
 	    detail != NULL ? " detail=\"" : "", detail != NULL ? esc : "",
 	    detail != NULL ? "\"" : "");
 }
@@ -2034,16 +2035,15 @@ static void
 session_drop(struct session *s)
 {
 	struct shim *sh = s->sh;
-	char	post[128];
+	char	client[128];
 
 	if (s->dead)
 		return;
 	s->dead = 1;
-	(void)snprintf(post, sizeof(post), "commands=%lu in=%llu out=%llu",
-	    s->commands, s->in, s->out);
+	(void)audit_client(client, sizeof(client), NULL, s->addr, s->port);
 	if (s->admitted)
-		audit_log(LOG_INFO, s->id, "event=disconnect "
-		    "client=unknown[%s]:%u %s", s->addr, s->port, post);
+		audit_log(LOG_INFO, s->id, "event=disconnect %s commands=%lu "
+		    "in=%llu out=%llu", client, s->commands, s->in, s->out);
 	if (s->admitted)
 		limit_release(sh->limit, (const struct sockaddr *)&s->peer,
 		    s->cfg->shim.client_ipv6_prefix, s->exempt, s->embryonic);
@@ -2137,28 +2137,6 @@ session_connect(struct session *s)
 	}
 	read_set(s, s->u, 1);
 	return (0);
-}
-
-static void
-format_addr(const struct sockaddr *sa, char *buf, size_t len, unsigned *port)
-{
-	const struct sockaddr_in *sin = (const void *)sa;
-	const struct sockaddr_in6 *sin6 = (const void *)sa;
-
-	*port = 0;
-	(void)snprintf(buf, len, "unknown");
-	if (sa->sa_family == AF_INET) {
-		(void)inet_ntop(AF_INET, &sin->sin_addr, buf, (socklen_t)len);
-		*port = ntohs(sin->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-			(void)inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12],
-			    buf, (socklen_t)len);
-		else
-			(void)inet_ntop(AF_INET6, &sin6->sin6_addr, buf,
-			    (socklen_t)len);
-		*port = ntohs(sin6->sin6_port);
-	}
 }
 
 /* "421 4.7.0 Too many connections" straight on the socket, then close. */
@@ -2279,7 +2257,7 @@ proxy_in(struct session *s)
 	if (src.ss_family != AF_UNSPEC) {
 		s->peer = src;
 		s->local = dst;
-		format_addr((struct sockaddr *)&s->peer, s->addr,
+		audit_addr((struct sockaddr *)&s->peer, s->addr,
 		    sizeof(s->addr), &s->port);
 	}
 	session_admit(s);
@@ -2318,7 +2296,7 @@ accept_client(struct evconnlistener *lis, evutil_socket_t fd,
 	if (cfg->shim.proxy_protocol == CONFIG_PROXY_NONE ||
 	    getsockname(fd, (struct sockaddr *)&s->local, &len) != 0)
 		s->local.ss_family = AF_UNSPEC;
-	format_addr(sa, s->addr, sizeof(s->addr), &s->port);
+	audit_addr(sa, s->addr, sizeof(s->addr), &s->port);
 	s->monitor = cfg->mode == CONFIG_MONITOR;
 	s->state = S_PROXYIN;
 	s->next = sh->sessions;

@@ -7,6 +7,8 @@
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
 #include <criterion/redirect.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -494,4 +496,54 @@ Test(audit, defer_full_queue)
 	cr_assert_eq(wakes, 2);
 	audit_flush();
 	cr_assert_str_eq(stderr_text(), want);
+}
+
+/* The one "client=" formatter of both daemons, and the address they log. */
+Test(audit, client_and_addr)
+{
+	static const struct {
+		int	family;
+		const char *addr;
+		unsigned port;
+		const char *text;
+	} rows[] = {
+		{ AF_INET, "192.0.2.7", 25, "192.0.2.7" },
+		{ AF_INET6, "2001:db8::1", 2526, "2001:db8::1" },
+		{ AF_INET6, "::ffff:192.0.2.9", 40000, "192.0.2.9" },	/* unmapped */
+		{ AF_UNIX, NULL, 0, "unknown" },
+	};
+	struct sockaddr_storage ss;
+	struct sockaddr_in *sin = (void *)&ss;
+	struct sockaddr_in6 *sin6 = (void *)&ss;
+	char	buf[128];
+	unsigned port;
+	size_t	i, n;
+
+	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		memset(&ss, 0, sizeof(ss));
+		ss.ss_family = (sa_family_t)rows[i].family;
+		if (rows[i].family == AF_INET) {
+			cr_assert_eq(inet_pton(AF_INET, rows[i].addr, &sin->sin_addr), 1);
+			sin->sin_port = htons((unsigned short)rows[i].port);
+		} else if (rows[i].family == AF_INET6) {
+			cr_assert_eq(inet_pton(AF_INET6, rows[i].addr, &sin6->sin6_addr), 1);
+			sin6->sin6_port = htons((unsigned short)rows[i].port);
+		}
+		audit_addr((struct sockaddr *)&ss, buf, sizeof(buf), &port);
+		cr_assert_str_eq(buf, rows[i].text, "row %zu", i);
+		cr_assert_eq(port, rows[i].port, "row %zu", i);
+	}
+	audit_addr(NULL, buf, sizeof(buf), &port);
+	cr_assert_str_eq(buf, "unknown");
+
+	n = audit_client(buf, sizeof(buf), "mx.example.net", "192.0.2.7", 25);
+	cr_assert_str_eq(buf, "client=mx.example.net[192.0.2.7]:25");
+	cr_assert_eq(n, strlen(buf));
+	(void)audit_client(buf, sizeof(buf), NULL, "", 0);
+	cr_assert_str_eq(buf, "client=unknown[unknown]:0");
+	(void)audit_client(buf, sizeof(buf), "a\"b]", "::1", 7);
+	cr_assert_str_eq(buf, "client=a\\x22b][::1]:7");
+	/* Cut short, never past the buffer. */
+	n = audit_client(buf, 12, "mx.example.net", "192.0.2.7", 25);
+	cr_assert(n < 12 && strlen(buf) == n);
 }

@@ -531,6 +531,33 @@ Test(milter, ipv6_client)
 	stub_ctx_free(ctx);
 }
 
+/* An IPv4-mapped client is logged as IPv4, as the shim logs it. */
+Test(milter, ipv4_mapped_client)
+{
+	SMFICTX *ctx = stub_ctx_new();
+	struct sockaddr_in6 sin6;
+	char	name[] = "m.test";
+	char   *log;
+
+	memset(&sin6, 0, sizeof(sin6));
+	sin6.sin6_family = AF_INET6;
+	sin6.sin6_port = htons(2525);
+	(void)inet_pton(AF_INET6, "::ffff:192.0.2.9", &sin6.sin6_addr);
+	load_conf("");
+	capture_begin();
+	cr_assert_eq(milter_connect(ctx, name, (struct sockaddr *)&sin6),
+	    SMFIS_CONTINUE);
+	stub_set_macro(ctx, "i", "4BxQ2m1Vz9");
+	cr_assert_eq(do_mail(ctx, "<a`@d.test>"), SMFIS_REJECT);
+	log = capture_end();
+	cr_expect_str_eq(log, P "4BxQ2m1Vz9: rule=address-characters "
+	    "action=reject value=1 limit=0 stage=mail "
+	    "client=m.test[192.0.2.9]:2525 from=<a`@d.test> detail=\"`\"\n");
+	milter_close(ctx);
+	free(log);
+	stub_ctx_free(ctx);
+}
+
 Test(milter, negotiate)
 {
 	SMFICTX *ctx = stub_ctx_new();
