@@ -12,7 +12,8 @@
 #   make bench           messages/s and MB/s over the milter protocol,
 #                        rules on against rules off, and memory growth;
 #                        the shim against a direct path and haproxy,
-#                        and with starttls = terminate
+#                        and with starttls = terminate; BENCH_BASE=<ref>
+#                        adds the shim of that git ref to the same rounds
 #   make scale           the shim with 10,000 idle sessions, and out of
 #                        file descriptors
 #   make install         PREFIX, DESTDIR, SYSCONFDIR
@@ -199,13 +200,20 @@ $(BUILD)/bench/smtptls: tests/bench/smtptls.c
 
 # Packages first, then the build (a sub-make: pkg-config runs once they are
 # there), as in check.
+# BENCH_BASE=<git ref>: that ref's shim runs as one more path of the shim
+# benchmark, in the same rounds (shim / shim at base: median of the rounds).
+BENCH_BASE ?=
 bench:
 	@scripts/install-deps bench
 	$(MAKE) all $(BUILD)/bench/milterbench $(BUILD)/bench/smtptls
+	$(if $(BENCH_BASE),scripts/build-ref $(BENCH_BASE) $(BUILD)/bench-base)
 	tests/bench/run --milter $(MILTER_BIN) --driver $(BUILD)/bench/milterbench \
 		--build $(BUILD)
 	tests/bench/shimbench --shim $(SHIM_BIN) --build $(BUILD) \
-		--tls-driver $(BUILD)/bench/smtptls
+		--tls-driver $(BUILD)/bench/smtptls \
+		$(if $(BENCH_BASE),--base-shim $(BUILD)/bench-base/build/esmtp-inspect-shim \
+		    --base-conf $(BUILD)/bench-base/conf/esmtp-inspect.conf \
+		    --base-label $(BENCH_BASE))
 
 # 10,000 idle sessions (memory per session) and running out of file
 # descriptors; reported, exits non-zero if a check fails.

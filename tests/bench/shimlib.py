@@ -127,13 +127,14 @@ def make_cert(tmp):
     return cert, key
 
 
-def make_shim_conf(path, port, upstream, cert, terminate=False):
-    """The shipped configuration with our addresses, no PROXY header
+def make_shim_conf(path, port, upstream, cert, terminate=False, shipped=None):
+    """The shipped configuration (${shipped}, default this tree's
+    conf/esmtp-inspect.conf) with our addresses, no PROXY header
     (smtp-sink reads none), limits that the load stays under, and the
     certificate and key ${cert} (a pair) in place of Debian's snakeoil pair
     that the shipped file names (so starttls = auto terminates, as shipped);
     with ${terminate}, starttls = terminate said explicitly."""
-    with open(os.path.join(TOP, "conf", "esmtp-inspect.conf")) as f:
+    with open(shipped or os.path.join(TOP, "conf", "esmtp-inspect.conf")) as f:
         text = f.read()
     subs = [
         (r'(?m)^(\s*listen\s*=\s*)\{[^}]*\}', r'\g<1>{ "127.0.0.1:%d" }' % port),
