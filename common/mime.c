@@ -445,38 +445,15 @@ mime_2047_words(const char *in, size_t len, GString *out)
 		append_charset(out, "", e, (size_t)(in + len - e));
 }
 
-/* 1 if GMime's ${list} has a ${want} parameter of exactly ${s}. */
-static int
-in_list(GMimeParamList *list, const char *want, const char *s)
-{
-	GMimeParam *p;
-	const char *name, *val;
-	int	i, n;
-
-	/* Past SEEN_MAX parameters: report again rather than compare. */
-	if ((n = list != NULL ? g_mime_param_list_length(list) : 0) > SEEN_MAX)
-		return (0);
-	for (i = 0; i < n; i++) {
-		p = g_mime_param_list_get_parameter_at(list, i);
-		name = g_mime_param_get_name(p);
-		val = g_mime_param_get_value(p);
-		if (name != NULL && val != NULL &&
-		    g_ascii_strcasecmp(name, want) == 0 && strcmp(val, s) == 0)
-			return (1);
-	}
-	return (0);
-}
-
 /*
  * The raw text of every parameter of ${v} named ${want} (and, unless
  * ${each}, ${want}*...) after the first ';', unquoted and concatenated
  * into m->rbuf; its length, or -1 when there is none.  With ${each}, each
  * one named exactly ${want} goes through mime_2047_words() instead and is
- * reported, unless GMime's ${list} holds the same value already.
+ * reported (report_once() drops it if GMime's reading was the same).
  */
 static long
-raw_param(struct mime *m, const char *v, const char *want, int each,
-    GMimeParamList *list, int trunc)
+raw_param(struct mime *m, const char *v, const char *want, int each, int trunc)
 {
 	size_t	wl = strlen(want), n = 0, start;
 	const char *p = v, *ns, *ne;
@@ -529,8 +506,7 @@ raw_param(struct mime *m, const char *v, const char *want, int each,
 			if (each) {
 				g = g_string_new(NULL);
 				mime_2047_words(m->rbuf + start, n - start, g);
-				if (!in_list(list, want, g->str))
-					report(m, want, g->str, g->len, trunc);
+				report(m, want, g->str, g->len, trunc);
 				g_string_free(g, TRUE);
 				n = start;
 			}
@@ -574,10 +550,10 @@ report_params(struct mime *m, GMimeParamList *list, const char *v,
 	}
 	/* GMime joined adjacent encoded words: also each word on its own. */
 	if (words)
-		(void)raw_param(m, v, want, 1, list, trunc);
+		(void)raw_param(m, v, want, 1, trunc);
 	if (reported)
 		return;
-	if ((rl = raw_param(m, v, want, 0, NULL, trunc)) >= 0)
+	if ((rl = raw_param(m, v, want, 0, trunc)) >= 0)
 		report(m, want, m->rbuf, (size_t)rl, trunc);
 	else if (trunc)
 		report(m, want, "", 0, 1);
@@ -701,14 +677,13 @@ content_type(struct mime *m, GMimeContentType *ct, const char *v, int trunc)
 }
 
 /*
- * 1 if the Content-Type values ${a} and ${b} differ in type, subtype or
- * boundary: GMime reads the decoded one, most clients the raw one.
+ * 1 if the Content-Types ${x} and ${y} (either NULL when it did not parse)
+ * differ in type, subtype or boundary: GMime reads the decoded value,
+ * most clients the raw one.
  */
 static int
-ct_differs(struct mime *m, const char *a, const char *b)
+ct_differs(GMimeContentType *x, GMimeContentType *y)
 {
-	GMimeContentType *x = g_mime_content_type_parse(m->opts, a);
-	GMimeContentType *y = g_mime_content_type_parse(m->opts, b);
 	const char *bx, *by;
 	int	d;
 
@@ -724,10 +699,6 @@ ct_differs(struct mime *m, const char *a, const char *b)
 		    (bx == NULL) != (by == NULL) ||
 		    (bx != NULL && strcmp(bx, by) != 0);
 	}
-	if (x != NULL)
-		g_object_unref(x);
-	if (y != NULL)
-		g_object_unref(y);
 	return (d);
 }
 
@@ -763,9 +734,10 @@ open_words(const char *v)
 /*
  * The names of a Content-Type (${ctype}) or Content-Disposition value
  * ${v}; and the structure of the block from it and the raw value ${raw},
- * unless ${names_only}.
+ * unless ${names_only}.  A Content-Type is returned as GMime parsed it
+ * (the caller unrefs it), or NULL.
  */
-static void
+static GMimeContentType *
 field_params(struct mime *m, int ctype, const char *v, const char *raw,
     int trunc, int names_only)
 {
@@ -775,14 +747,13 @@ field_params(struct mime *m, int ctype, const char *v, const char *raw,
 	if (ctype) {
 		if ((ct = g_mime_content_type_parse(m->opts, v)) == NULL) {
 			report_params(m, NULL, v, "name", trunc);
-			return;
+			return (NULL);
 		}
 		if (!names_only)
 			content_type(m, ct, raw, trunc);
 		report_params(m, g_mime_content_type_get_parameters(ct), v,
 		    "name", trunc);
-		g_object_unref(ct);
-		return;
+		return (ct);
 	}
 	cd = g_mime_content_disposition_parse(m->opts, v);
 	report_params(m, cd != NULL ?
@@ -790,6 +761,7 @@ field_params(struct mime *m, int ctype, const char *v, const char *raw,
 	    "filename", trunc);
 	if (cd != NULL)
 		g_object_unref(cd);
+	return (NULL);
 }
 
 /*
@@ -803,7 +775,8 @@ field_done(struct mime *m, const char *name, size_t nlen, char *v,
     const char *raw, int trunc, int names_only)
 {
 	GMimeContentEncoding ce;
-	int	ctype;
+	GMimeContentType *x, *y;
+	int	ctype, many;
 	char   *dec;
 	long	rl;
 
@@ -826,7 +799,8 @@ field_done(struct mime *m, const char *name, size_t nlen, char *v,
 		 * one: that reading decides, and the raw one is reported too.
 		 */
 		dec = NULL;
-		if (open_words(v) <= MIME_OPEN_WORDS && semicolons(v) <= MIME_PARAMS &&
+		many = semicolons(v) > MIME_PARAMS;
+		if (open_words(v) <= MIME_OPEN_WORDS && !many &&
 		    (dec = g_mime_utils_header_decode_text(m->opts, v)) != NULL &&
 		    open_words(dec) > MIME_OPEN_WORDS) {
 			g_free(dec);
@@ -834,25 +808,29 @@ field_done(struct mime *m, const char *name, size_t nlen, char *v,
 		}
 		if (dec == NULL) {
 			if (!names_only) {
-				structure(m, semicolons(v) > MIME_PARAMS ?
+				structure(m, many ?
 				    "more than 256 parameters in one field" :
 				    "more than 64 unterminated encoded words in one field");
 				if (ctype)
 					content_type(m, NULL, raw, trunc);
 			}
 			if ((rl = raw_param(m, v, ctype ? "name" : "filename",
-			    0, NULL, trunc)) >= 0)
+			    0, trunc)) >= 0)
 				report(m, ctype ? "name" : "filename", m->rbuf,
 				    (size_t)rl, trunc);
 			return;
 		}
-		field_params(m, ctype, dec, raw, trunc, names_only);
+		x = field_params(m, ctype, dec, raw, trunc, names_only);
 		if (strcmp(dec, v) != 0) {
-			field_params(m, ctype, v, NULL, trunc, 1);
-			if (ctype && !names_only && ct_differs(m, dec, v))
+			y = field_params(m, ctype, v, NULL, trunc, 1);
+			if (ctype && !names_only && ct_differs(x, y))
 				structure(m, "Content-Type changed by RFC 2047 "
 				    "decoding");
+			if (y != NULL)
+				g_object_unref(y);
 		}
+		if (x != NULL)
+			g_object_unref(x);
 		g_free(dec);
 	} else if (!names_only && nlen == 25 &&
 	    g_ascii_strncasecmp(name, "Content-Transfer-Encoding", 25) == 0) {

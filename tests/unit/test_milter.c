@@ -505,57 +505,46 @@ Test(milter, client_without_address)
 	stub_ctx_free(ctx);
 }
 
-Test(milter, ipv6_client)
+/* IPv6 clients as they are; an IPv4-mapped one as IPv4, as the shim logs it. */
+Test(milter, ipv6_clients)
 {
-	SMFICTX *ctx = stub_ctx_new();
+	static const struct {
+		char	name[16];
+		const char *addr;
+		unsigned short port;
+		const char *client;
+	} v6rows[] = {
+		{ "v6.test", "2001:db8::1", 25, "client=v6.test[2001:db8::1]:25" },
+		{ "m.test", "::ffff:192.0.2.9", 2525, "client=m.test[192.0.2.9]:2525" },
+	};
 	struct sockaddr_in6 sin6;
-	char	name[] = "v6.test";
-	char   *log;
+	char	name[16], want[256], *log;
+	SMFICTX *ctx;
+	size_t	i;
 
-	memset(&sin6, 0, sizeof(sin6));
-	sin6.sin6_family = AF_INET6;
-	sin6.sin6_port = htons(25);
-	(void)inet_pton(AF_INET6, "2001:db8::1", &sin6.sin6_addr);
-	load_conf("");
-	capture_begin();
-	cr_assert_eq(milter_connect(ctx, name, (struct sockaddr *)&sin6),
-	    SMFIS_CONTINUE);
-	stub_set_macro(ctx, "i", "4BxQ2m1Vz9");
-	cr_assert_eq(do_mail(ctx, "<a`@d.test>"), SMFIS_REJECT);
-	log = capture_end();
-	cr_expect_str_eq(log, P "4BxQ2m1Vz9: rule=address-characters "
-	    "action=reject value=1 limit=0 stage=mail "
-	    "client=v6.test[2001:db8::1]:25 from=<a`@d.test> detail=\"`\"\n");
-	milter_close(ctx);
-	free(log);
-	stub_ctx_free(ctx);
-}
-
-/* An IPv4-mapped client is logged as IPv4, as the shim logs it. */
-Test(milter, ipv4_mapped_client)
-{
-	SMFICTX *ctx = stub_ctx_new();
-	struct sockaddr_in6 sin6;
-	char	name[] = "m.test";
-	char   *log;
-
-	memset(&sin6, 0, sizeof(sin6));
-	sin6.sin6_family = AF_INET6;
-	sin6.sin6_port = htons(2525);
-	(void)inet_pton(AF_INET6, "::ffff:192.0.2.9", &sin6.sin6_addr);
-	load_conf("");
-	capture_begin();
-	cr_assert_eq(milter_connect(ctx, name, (struct sockaddr *)&sin6),
-	    SMFIS_CONTINUE);
-	stub_set_macro(ctx, "i", "4BxQ2m1Vz9");
-	cr_assert_eq(do_mail(ctx, "<a`@d.test>"), SMFIS_REJECT);
-	log = capture_end();
-	cr_expect_str_eq(log, P "4BxQ2m1Vz9: rule=address-characters "
-	    "action=reject value=1 limit=0 stage=mail "
-	    "client=m.test[192.0.2.9]:2525 from=<a`@d.test> detail=\"`\"\n");
-	milter_close(ctx);
-	free(log);
-	stub_ctx_free(ctx);
+	for (i = 0; i < sizeof(v6rows) / sizeof(v6rows[0]); i++) {
+		ctx = stub_ctx_new();
+		memset(&sin6, 0, sizeof(sin6));
+		sin6.sin6_family = AF_INET6;
+		sin6.sin6_port = htons(v6rows[i].port);
+		(void)inet_pton(AF_INET6, v6rows[i].addr, &sin6.sin6_addr);
+		memcpy(name, v6rows[i].name, sizeof(name));
+		load_conf("");
+		capture_begin();
+		cr_assert_eq(milter_connect(ctx, name, (struct sockaddr *)&sin6),
+		    SMFIS_CONTINUE);
+		stub_set_macro(ctx, "i", "4BxQ2m1Vz9");
+		cr_assert_eq(do_mail(ctx, "<a`@d.test>"), SMFIS_REJECT);
+		log = capture_end();
+		(void)snprintf(want, sizeof(want), P "4BxQ2m1Vz9: "
+		    "rule=address-characters action=reject value=1 limit=0 "
+		    "stage=mail %s from=<a`@d.test> detail=\"`\"\n",
+		    v6rows[i].client);
+		cr_expect_str_eq(log, want, "row %zu", i);
+		milter_close(ctx);
+		free(log);
+		stub_ctx_free(ctx);
+	}
 }
 
 Test(milter, negotiate)
