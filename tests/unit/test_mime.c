@@ -889,3 +889,28 @@ Test(mime, many_parameters_cause)
 	cr_assert_str_eq(o.s, "!more than 256 parameters in one field|filename=f|");
 	mime_free(m);
 }
+
+/* Past the first 64 names of a field nothing is compared, nothing is lost. */
+Test(mime, names_past_the_duplicate_check)
+{
+	static struct out o;
+	struct mime *m = mime_new(collect, collect_structure, &o);
+	char	msg[8192];
+	size_t	n;
+	int	i;
+
+	cr_assert(m != NULL);
+	n = (size_t)sprintf(msg, "Content-Disposition: attachment");
+	for (i = 0; i < 100; i++)
+		n += (size_t)sprintf(msg + n, "; filename=f%d", i % 70);
+	n += (size_t)sprintf(msg + n, "; filename=");
+	memset(msg + n, 'L', 300);
+	n += 300;
+	n += (size_t)sprintf(msg + n, "\n\nbody\n");
+	out_init(&o);
+	feed(m, msg, n, 100);
+	cr_assert_null(strchr(o.s, '!'), "%s", o.s);
+	cr_assert_geq(o.count, 70 + 1);	/* every distinct name, the long one too */
+	cr_assert_eq(o.lastlen, 300);
+	mime_free(m);
+}
