@@ -10,7 +10,7 @@
  * struct milter_tx for the transaction, reset at MAIL, EOM and abort so
  * that nothing leaks from one message into the next.
  *
- * Decisions: each stage evaluates its rules into a struct milter_verdict.
+ * Decisions: each stage evaluates its rules into a struct verdict.
  * Every rule that fires is logged at once (one audit line each); the
  * strongest action decides, ties going to the first rule in table order
  * even where (as in the body) another fired first, and the stage gives
@@ -50,6 +50,7 @@
 #include "linelen.h"
 #include "mime.h"
 #include "policy.h"
+#include "verdict.h"
 
 #include "mfwrap.h"
 #include "milter.h"
@@ -80,14 +81,6 @@ struct milter_tx {
 	const char *mime_held_cause;	/* mime-structure from there, or NULL */
 };
 
-/* What one stage decided. */
-struct milter_verdict {
-	const char *stage;		/* stage word of the log lines */
-	unsigned nfired;		/* rules that fired (logged or not) */
-	enum policy_action action;	/* strongest action enforced so far */
-	enum policy_rule rule;		/* the rule that set it */
-};
-
 /* What the MTA agreed to at negotiation. */
 #define MILTER_NEG_LEADSPC	0x01	/* header values keep their leading space */
 #define MILTER_NEG_SKIP		0x02	/* SMFIS_SKIP may be returned from body */
@@ -98,11 +91,11 @@ struct milter_conn {
 	char	name[MILTER_NAME_MAX + 1];
 	char	addr[INET6_ADDRSTRLEN];
 	unsigned port;
-	unsigned exempt;		/* bit (1u << rule): per-rule exemption */
+	struct verdict_who who;		/* common/verdict.c: exempt, monitor */
 	unsigned neg;			/* MILTER_NEG_* */
 	struct hdrcount *hc;		/* lazily, for the header-count rules */
 	struct mime *mime;		/* lazily, for the two MIME rules */
-	struct milter_verdict *v;	/* the stage feeding mime, for its callback */
+	struct verdict *v;	/* the stage feeding mime, for its callback */
 	struct milter_tx tx;
 };
 
@@ -207,56 +200,38 @@ static int
 milter_rule_active(const struct milter_conn *c, enum policy_rule rule)
 {
 
-	return (c->cfg->rules[rule].action != POLICY_NONE &&
-	    (c->exempt & (1u << rule)) == 0);
+	return (verdict_active(c->cfg, &c->who, rule) != POLICY_NONE);
 }
 
 static void
-milter_verdict_init(struct milter_verdict *v, const char *stage)
+milter_verdict_init(const struct milter_conn *c, struct verdict *v,
+    const char *stage)
 {
 
-	memset(v, 0, sizeof(*v));
-	v->stage = stage;
-	v->action = POLICY_NONE;
+	verdict_init(v, c->cfg, &c->who, stage);
 }
 
 /*
- * Rule ${ev->rule} fired: fill in what the connection knows, log it (unless
- * the rule says log = no) and remember its action if it is the strongest
- * so far.  In monitor mode nothing is enforced.
+ * Rule ${ev->rule} fired: what the transaction knows (queue id, sender)
+ * goes with it into the one verdict engine (common/verdict.c), which logs
+ * it and keeps the strongest action; in monitor mode nothing is enforced.
  */
 static void
-milter_verdict_fire(const struct milter_conn *c, struct milter_verdict *v,
+milter_verdict_fire(const struct milter_conn *c, struct verdict *v,
     struct audit_rule *ev)
 {
-	const struct config_rule *r = &c->cfg->rules[ev->rule];
-
 	ev->id = milter_id(c);
-	ev->action = r->action;
-	ev->stage = v->stage;
-	ev->client_name = c->name;
-	ev->client_addr = c->addr;
-	ev->client_port = c->port;
-	ev->monitor = c->cfg->mode == CONFIG_MONITOR;
 	if (ev->from == NULL && c->tx.sender != NULL) {
 		ev->from = c->tx.from;
 		ev->from_len = c->tx.from_len;
 	}
-	v->nfired++;
-	if (r->log)
-		audit_log_rule(ev);
-	/* A tie goes to the rule first in table order, whenever it fired. */
-	if (!ev->monitor && (r->action > v->action ||
-	    (r->action == v->action && ev->rule < v->rule))) {
-		v->action = r->action;
-		v->rule = ev->rule;
-	}
+	(void)verdict_fire(v, ev);
 }
 
 /* The stage's answer: continue, or the reply of the strongest action. */
 static sfsistat
 milter_verdict_finish(SMFICTX *ctx, const struct milter_conn *c,
-    const struct milter_verdict *v)
+    const struct verdict *v)
 {
 	struct policy_reply reply;
 	char	client[MILTER_ESC_MAX + 64];
@@ -279,7 +254,7 @@ milter_verdict_finish(SMFICTX *ctx, const struct milter_conn *c,
 
 /* Evaluate address-characters on the raw MAIL/RCPT argument ${arg}. */
 static void
-milter_check_chars(const struct milter_conn *c, struct milter_verdict *v,
+milter_check_chars(const struct milter_conn *c, struct verdict *v,
     const char *arg, const char *rcpt, size_t rcpt_len)
 {
 	struct audit_rule ev;
@@ -437,7 +412,7 @@ milter_mime_structure(void *arg, const char *detail)
 
 /* Fire what the MIME scanner found in the top-level header, for stage=body. */
 static void
-milter_mime_held(struct milter_conn *c, struct milter_verdict *v)
+milter_mime_held(struct milter_conn *c, struct verdict *v)
 {
 	struct audit_rule ev;
 	const char *cause = c->tx.mime_held_cause;
@@ -478,7 +453,7 @@ milter_mime(struct milter_conn *c)
 
 /* body-line-length: fire on the first completed line over the limit. */
 static void
-milter_check_body_lines(struct milter_conn *c, struct milter_verdict *v)
+milter_check_body_lines(struct milter_conn *c, struct verdict *v)
 {
 	struct audit_rule ev;
 
@@ -495,7 +470,7 @@ milter_check_body_lines(struct milter_conn *c, struct milter_verdict *v)
 /* What hdrcount_dkim_unsigned() reports to. */
 struct milter_eoh {
 	const struct milter_conn *c;
-	struct milter_verdict *v;
+	struct verdict *v;
 };
 
 /* dkim-unsigned-duplicate: ${name} occurs more often than an h= lists it. */
@@ -622,14 +597,13 @@ milter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *hostaddr)
 	const char *hn;
 	size_t	len;
 	sfsistat ret;
-	int	r;
 
 	/* Normally negotiation made it; keep what was agreed there. */
 	if ((c = mfwrap_getpriv(ctx)) != NULL) {
 		milter_tx_reset(c);
 		config_unref(c->cfg);
 		c->cfg = NULL;
-		c->exempt = 0;
+		memset(&c->who, 0, sizeof(c->who));
 	} else if ((c = calloc(1, sizeof(*c))) == NULL)
 		return (milter_fail(ctx, NULL, "connect", "out of memory"));
 	hn = hostname != NULL && *hostname != '\0' ? hostname : "unknown";
@@ -652,9 +626,11 @@ milter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *hostaddr)
 		milter_conn_free(c);
 		return (SMFIS_ACCEPT);
 	}
-	for (r = 0; r < POLICY_NRULES; r++)
-		if (config_rule_exempt(c->cfg, (enum policy_rule)r, hostaddr))
-			c->exempt |= 1u << r;
+	c->who.client_name = c->name;
+	c->who.client_addr = c->addr;
+	c->who.client_port = c->port;
+	c->who.exempt = verdict_exempt(c->cfg, hostaddr);
+	c->who.monitor = c->cfg->mode == CONFIG_MONITOR;
 	if (mfwrap_setpriv(ctx, c) != 0) {
 		ret = milter_fail(ctx, c, "connect", "cannot set private data");
 		(void)mfwrap_setpriv(ctx, NULL);
@@ -670,7 +646,7 @@ sfsistat
 milter_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct milter_conn *c;
-	struct milter_verdict v;
+	struct verdict v;
 	struct audit_rule ev;
 	const char *arg;
 
@@ -684,7 +660,7 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	addr_strip(c->tx.sender, strlen(c->tx.sender), &c->tx.from,
 	    &c->tx.from_len);
 
-	milter_verdict_init(&v, "mail");
+	milter_verdict_init(c, &v, "mail");
 	if (milter_rule_active(c, POLICY_SENDER_LENGTH) &&
 	    (long long)c->tx.from_len >
 	    c->cfg->rules[POLICY_SENDER_LENGTH].limit) {
@@ -703,7 +679,7 @@ sfsistat
 milter_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct milter_conn *c;
-	struct milter_verdict v;
+	struct verdict v;
 	struct audit_rule ev;
 	const char *arg, *rcpt;
 	size_t	rcpt_len;
@@ -715,7 +691,7 @@ milter_envrcpt(SMFICTX *ctx, char **argv)
 	arg = argv != NULL && argv[0] != NULL ? argv[0] : "";
 	addr_strip(arg, strlen(arg), &rcpt, &rcpt_len);
 
-	milter_verdict_init(&v, "rcpt");
+	milter_verdict_init(c, &v, "rcpt");
 	if (milter_rule_active(c, POLICY_RCPT_COUNT) &&
 	    c->tx.nrcpt + 1 > c->cfg->rules[POLICY_RCPT_COUNT].limit) {
 		memset(&ev, 0, sizeof(ev));
@@ -739,7 +715,7 @@ sfsistat
 milter_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct milter_conn *c;
-	struct milter_verdict v;
+	struct verdict v;
 	struct audit_rule ev;
 	struct mime *m;
 	size_t	namelen, valuelen, len;
@@ -755,7 +731,7 @@ milter_header(SMFICTX *ctx, char *name, char *value)
 	if (c->tx.qid[0] == '\0')
 		milter_tx_qid(ctx, &c->tx);
 
-	milter_verdict_init(&v, "header");
+	milter_verdict_init(c, &v, "header");
 	if (milter_rule_pending(c, POLICY_HEADER_LINE_LENGTH) &&
 	    (long long)(len = milter_header_len(c, name, namelen, value,
 	    valuelen)) > c->cfg->rules[POLICY_HEADER_LINE_LENGTH].limit) {
@@ -798,7 +774,7 @@ milter_header(SMFICTX *ctx, char *name, char *value)
  * be checked, so it fires (fail closed), value = limit = 0.
  */
 static void
-milter_eoh_overflow(const struct milter_conn *c, struct milter_verdict *v,
+milter_eoh_overflow(const struct milter_conn *c, struct verdict *v,
     enum policy_rule rule)
 {
 	static const char detail[] = "too many distinct header fields or "
@@ -819,7 +795,7 @@ sfsistat
 milter_eoh(SMFICTX *ctx)
 {
 	struct milter_conn *c;
-	struct milter_verdict v;
+	struct verdict v;
 	struct audit_rule ev;
 	struct milter_eoh e;
 	const struct config_strv *names;
@@ -830,7 +806,7 @@ milter_eoh(SMFICTX *ctx)
 		return (milter_fail(ctx, NULL, "eoh", "no connection state"));
 	if (c->tx.qid[0] == '\0')
 		milter_tx_qid(ctx, &c->tx);
-	milter_verdict_init(&v, "eoh");
+	milter_verdict_init(c, &v, "eoh");
 	if (c->tx.hc_overflow) {
 		milter_eoh_overflow(c, &v, POLICY_DUPLICATE_HEADER);
 		milter_eoh_overflow(c, &v, POLICY_DKIM_UNSIGNED_DUPLICATE);
@@ -865,7 +841,7 @@ sfsistat
 milter_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 {
 	struct milter_conn *c;
-	struct milter_verdict v;
+	struct verdict v;
 	struct mime *m;
 	sfsistat ret;
 
@@ -873,7 +849,7 @@ milter_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 		return (milter_fail(ctx, NULL, "body", "no connection state"));
 	if (c->tx.qid[0] == '\0')
 		milter_tx_qid(ctx, &c->tx);
-	milter_verdict_init(&v, "body");
+	milter_verdict_init(c, &v, "body");
 	if (milter_rule_pending(c, POLICY_BODY_LINE_LENGTH)) {
 		if (!c->tx.lb_used) {
 			linelen_body_init(&c->tx.lb, (unsigned long long)
@@ -907,13 +883,13 @@ sfsistat
 milter_eom(SMFICTX *ctx)
 {
 	struct milter_conn *c;
-	struct milter_verdict v;
+	struct verdict v;
 	sfsistat ret;
 
 	if ((c = milter_getconn(ctx)) == NULL)
 		return (milter_fail(ctx, NULL, "eom", "no connection state"));
 	milter_tx_qid(ctx, &c->tx);
-	milter_verdict_init(&v, "body");
+	milter_verdict_init(c, &v, "body");
 	if (c->tx.lb_used && milter_rule_pending(c, POLICY_BODY_LINE_LENGTH)) {
 		linelen_body_finish(&c->tx.lb);
 		milter_check_body_lines(c, &v);
