@@ -31,7 +31,7 @@
 #include "cmdline.h"
 #include "config.h"
 #include "privs.h"
-#include "session.h"
+#include "server.h"
 #include "sockspec.h"
 
 #define PROGNAME	"esmtp-inspect-shim"

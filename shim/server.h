@@ -1,16 +1,17 @@
 /*
- * session.h - esmtp-inspect-shim's relay: the server (listeners, limits,
- * shutdown) and one session per client (SPEC 5).
+ * server.h - esmtp-inspect-shim's relay as main.c sees it: the server
+ * (listeners, limits, shutdown) and one session per client (SPEC 5).
  *
  * A session joins a client connection to its own upstream connection.
- * Both directions are libevent bufferevents; the client->upstream side
- * is framed by smtpframe (commands, DATA, BDAT, AUTH continuations), the
- * upstream->client side by the reply parser, and each reply is paired
- * with the command it answers, in order, so that pipelined commands keep
- * working and the shim's own replies land in the right place.
+ * The client->upstream side is framed as the MTA frames it (commands,
+ * DATA, BDAT, AUTH continuations), the upstream->client side by the
+ * reply parser, and each reply is paired with the command it answers, in
+ * order, so that pipelined commands keep working and the shim's own
+ * replies land in the right place.  How the modules behind this divide
+ * the work: shim.h.
  */
-#ifndef SESSION_H
-#define SESSION_H
+#ifndef SERVER_H
+#define SERVER_H
 
 #include <stddef.h>
 #include <sys/socket.h>
@@ -57,4 +58,4 @@ int	shim_sessions(const struct shim *sh);
 /** shim_free(sh): close every session and listener; NULL is a no-op. */
 void	shim_free(struct shim *sh);
 
-#endif /* SESSION_H */
+#endif /* SERVER_H */
