@@ -52,8 +52,8 @@ struct shim {
 	int	paused_logged;	/* this episode of exhaustion was logged */
 	time_t	paused_at;	/* last pause, CLOCK_MONOTONIC seconds */
 	struct limit *limit;
-	struct session *sessions;
-	struct endpoint *endpoints;
+	LIST_HEAD(, session) sessions;
+	LIST_HEAD(, endpoint) endpoints;
 	int	nsessions;	/* sessions and endpoints */
 	struct event *stop_timer;
 	int	stopping;
@@ -130,12 +130,7 @@ session_ended(struct session *s, void *arg)
 	if (s->admitted)
 		limit_release(sh->limit, (const struct sockaddr *)&s->cl.peer,
 		    s->cfg->shim.client_ipv6_prefix, s->exempt, s->embryonic);
-	if (s->prev != NULL)
-		s->prev->next = s->next;
-	else
-		sh->sessions = s->next;
-	if (s->next != NULL)
-		s->next->prev = s->prev;
+	LIST_REMOVE(s, entry);
 	sh->nsessions--;
 	check_done(sh);
 }
@@ -209,10 +204,7 @@ start_session(struct shim *sh, struct config *cfg, const struct client *cl,
 	s->limit = sh->limit;
 	s->ended = session_ended;
 	s->ended_arg = sh;
-	s->next = sh->sessions;
-	if (sh->sessions != NULL)
-		sh->sessions->prev = s;
-	sh->sessions = s;
+	LIST_INSERT_HEAD(&sh->sessions, s, entry);
 	sh->nsessions++;
 	if (relay_client(s, fd, early) != 0) {
 		session_drop(s);
@@ -237,12 +229,7 @@ endpoint_ended(struct endpoint *ep, void *arg)
 {
 	struct shim *sh = arg;
 
-	if (ep->prev != NULL)
-		ep->prev->next = ep->next;
-	else
-		sh->endpoints = ep->next;
-	if (ep->next != NULL)
-		ep->next->prev = ep->prev;
+	LIST_REMOVE(ep, entry);
 	sh->nsessions--;
 	check_done(sh);
 }
@@ -290,10 +277,7 @@ accept_client(struct evconnlistener *lis, evutil_socket_t fd,
 	ep->ready = endpoint_ready;
 	ep->ended = endpoint_ended;
 	ep->arg = sh;
-	ep->next = sh->endpoints;
-	if (sh->endpoints != NULL)
-		sh->endpoints->prev = ep;
-	sh->endpoints = ep;
+	LIST_INSERT_HEAD(&sh->endpoints, ep, entry);
 	sh->nsessions++;
 }
 
@@ -323,6 +307,8 @@ shim_new(struct event_base *base, const char *hostname)
 
 	if ((sh = calloc(1, sizeof(*sh))) == NULL)
 		return (NULL);
+	LIST_INIT(&sh->sessions);
+	LIST_INIT(&sh->endpoints);
 	sh->base = base;
 	sh->next_id = ((unsigned long long)time(NULL) << 20) |
 	    ((unsigned long long)getpid() & 0xfffff);
@@ -366,14 +352,14 @@ stop_expired(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	for (s = sh->sessions; s != NULL; s = next) {
-		next = s->next;
+	for (s = LIST_FIRST(&sh->sessions); s != NULL; s = next) {
+		next = LIST_NEXT(s, entry);
 		if (s->state == S_CMD && s->content == C_NONE)
 			close_with(s, shim_reply(SR_SHUTTING_DOWN));
 		else if (s->state != S_CLOSING)
 			close_with(s, NULL);
 	}
-	for (ep = sh->endpoints; ep != NULL; ep = ep->next)
+	LIST_FOREACH(ep, &sh->endpoints, entry)
 		endpoint_close(ep);
 	check_done(sh);
 }
@@ -441,10 +427,10 @@ shim_free(struct shim *sh)
 
 	if (sh == NULL)
 		return;
-	while (sh->sessions != NULL)
-		session_drop(sh->sessions);
-	while (sh->endpoints != NULL)
-		endpoint_free(sh->endpoints);
+	while (!LIST_EMPTY(&sh->sessions))
+		session_drop(LIST_FIRST(&sh->sessions));
+	while (!LIST_EMPTY(&sh->endpoints))
+		endpoint_free(LIST_FIRST(&sh->endpoints));
 	for (i = 0; i < sh->nlis; i++)
 		evconnlistener_free(sh->lis[i]);
 	if (sh->resume != NULL)

@@ -35,6 +35,7 @@
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 
 #include <event2/event.h>
@@ -128,7 +129,7 @@ struct endpoint {
 	void	(*ready)(struct endpoint *, void *);	/* takes fd */
 	void	(*ended)(struct endpoint *, void *);	/* freed after */
 	void   *arg;
-	struct endpoint *prev, *next;	/* the server's list */
+	LIST_ENTRY(endpoint) entry;	/* the server's list */
 };
 
 void	client_vlog(const struct client *, int level, const char *pre,
@@ -160,7 +161,7 @@ struct session {
 	void	(*ended)(struct session *, void *);	/* the server's:
 						 * called by session_drop() */
 	void   *ended_arg;
-	struct session *prev, *next;	/* the server's list */
+	LIST_ENTRY(session) entry;	/* the server's list */
 
 	/* Life cycle (session.c). */
 	enum sstate state;
