@@ -26,7 +26,8 @@
  * command.c and answer.c talk to each other only through the pending
  * queue (a command pushes what its reply will mean; a reply pops it) and
  * one explicit call: answer.c calls command_resume() once a reply lets
- * the client's held input be read.
+ * the client's held input be read.  tests/layers (make check) reads the
+ * "----" markers below and fails on any call upwards or sideways.
  */
 #ifndef SHIM_H
 #define SHIM_H
