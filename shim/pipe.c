@@ -235,14 +235,15 @@ pipe_watch(evutil_socket_t fd, short what, void *arg)
 }
 
 /**
- * pipe_open(p, base, fd, rmax, watch, arg): take the connected,
+ * pipe_open(p, base, fd, rmax, flags, arg): take the connected,
  * non-blocking socket ${fd} (closed with the pipe, and on failure);
- * ${rmax} caps the input held unread (0: none), ${watch} polls the peer
- * while paused.  The callbacks in ${p} must be set.  Returns 0 or -1.
+ * ${rmax} caps the input held unread (0: none); PIPE_WATCH polls the peer
+ * while paused, PIPE_COUNT counts the octets (in, out).  The callbacks in
+ * ${p} must be set.  Returns 0 or -1.
  */
 int
 pipe_open(struct pipe *p, struct event_base *base, int fd, size_t rmax,
-    int watch, void *arg)
+    int flags, void *arg)
 {
 	int	on = 1;
 
@@ -256,17 +257,20 @@ pipe_open(struct pipe *p, struct event_base *base, int fd, size_t rmax,
 		return (-1);
 	}
 	bufferevent_setcb(p->bev, bev_read, bev_write, bev_event, p);
-	if (rmax > 0)
-		bufferevent_setwatermark(p->bev, EV_READ, 0, rmax);
-	(void)evbuffer_add_cb(pipe_in(p), count_in, p);
-	(void)evbuffer_add_cb(pipe_out(p), count_out, p);
+	if (flags & PIPE_COUNT) {
+		(void)evbuffer_add_cb(pipe_in(p), count_in, p);
+		(void)evbuffer_add_cb(pipe_out(p), count_out, p);
+	}
 	(void)evbuffer_add_cb(pipe_out(p), out_arm, p->bev);
-	(void)evbuffer_add_cb(pipe_in(p), pipe_drained_in, p);
+	if (rmax > 0) {
+		bufferevent_setwatermark(p->bev, EV_READ, 0, rmax);
+		(void)evbuffer_add_cb(pipe_in(p), pipe_drained_in, p);
+	}
 	if ((p->rd = event_new(base, fd, EV_READ | EV_PERSIST, pipe_sock_read,
 	    p)) == NULL)
 		return (-1);
-	if (watch && (p->watch = event_new(base, -1, EV_PERSIST, pipe_watch,
-	    p)) == NULL)
+	if ((flags & PIPE_WATCH) && (p->watch = event_new(base, -1,
+	    EV_PERSIST, pipe_watch, p)) == NULL)
 		return (-1);
 	return (0);
 }

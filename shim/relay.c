@@ -299,7 +299,8 @@ relay_client(struct session *s, int fd, struct evbuffer *early)
 	s->c.on_read = client_read;
 	s->c.on_write = client_write;
 	s->c.on_event = client_event;
-	if (pipe_open(&s->c, s->base, fd, SESSION_READ_MAX, 0, s) != 0)
+	if (pipe_open(&s->c, s->base, fd, SESSION_READ_MAX, PIPE_COUNT,
+	    s) != 0)
 		return (-1);
 	if (early != NULL)
 		pipe_feed(&s->c, early);
@@ -322,7 +323,7 @@ connect_upstream(struct session *s)
 	s->u.on_write = upstream_write;
 	s->u.on_event = upstream_event;
 	s->u.on_gone = upstream_ended;
-	if (pipe_open(&s->u, s->base, fd, 0, 1, s) != 0) {
+	if (pipe_open(&s->u, s->base, fd, 0, PIPE_WATCH, s) != 0) {
 		errno = ENOMEM;
 		return (-1);
 	}
@@ -374,7 +375,7 @@ relay_start(struct session *s)
 		return (0);
 	}
 	pipe_read_set(&s->c, 0);
-	session_arm(s);
+	session_enter(s, S_CONNECT);
 	return (connect_upstream(s));
 }
 

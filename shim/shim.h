@@ -83,7 +83,7 @@ struct pipe {
 	int	bye;			/* half-close under way (TLS: the
 					 * ciphertext before it is draining) */
 	int	paused;			/* reading stopped for backpressure */
-	unsigned long long in, out;	/* octets on the socket */
+	unsigned long long in, out;	/* octets on the socket (PIPE_COUNT) */
 	void	(*on_read)(void *);
 	void	(*on_write)(void *);	/* output drained */
 	void	(*on_event)(void *, short);	/* BEV_EVENT_* */
@@ -91,8 +91,11 @@ struct pipe {
 	void   *arg;
 };
 
+#define PIPE_WATCH	0x01		/* pipe_open(): watch while paused */
+#define PIPE_COUNT	0x02		/* pipe_open(): count in and out */
+
 int	pipe_open(struct pipe *, struct event_base *, int fd, size_t rmax,
-	    int watch, void *arg);
+	    int flags, void *arg);
 void	pipe_close(struct pipe *);
 void	pipe_read_set(struct pipe *, int on);
 void	pipe_pause(struct pipe *);
