@@ -59,14 +59,22 @@ client_vlog(const struct client *cl, int level, const char *pre,
 	    detail != NULL ? "\"" : "");
 }
 
-static void __attribute__((format(printf, 3, 4)))
-ep_log(struct endpoint *ep, const char *detail, const char *pre, ...)
+static void __attribute__((format(printf, 3, 5)))
+client_log(const struct client *cl, int level, const char *pre,
+    const char *detail, ...)
 {
 	va_list	ap;
 
-	va_start(ap, pre);
-	client_vlog(&ep->cl, LOG_WARNING, pre, detail, strlen(detail), 0, ap);
+	va_start(ap, detail);
+	client_vlog(cl, level, pre, detail, strlen(detail), 0, ap);
 	va_end(ap);
+}
+
+/* The header is refused for ${why}. */
+static void
+ep_log(struct endpoint *ep, const char *why)
+{
+	client_log(&ep->cl, LOG_WARNING, "event=proxy-error", why);
 }
 
 /** endpoint_free(ep): close and free ${ep} (its socket too, unless taken). */
@@ -152,7 +160,11 @@ ep_read(evutil_socket_t fd, short what, void *arg)
 	}
 	len = evbuffer_get_length(ep->in);
 	if ((p = evbuffer_pullup(ep->in, (ssize_t)len)) == NULL) {
-		ep_log(ep, "out of memory", "event=proxy-error");
+		/* An internal error, as a session's: come back later. */
+		client_log(&ep->cl, LOG_ERR, "event=error stage=relay",
+		    "out of memory");
+		(void)send(fd, shim_reply(SR_UNAVAILABLE),
+		    shim_reply_len(SR_UNAVAILABLE), MSG_DONTWAIT | MSG_NOSIGNAL);
 		endpoint_close(ep);
 		return;
 	}
@@ -160,8 +172,7 @@ ep_read(evutil_socket_t fd, short what, void *arg)
 	if (r == 1 && len < ENDPOINT_HDR_MAX)
 		return;			/* more to come */
 	if (r != 0) {
-		ep_log(ep, err != NULL ? err : "header too long",
-		    "event=proxy-error");
+		ep_log(ep, err != NULL ? err : "header too long");
 		endpoint_close(ep);
 		return;
 	}
@@ -179,7 +190,7 @@ ep_timeout(evutil_socket_t fd, short what, void *arg)
 		endpoint_free(ep);
 		return;
 	}
-	ep_log(ep, "no PROXY header", "event=proxy-error");
+	ep_log(ep, "no PROXY header");
 	endpoint_close(ep);
 }
 

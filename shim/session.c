@@ -373,8 +373,9 @@ session_timeout(evutil_socket_t fd, short what, void *arg)
 
 /**
  * session_new(base, cfg, cl): a session for the client ${cl} (its pipes
- * are opened by relay.c), holding its own reference to ${cfg}.  In state
- * CONNECT, its timer not armed yet.  Returns NULL when out of memory.
+ * are opened by relay.c), holding its own reference to ${cfg}.  Its
+ * timer is not armed yet: relay_start() enters CONNECT once the client is
+ * admitted.  Returns NULL when out of memory.
  */
 struct session *
 session_new(struct event_base *base, struct config *cfg,

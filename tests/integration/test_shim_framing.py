@@ -800,6 +800,10 @@ def test_replies_flushed_after_upstream_gone(ctx):
         shim.expect_log('%s: event=upstream-error %s detail="{D}"'
                         % (sid, ts.client(port)), LOG_ERR, lm,
                         variable={"{D}": r"relay 127\.0\.0\.1:\d+: (Connection reset by peer|Broken pipe)"})
+        # -d traces every phase the session went through, in order.
+        states = [l.message.split("state=")[1] for l in shim.log_lines(lm)
+                  if l.message.startswith(sid + ": state=")]
+        assert states == ["connect", "greet", "command", "closing"], states
     finally:
         up.close()
 
