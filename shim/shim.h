@@ -3,21 +3,24 @@
  * the session object and the functions each module gives the others.
  * server.h is the interface main.c sees.
  *
- * The modules form layers; each calls only the layers below it, and a
- * lower layer reports upwards only through callbacks installed from
- * above (a pipe's on_read/on_write/on_event/on_gone, a session's ended):
+ * The modules form layers, highest first; each calls only the layers
+ * below it, and a lower layer reports upwards only through callbacks
+ * installed from above (a pipe's on_read/on_write/on_event/on_gone, an
+ * endpoint's ready/ended, a session's ended):
  *
  *   server.c     listeners, accept, admission against the limits, stop
- *   endpoint.c   inbound PROXY: its own read and timer, before a session
  *   relay.c      a session's events: which side handles them, per state;
  *                starting a session, half-close and the end of both
  *   command.c    client to MTA: framing, the verb table, line checks
  *   answer.c     MTA to client: replies against the pending queue,
- *                banner and EHLO rewriting
+ *                banner and EHLO rewriting (beside command.c)
  *   tls.c        TLS contexts, STARTTLS under allow and terminate, the
  *                shim's own STARTTLS towards the MTA (upstream-tls)
  *   session.c    life cycle: one state setter, the timer, log lines,
  *                rule decisions, closing and the single teardown
+ *   endpoint.c   who the client is and the form of its log lines; the
+ *                inbound PROXY header, read with its own read and timer
+ *                before the client has a session
  *   pipe.c       one socket and its direction of octets: read, write,
  *                backpressure, EOF, half-close (under TLS too); no SMTP
  *   pending.c, smtpframe.c, verb.c, reply.c, banner.c, ehlo.c, proxy.c,
