@@ -1423,6 +1423,14 @@ mime_body(struct mime *m, const unsigned char *buf, size_t len)
 	}
 }
 
+/** mime_done(m): 1 once nothing in the rest of the body can be reported. */
+int
+mime_done(const struct mime *m)
+{
+	/* S_OFF: mime_body() and mime_end() read nothing more. */
+	return (m->state == S_OFF);
+}
+
 /** mime_end(m): end of the body. */
 void
 mime_end(struct mime *m)

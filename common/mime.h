@@ -68,6 +68,13 @@ void	mime_body(struct mime *m, const unsigned char *buf, size_t len);
 void	mime_end(struct mime *m);
 
 /**
+ * mime_done(m): 1 once nothing in the rest of the body can be reported
+ * (a leaf body, or past the last boundary the scanner follows): the rest
+ * of the body may go unread.  0 before the body has started.
+ */
+int	mime_done(const struct mime *m);
+
+/**
  * mime_2047_words(in, len, out): decode the RFC 2047 encoded words of
  * ${in} one by one (adjacent words are never joined before decoding, white
  * space between two of them dropped, invalid UTF-8 made valid with U+FFFD

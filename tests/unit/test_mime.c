@@ -914,3 +914,85 @@ Test(mime, names_past_the_duplicate_check)
 	cr_assert_eq(o.lastlen, 300);
 	mime_free(m);
 }
+
+/*
+ * mime_done() lets the milter leave the rest of a body unread (SMFIS_SKIP):
+ * once it says so, no continuation may report anything.  Every message
+ * of both tables, LF and CRLF, cut after every octet of its body: where
+ * the scanner is done, the rest of the body and the end add nothing.
+ */
+static void
+check_done(const char *what, const char *msg, size_t len, size_t *ndone)
+{
+	static struct out o;
+	struct mime *m = mime_new(collect, collect_structure, &o);
+	char   *val = malloc(len + 1);
+	size_t	body, skipped, k, before;
+
+	cr_assert(m != NULL && val != NULL);
+	for (k = 0; k <= len; k++) {
+		out_init(&o);
+		mime_reset(m);
+		body = mimefeed_headers(m, msg, len, val, &skipped);
+		cr_assert(!mime_done(m), "%s: done before the body", what);
+		if (k < body)
+			continue;
+		mime_body(m, (const unsigned char *)msg + body, k - body);
+		if (!mime_done(m))
+			continue;
+		(*ndone)++;
+		before = o.n;
+		mime_body(m, (const unsigned char *)msg + k, len - k);
+		mime_end(m);
+		cr_assert_eq(o.n, before, "%s: done after %zu octets, then "
+		    "found \"%s\"", what, k, o.s + before);
+	}
+	free(val);
+	mime_free(m);
+}
+
+Test(mime, done_means_nothing_more)
+{
+	const struct msg_row *tabs[2] = { msgs, structures };
+	size_t	ns[2] = { sizeof(msgs) / sizeof(msgs[0]),
+		sizeof(structures) / sizeof(structures[0]) };
+	size_t	t, i, len, ndone = 0;
+	char   *crlf;
+
+	for (t = 0; t < 2; t++)
+		for (i = 0; i < ns[t]; i++) {
+			check_done(tabs[t][i].what, tabs[t][i].msg,
+			    strlen(tabs[t][i].msg), &ndone);
+			crlf = to_crlf(tabs[t][i].msg, &len);
+			check_done(tabs[t][i].what, crlf, len, &ndone);
+			free(crlf);
+		}
+	cr_assert_gt(ndone, 100, "the property was tried %zu times", ndone);
+}
+
+/* When it is done: a plain body at once, a multipart one past its end. */
+Test(mime, done_when)
+{
+	static struct out o;
+	struct mime *m = mime_new(collect, collect_structure, &o);
+	const char *multi = "Content-Type: multipart/mixed; boundary=b\n\n"
+	    "--b\nContent-Type: text/plain\n\nx\n--b--\nepilogue\n";
+	const char *p;
+
+	cr_assert(m != NULL);
+	out_init(&o);
+	mime_reset(m);
+	mime_header(m, "Content-Type", 12, " text/plain", 11);
+	cr_assert(!mime_done(m));
+	mime_body(m, (const unsigned char *)"h", 1);
+	cr_assert(mime_done(m), "a plain body: done at its first octet");
+	mime_reset(m);
+	mime_header(m, "Content-Type", 12, " multipart/mixed; boundary=b", 28);
+	p = strstr(multi, "\n\n") + 2;
+	mime_body(m, (const unsigned char *)p, (size_t)(strstr(p, "--b--") -
+	    p));
+	cr_assert(!mime_done(m), "inside the multipart");
+	mime_body(m, (const unsigned char *)"--b--\n", 6);
+	cr_assert(mime_done(m), "past the closing boundary");
+	mime_free(m);
+}
