@@ -20,7 +20,35 @@
 /* The filter description: name "esmtp-inspect", SMFI_VERSION, flags 0. */
 extern struct smfiDesc milter_desc;
 
-/** milter_negotiate(...): ask the MTA for the steps the rules need only, and for macro "i" at MAIL, RCPT, EOM (and DATA, EOH for content rules). */
+struct config;
+
+/* What negotiation agreed, kept per connection (across SMFIC_QUIT_NC). */
+#define MILTER_NEG_LEADSPC	0x01	/* header values keep their leading space */
+#define MILTER_NEG_SKIP		0x02	/* SMFIS_SKIP may be returned from body */
+#define MILTER_NEG_NR_CONN	0x04	/* connect is not answered */
+#define MILTER_NEG_NR_HDR	0x08	/* each header is not answered */
+#define MILTER_NEG_NR_EOH	0x10	/* end of headers is not answered */
+#define MILTER_NEG_NR_BODY	0x20	/* body chunks are not answered */
+
+#define MILTER_NEG_STAGES	(SMFIM_LAST + 1)
+
+/* What milter_negotiate() answers, decided by milter_neg_plan(). */
+struct milter_neg {
+	unsigned long actions;		/* *pf0: SMFIF_SETSYMLIST or 0 */
+	unsigned long steps;		/* *pf1: SMFIP_* */
+	unsigned flags;			/* MILTER_NEG_* */
+	const char *macros[MILTER_NEG_STAGES];	/* per SMFIM_*: NULL: not asked */
+};
+
+/**
+ * milter_neg_plan(cfg, f0, f1, n): the steps, no-reply steps and macros to
+ * ask of an MTA offering actions ${f0} and steps ${f1}, for the rules on
+ * in ${cfg} (NULL: all of them).  Pure: the negotiation table.
+ */
+void	milter_neg_plan(const struct config *cfg, unsigned long f0,
+	    unsigned long f1, struct milter_neg *n);
+
+/** milter_negotiate(...): ask the MTA for the steps and replies the rules need only (milter_neg_plan()). */
 sfsistat milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	    unsigned long f2, unsigned long f3, unsigned long *pf0,
 	    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3);

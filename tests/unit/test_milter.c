@@ -565,10 +565,11 @@ Test(milter, negotiate)
 	cr_expect_eq(pf3, 0);
 	cr_expect_str_eq(stub_symlist(ctx, SMFIM_ENVFROM), "i");
 	cr_expect_str_eq(stub_symlist(ctx, SMFIM_ENVRCPT), "i");
-	cr_expect_str_eq(stub_symlist(ctx, SMFIM_EOM), "i");
-	cr_expect_str_eq(stub_symlist(ctx, SMFIM_DATA), "i");
+	cr_expect_str_eq(stub_symlist(ctx, SMFIM_EOM), "");
+	cr_expect_str_eq(stub_symlist(ctx, SMFIM_DATA), "");
 	cr_expect_str_eq(stub_symlist(ctx, SMFIM_EOH), "i");
 	cr_expect_str_eq(stub_symlist(ctx, SMFIM_CONNECT), "");
+	cr_expect_str_eq(stub_symlist(ctx, SMFIM_HELO), "");
 	cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
 	stub_ctx_free(ctx);
 
@@ -673,6 +674,7 @@ ret_word(sfsistat r)
 	case SMFIS_ACCEPT:	return ("accept");
 	case SMFIS_SKIP:	return ("skip");
 	case SMFIS_DISCARD:	return ("discard");
+	case SMFIS_NOREPLY:	return ("noreply");
 	default:		return ("other");
 	}
 }
@@ -689,7 +691,8 @@ struct crow {
 	int	no_skip;		/* the MTA does not offer SMFIP_SKIP */
 	const char *hdr[MAXH][2];	/* name, value (with its leading space) */
 	const char *body[MAXB];		/* chunks */
-	const char *trace;		/* "h2=reject b1=skip ...": non-continue answers */
+	const char *trace;		/* "eoh=reject b1=skip ...": non-continue answers
+					 * of an MTA without no-reply steps */
 	const char *reply;		/* or NULL */
 	const char *log;
 };
@@ -713,24 +716,24 @@ static const struct crow crows[] = {
 	{ "header line 998 with name passes", "", 0, 0,
 	  STD_HDRS({ "X-Long", " @990:a@" }), { "hi\r\n" }, "", NULL, "" },
 	{ "header line 999 with name rejected", "", 0, 0,
-	  STD_HDRS({ "X-Long", " @991:a@" }), { "hi\r\n" }, "h3=reject",
+	  STD_HDRS({ "X-Long", " @991:a@" }), { "hi\r\n" }, "eoh=reject",
 	  "550 5.7.1 Message refused by policy (header-line-length)",
 	  P "QID1: rule=header-line-length action=reject value=999 limit=998 "
 	  "stage=header " QCLIENT " header=X-Long\n" },
 	{ "header 999 asa drops", "profile = asa\n", 0, 0,
-	  STD_HDRS({ "X-Long", " @991:a@" }), { "hi\r\n" }, "h3=tempfail",
+	  STD_HDRS({ "X-Long", " @991:a@" }), { "hi\r\n" }, "eoh=tempfail",
 	  "421 4.7.0 Message refused by policy (header-line-length)",
 	  P "QID1: rule=header-line-length action=drop-connection value=999 "
 	  "limit=998 stage=header " QCLIENT " header=X-Long\n" },
 	{ "header 999 without SMFIP_HDR_LEADSPC: one space assumed", "", 1, 0,
-	  STD_HDRS({ "X-Long", "@991:a@" }), { "hi\r\n" }, "h3=reject",
+	  STD_HDRS({ "X-Long", "@991:a@" }), { "hi\r\n" }, "eoh=reject",
 	  "550 5.7.1 Message refused by policy (header-line-length)",
 	  P "QID1: rule=header-line-length action=reject value=999 limit=998 "
 	  "stage=header " QCLIENT " header=X-Long\n" },
 	{ "header 998 without SMFIP_HDR_LEADSPC passes", "", 1, 0,
 	  STD_HDRS({ "X-Long", "@990:a@" }), { "hi\r\n" }, "", NULL, "" },
 	{ "folded header, continuation of 999", "", 0, 0,
-	  STD_HDRS({ "X-F", " a\n @998:c@\n b" }), { "hi\r\n" }, "h3=reject",
+	  STD_HDRS({ "X-F", " a\n @998:c@\n b" }), { "hi\r\n" }, "eoh=reject",
 	  "550 5.7.1 Message refused by policy (header-line-length)",
 	  P "QID1: rule=header-line-length action=reject value=999 limit=998 "
 	  "stage=header " QCLIENT " header=X-F\n" },
@@ -748,14 +751,14 @@ static const struct crow crows[] = {
 	  P "QID1: rule=header-line-length action=reject value=999 limit=998 "
 	  "stage=header " QCLIENT " header=X-Long mode=monitor\n" },
 	{ "header 999, log = no", "rule header-line-length { log = no }\n", 0, 0,
-	  STD_HDRS({ "X-Long", " @991:a@" }), { "hi\r\n" }, "h3=reject",
+	  STD_HDRS({ "X-Long", " @991:a@" }), { "hi\r\n" }, "eoh=reject",
 	  "550 5.7.1 Message refused by policy (header-line-length)", "" },
 	{ "header 999, client exempt from the rule",
 	  "rule header-line-length { exempt-clients = { \"192.0.2.1\" } }\n",
 	  0, 0, STD_HDRS({ "X-Long", " @991:a@" }), { "hi\r\n" }, "", NULL,
 	  "" },
 	{ "header name escaped", "rule header-line-length { limit = 5 }\n", 0, 0,
-	  { { "X-\"q\"", " 1" } }, { "hi\r\n" }, "h1=reject",
+	  { { "X-\"q\"", " 1" } }, { "hi\r\n" }, "eoh=reject",
 	  "550 5.7.1 Message refused by policy (header-line-length)",
 	  P "QID1: rule=header-line-length action=reject value=8 limit=5 "
 	  "stage=header " QCLIENT " header=X-\\x22q\\x22\n" },
@@ -780,9 +783,11 @@ static const struct crow crows[] = {
 	  "b1=skip", NULL,
 	  P "QID1: rule=body-line-length action=log value=1000 limit=998 "
 	  "stage=body " QCLIENT "\n" },
-	{ "body lines, default log, MIME on: no SKIP", "", 0, 0,
+	/* A body that is not MIME: nothing for the MIME rules to find. */
+	{ "body lines, default log, MIME on, plain body: SKIP once fired",
+	  "", 0, 0,
 	  STD_HDRS({ NULL }), { "@1000:x@\r\n@2000:y@\r\n", "more\r\n" },
-	  "", NULL,
+	  "b1=skip", NULL,
 	  P "QID1: rule=body-line-length action=log value=1000 limit=998 "
 	  "stage=body " QCLIENT "\n" },
 	{ "no SKIP when the MTA does not offer it",
@@ -804,7 +809,7 @@ static const struct crow crows[] = {
 	  "stage=body " QCLIENT "\n" },
 	{ "body line monitor",
 	  "mode = monitor\nrule body-line-length { action = drop-connection }\n",
-	  0, 0, STD_HDRS({ NULL }), { "@999:x@\r\n" }, "", NULL,
+	  0, 0, STD_HDRS({ NULL }), { "@999:x@\r\n" }, "b1=skip", NULL,
 	  P "QID1: rule=body-line-length action=drop-connection value=999 "
 	  "limit=998 stage=body " QCLIENT " mode=monitor\n" },
 
@@ -971,7 +976,7 @@ static void
 trace_add(char *trace, size_t len, const char *what, sfsistat r)
 {
 
-	if (r == SMFIS_CONTINUE)
+	if (r == SMFIS_CONTINUE || r == SMFIS_NOREPLY)
 		return;
 	(void)snprintf(trace + strlen(trace), len - strlen(trace), "%s%s=%s",
 	    trace[0] != '\0' ? " " : "", what, ret_word(r));
@@ -1029,12 +1034,19 @@ run_message(SMFICTX *ctx, const char *const (*hdr)[2],
 	trace_add(trace, tlen, "eom", r);
 }
 
+/* The no-reply steps libmilter offers (for an MTA without them too). */
+#define NRSTEPS		(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | \
+	SMFIP_NR_RCPT | SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_HDR | \
+	SMFIP_NR_EOH | SMFIP_NR_BODY)
+
+static int with_nr;	/* do_negotiate() offers NRSTEPS */
+
 /* Negotiate as Postfix 3.7 does (less what the row says it lacks); returns the steps asked for. */
 static unsigned long
 do_negotiate(SMFICTX *ctx, int no_leadspc, int no_skip)
 {
 	unsigned long pf0, pf1, pf2, pf3;
-	unsigned long f1 = ALLSTEPS;
+	unsigned long f1 = ALLSTEPS | (with_nr ? NRSTEPS : 0);
 
 	if (!no_leadspc)
 		f1 |= SMFIP_HDR_LEADSPC;
@@ -1055,6 +1067,24 @@ start_message(SMFICTX *ctx)
 	cr_assert_eq(do_rcpt_n(ctx, 1), SMFIS_CONTINUE);
 }
 
+/* The answer that ends the message in ${trace} ("" when none does). */
+static const char *
+final_word(const char *trace)
+{
+	const char *p = strrchr(trace, '=');
+
+	if (p == NULL || strcmp(p + 1, "skip") == 0)
+		return ("");
+	return (p + 1);
+}
+
+/*
+ * Each row twice: with an MTA that has no no-reply steps (the trace of
+ * the row), and with the no-reply steps libmilter offers, where headers
+ * and body chunks are not answered: the same message ends the same way,
+ * with the same reply and the same log lines, at end of headers or end of
+ * message (SMFIS_SKIP is not used then).
+ */
 ParameterizedTest(size_t *ip, milter, content)
 {
 	const struct crow *row = &crows[*ip];
@@ -1063,15 +1093,28 @@ ParameterizedTest(size_t *ip, milter, content)
 	char   *log, *want;
 
 	load_conf(row->conf);
+	for (with_nr = 0; with_nr <= 1; with_nr++) {
 	capture_begin();
 	(void)do_negotiate(ctx, row->no_leadspc, row->no_skip);
-	cr_assert_eq(do_connect(ctx), SMFIS_CONTINUE);
+	cr_assert_eq(do_connect(ctx), with_nr ? SMFIS_NOREPLY :
+	    SMFIS_CONTINUE);
 	start_message(ctx);
 	run_message(ctx, row->hdr, row->body, trace, sizeof(trace));
 	log = capture_end();
 	want = rep(row->log);
-	cr_expect_str_eq(trace, row->trace, "%s: trace \"%s\", want \"%s\"",
-	    row->name, trace, row->trace);
+	if (with_nr) {
+		cr_expect_str_eq(final_word(trace), final_word(row->trace),
+		    "%s: with no-reply steps: trace \"%s\", want the end of "
+		    "\"%s\"", row->name, trace, row->trace);
+		/* Headers are never answered; body chunks only with
+		 * SKIP, where body rules cannot read the whole body. */
+		cr_expect(trace[0] != 'h' && strstr(trace, " h") == NULL &&
+		    (strchr(trace, 'b') == NULL ||
+		    strstr(trace, "b1=skip") != NULL), "%s: answered a step "
+		    "without a reply: %s", row->name, trace);
+	} else
+		cr_expect_str_eq(trace, row->trace, "%s: trace \"%s\", want "
+		    "\"%s\"", row->name, trace, row->trace);
 	cr_expect_str_eq(log, want, "%s: log", row->name);
 	if (row->reply == NULL)
 		cr_expect_null(stub_reply(ctx), "%s: reply %s", row->name,
@@ -1089,6 +1132,9 @@ ParameterizedTest(size_t *ip, milter, content)
 	cr_expect_null(stub_priv(ctx));
 	free(log);
 	free(want);
+	stub_ctx_free(ctx);
+	ctx = stub_ctx_new();
+	}
 	stub_ctx_free(ctx);
 }
 
@@ -1109,10 +1155,10 @@ Test(milter, content_reset_between_messages)
 	capture_begin();
 	(void)do_negotiate(ctx, 0, 0);
 	cr_assert_eq(do_connect(ctx), SMFIS_CONTINUE);
-	/* 1: both fire once. */
+	/* 1: both fire once; a plain body has nothing more to find. */
 	start_message(ctx);
 	run_message(ctx, long_hdr, body, trace, sizeof(trace));
-	cr_expect_str_eq(trace, "");
+	cr_expect_str_eq(trace, "b1=skip");
 	/* 2: the same again, after EOM. */
 	start_message(ctx);
 	run_message(ctx, long_hdr, body, trace, sizeof(trace));
@@ -1152,15 +1198,24 @@ Test(milter, content_reset_between_messages)
 	stub_ctx_free(ctx);
 }
 
-/* The steps asked for follow the rules that are on. */
+/*
+ * The negotiation table: the steps asked for follow the rules that are
+ * on, and so do the replies left out.  Each row with an MTA offering no
+ * no-reply steps (ext), and with those libmilter offers (nr).
+ */
+#define NR_STD	(SMFIP_NR_CONN | SMFIP_NR_HDR)
 Test(milter, negotiate_content_steps)
 {
 	static const struct {
 		const char *conf;
-		unsigned long skip;	/* of NOHDRS, NOEOH, NOBODY, NODATA */
+		unsigned long skip;	/* of NOHDRS, NOEOH, NOBODY */
 		unsigned long ext;	/* of HDR_LEADSPC, SKIP */
+		unsigned long nr;	/* ext with no-reply steps offered */
 	} t[] = {
-		{ "", 0, SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+		/* Shipped: body-line-length reads every body: no reply
+		 * to body chunks rather than SKIP. */
+		{ "", 0, SMFIP_HDR_LEADSPC | SMFIP_SKIP,
+		  NR_STD | SMFIP_NR_BODY | SMFIP_HDR_LEADSPC },
 		{ "rule header-line-length { action = none }\n"
 		  "rule body-line-length { action = none }\n"
 		  "rule mime-filename-length { action = none }\n"
@@ -1168,60 +1223,94 @@ Test(milter, negotiate_content_steps)
 		  "rule dkim-unsigned-duplicate { action = none }\n"
 		  "rule mime-structure { action = none }\n",
 		  SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NODATA,
-		  SMFIP_SKIP },
-		/* asa: header-line-length, body-line-length, MIME on. */
-		{ "profile = asa\n", SMFIP_NOEOH,
-		  SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+		  SMFIP_SKIP, NR_STD | SMFIP_NR_EOH | SMFIP_SKIP },
+		/* asa: header-line-length, body-line-length, MIME names. */
+		{ "profile = asa\n", 0, SMFIP_HDR_LEADSPC | SMFIP_SKIP,
+		  NR_STD | SMFIP_NR_BODY | SMFIP_HDR_LEADSPC },
 		{ "profile = asa\nrule mime-filename-length { action = none }\n"
 		  "rule body-line-length { action = none }\n",
-		  SMFIP_NOEOH | SMFIP_NOBODY, SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+		  SMFIP_NOBODY, SMFIP_HDR_LEADSPC | SMFIP_SKIP,
+		  NR_STD | SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+		/* body-line-length alone: end of headers only for the
+		 * queue id, not answered. */
 		{ "rule header-line-length { action = none }\n"
 		  "rule mime-filename-length { action = none }\n"
 		  "rule duplicate-header { action = none }\n"
 		  "rule dkim-unsigned-duplicate { action = none }\n"
 		  "rule mime-structure { action = none }\n",
-		  SMFIP_NOHDRS | SMFIP_NOEOH, SMFIP_SKIP },
-		/* The MIME scanner needs the top-level headers. */
+		  SMFIP_NOHDRS, SMFIP_SKIP,
+		  NR_STD | SMFIP_NR_EOH | SMFIP_NR_BODY },
+		/* The MIME scanner needs the top-level headers; without
+		 * body-line-length SKIP ends the body early. */
 		{ "rule header-line-length { action = none }\n"
 		  "rule body-line-length { action = none }\n"
 		  "rule duplicate-header { action = none }\n"
 		  "rule dkim-unsigned-duplicate { action = none }\n",
-		  SMFIP_NOEOH, SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+		  0, SMFIP_HDR_LEADSPC | SMFIP_SKIP,
+		  NR_STD | SMFIP_NR_EOH | SMFIP_HDR_LEADSPC | SMFIP_SKIP },
 		{ "rule header-line-length { action = none }\n"
 		  "rule body-line-length { action = none }\n"
 		  "rule mime-filename-length { action = none }\n"
 		  "rule duplicate-header { action = none }\n"
 		  "rule mime-structure { action = none }\n",
-		  SMFIP_NOBODY, SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+		  SMFIP_NOBODY, SMFIP_HDR_LEADSPC | SMFIP_SKIP,
+		  NR_STD | SMFIP_HDR_LEADSPC | SMFIP_SKIP },
 		/* mime-structure alone needs the headers and the body. */
 		{ "rule header-line-length { action = none }\n"
 		  "rule body-line-length { action = none }\n"
 		  "rule mime-filename-length { action = none }\n"
 		  "rule duplicate-header { action = none }\n"
 		  "rule dkim-unsigned-duplicate { action = none }\n",
-		  SMFIP_NOEOH, SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+		  0, SMFIP_HDR_LEADSPC | SMFIP_SKIP,
+		  NR_STD | SMFIP_NR_EOH | SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+		/* A client exempt from everything is accepted at connect,
+		 * which must be answered then. */
+		{ "exempt-clients = { \"192.0.2.0/24\" }\n", 0,
+		  SMFIP_HDR_LEADSPC | SMFIP_SKIP,
+		  SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_HDR_LEADSPC },
 	};
 	const unsigned long base = SMFIP_NOHELO | SMFIP_NOUNKNOWN;
+	int	both;
 	SMFICTX *ctx;
 	size_t	i;
 
 	for (i = 0; i < sizeof(t) / sizeof(t[0]); i++) {
 		load_conf(t[i].conf);
-		ctx = stub_ctx_new();
-		cr_expect_eq(do_negotiate(ctx, 0, 0), base | t[i].skip |
-		    t[i].ext, "row %zu: 0x%lx", i, do_negotiate(ctx, 0, 0));
-		/* The queue id comes with DATA and EOH for content rules. */
-		cr_expect_str_eq(stub_symlist(ctx, SMFIM_DATA),
-		    (t[i].skip & SMFIP_NODATA) ? "" : "i", "row %zu", i);
-		cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
-		stub_ctx_free(ctx);
-		/* Not offered: not asked for. */
-		ctx = stub_ctx_new();
-		cr_expect_eq(do_negotiate(ctx, 1, 1), base | t[i].skip,
-		    "row %zu (old MTA)", i);
-		cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
-		stub_ctx_free(ctx);
+		both = (t[i].skip & SMFIP_NOBODY) && (t[i].skip & SMFIP_NOHDRS);
+		for (with_nr = 0; with_nr <= 1; with_nr++) {
+			ctx = stub_ctx_new();
+			cr_expect_eq(do_negotiate(ctx, 0, 0), base | t[i].skip |
+			    (with_nr ? t[i].nr : t[i].ext), "row %zu%s: 0x%lx",
+			    i, with_nr ? " (no-reply steps)" : "",
+			    do_negotiate(ctx, 0, 0));
+			/* The queue id comes with EOH for content rules,
+			 * else with end of message; none at connect. */
+			cr_expect_str_eq(stub_symlist(ctx, SMFIM_EOH),
+			    both ? "" : "i", "row %zu", i);
+			cr_expect_str_eq(stub_symlist(ctx, SMFIM_EOM),
+			    both ? "i" : "", "row %zu", i);
+			cr_expect_str_eq(stub_symlist(ctx, SMFIM_CONNECT), "",
+			    "row %zu", i);
+			cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
+			stub_ctx_free(ctx);
+			/* Not offered: not asked for. */
+			ctx = stub_ctx_new();
+			cr_expect_eq(do_negotiate(ctx, 1, 1) & ~(unsigned long)
+			    NRSTEPS, base | t[i].skip, "row %zu (old MTA)", i);
+			cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
+			stub_ctx_free(ctx);
+		}
 	}
+	/* An MTA that cannot skip the rest of a body: no replies to body
+	 * chunks even where SKIP would have ended it. */
+	load_conf("rule body-line-length { action = none }\n");
+	with_nr = 1;
+	ctx = stub_ctx_new();
+	cr_expect_eq(do_negotiate(ctx, 0, 1) & (SMFIP_NR_BODY | SMFIP_SKIP),
+	    SMFIP_NR_BODY);
+	cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
+	stub_ctx_free(ctx);
+	with_nr = 0;
 }
 
 /*
@@ -1261,5 +1350,71 @@ Test(milter, content_hdrcount_bound)
 	cr_expect_eq(milter_abort(ctx), SMFIS_CONTINUE);
 	cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
 	free(log);
+	stub_ctx_free(ctx);
+}
+
+/*
+ * SMFIC_QUIT_NC: libmilter calls close, then connect on the same context
+ * without negotiating again.  What was agreed must hold for the new
+ * connection: headers still unanswered (SMFIP_NR_HDR), refusals still
+ * held for end of headers.  A connect after close used to forget it and
+ * answer every header, which libmilter turns into lost answers.
+ */
+Test(milter, quit_nc_keeps_negotiation)
+{
+	static const char *const long_hdr[MAXH][2] = {
+		{ "From", " <a@d.test>" }, { "X-Long", " @999:a@" } };
+	static const char *const body[MAXB] = { "hi\r\n" };
+	SMFICTX *ctx = stub_ctx_new();
+	char	trace[256], *log;
+	int	i;
+
+	load_conf("rule header-line-length { limit = 998 }\n");
+	with_nr = 1;
+	capture_begin();
+	(void)do_negotiate(ctx, 0, 0);
+	for (i = 0; i < 2; i++) {
+		cr_assert_eq(do_connect(ctx), SMFIS_NOREPLY, "connect %d", i);
+		start_message(ctx);
+		cr_expect_eq(milter_header(ctx, (char *)(uintptr_t)"From",
+		    (char *)(uintptr_t)" <a@d.test>"), SMFIS_NOREPLY,
+		    "connect %d: a header answered", i);
+		start_message(ctx);
+		run_message(ctx, long_hdr, body, trace, sizeof(trace));
+		cr_expect_str_eq(trace, "eoh=reject", "connect %d", i);
+		/* SMFIC_QUIT_NC */
+		cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
+		cr_expect_null(stub_priv(ctx));
+	}
+	log = capture_end();
+	free(log);
+	with_nr = 0;
+	stub_ctx_free(ctx);
+}
+
+/*
+ * Connect is not answered (SMFIP_NR_CONN) when negotiation saw no
+ * exempt client; a reload may add one before a reused connection's next
+ * connect.  The exempt client is then accepted at MAIL.
+ */
+Test(milter, exempt_without_connect_reply)
+{
+	SMFICTX *ctx = stub_ctx_new();
+	char   *log;
+
+	load_conf("profile = standard\n");
+	with_nr = 1;
+	capture_begin();
+	(void)do_negotiate(ctx, 0, 0);
+	cr_assert_eq(do_connect(ctx), SMFIS_NOREPLY);
+	cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
+	load_conf("exempt-clients = { \"192.0.2.0/24\" }\n");
+	cr_expect_eq(do_connect(ctx), SMFIS_NOREPLY);
+	cr_expect_eq(do_mail(ctx, "<a@d.test>"), SMFIS_ACCEPT);
+	cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
+	log = capture_end();
+	cr_expect_str_eq(log, P "NOQUEUE: event=exempt " CLIENT "\n");
+	free(log);
+	with_nr = 0;
 	stub_ctx_free(ctx);
 }
