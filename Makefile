@@ -11,6 +11,8 @@
 #                        against a private Postfix, FUZZ_SESSIONS_SECONDS
 #   make bench           messages/s and MB/s over the milter protocol,
 #                        rules on against rules off, and memory growth;
+#                        the milter in a private Postfix against a lean
+#                        no-op milter (the floor) and no milter;
 #                        the shim against a direct path and haproxy,
 #                        and with starttls = terminate; BENCH_BASE=<ref>
 #                        adds the shim of that git ref to the same rounds
@@ -193,6 +195,11 @@ $(BUILD)/bench/milterbench: tests/bench/milterbench.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -o $@ $< $(LDFLAGS)
 
+# The floor of any milter in a Postfix (tests/bench/postfixbench).
+$(BUILD)/bench/leanmilter: tests/bench/leanmilter.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) $(PKG_CFLAGS) -o $@ $< $(LDFLAGS) -lmilter -pthread
+
 # The shim's terminate path needs a client that speaks STARTTLS, which
 # smtp-source does not (tests/bench/smtptls.c).
 $(BUILD)/bench/smtptls: tests/bench/smtptls.c
@@ -206,10 +213,16 @@ $(BUILD)/bench/smtptls: tests/bench/smtptls.c
 BENCH_BASE ?=
 bench:
 	@scripts/install-deps bench
-	$(MAKE) all $(BUILD)/bench/milterbench $(BUILD)/bench/smtptls
+	$(MAKE) all $(BUILD)/bench/milterbench $(BUILD)/bench/smtptls \
+		$(BUILD)/bench/leanmilter
 	$(if $(BENCH_BASE),scripts/build-ref $(BENCH_BASE) $(BUILD)/bench-base)
 	tests/bench/run --milter $(MILTER_BIN) --driver $(BUILD)/bench/milterbench \
 		--build $(BUILD)
+	tests/bench/postfixbench --milter $(MILTER_BIN) \
+		--lean $(BUILD)/bench/leanmilter --build $(BUILD) \
+		$(if $(BENCH_BASE),--base-milter $(BUILD)/bench-base/build/esmtp-inspect-milter \
+		    --base-conf $(BUILD)/bench-base/conf/esmtp-inspect.conf \
+		    --base-label $(BENCH_BASE))
 	tests/bench/shimbench --shim $(SHIM_BIN) --build $(BUILD) \
 		--tls-driver $(BUILD)/bench/smtptls \
 		$(if $(BENCH_BASE),--base-shim $(BUILD)/bench-base/build/esmtp-inspect-shim \
