@@ -1331,6 +1331,13 @@ mime_new(mime_name_fn *fn, mime_struct_fn *sfn, void *arg)
 	return (m);
 }
 
+/** mime_set_arg(m, arg): report to ${arg} from now on. */
+void
+mime_set_arg(struct mime *m, void *arg)
+{
+	m->arg = arg;
+}
+
 /** mime_free(m): free ${m}; NULL is a no-op. */
 void
 mime_free(struct mime *m)

@@ -51,6 +51,9 @@ void	mime_init(void);
 /** mime_new(fn, sfn, arg): a scanner reporting names to ${fn} and structure problems to ${sfn} (may be NULL), or NULL. */
 struct mime *mime_new(mime_name_fn *fn, mime_struct_fn *sfn, void *arg);
 
+/** mime_set_arg(m, arg): report to ${arg} from now on (a scanner kept for reuse). */
+void	mime_set_arg(struct mime *m, void *arg);
+
 /** mime_free(m): free ${m}; NULL is a no-op. */
 void	mime_free(struct mime *m);
 

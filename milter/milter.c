@@ -23,9 +23,10 @@
  * the first offender).  What the MIME scanner finds in the top-level
  * header is held and fired with the first body chunk (or at end of
  * message), so that every MIME finding is logged with stage=body.  Their
- * working objects (hdrcount, the MIME scanner) are allocated once per
- * connection, on first use, and reset per message, so memory does not
- * grow with the message or with the number of messages.  Once no body rule can fire any
+ * working objects (hdrcount, the MIME scanner) are taken on first use in
+ * a connection from a bounded pool (or allocated), reset per message and
+ * given back at close, so memory does not grow with the message or with
+ * the number of messages or connections.  Once no body rule can fire any
  * more, the body callback answers SMFIS_SKIP (when the MTA understands it).
  *
  * Negotiation happens before connect: the connection state is created
@@ -123,6 +124,75 @@ milter_tx_reset(struct milter_conn *c)
 	memset(tx, 0, sizeof(*tx));
 }
 
+/*
+ * Working objects kept for the next connection.  Postfix opens a milter
+ * connection per SMTP session, and most carry one message: a header
+ * counter (about 170 KB) and a MIME scanner (about 60 KB) allocated and
+ * freed per connection cost more than the checks they serve (mmap and
+ * page faults in a threaded process).  At most MILTER_POOL_MAX of each
+ * are kept, reset; memory stays bounded.
+ */
+#define MILTER_POOL_MAX		16
+
+static pthread_mutex_t milter_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct hdrcount *milter_pool_hc[MILTER_POOL_MAX];
+static struct mime *milter_pool_mime[MILTER_POOL_MAX];
+static int milter_pool_nhc, milter_pool_nmime;
+
+/* A header counter: a kept one, or a new one; NULL: no memory. */
+static struct hdrcount *
+milter_pool_get_hc(void)
+{
+	struct hdrcount *hc = NULL;
+
+	(void)pthread_mutex_lock(&milter_pool_lock);
+	if (milter_pool_nhc > 0)
+		hc = milter_pool_hc[--milter_pool_nhc];
+	(void)pthread_mutex_unlock(&milter_pool_lock);
+	return (hc != NULL ? hc : hdrcount_new());
+}
+
+/* A MIME scanner reporting to ${fn}, ${sfn} with ${c}: a kept one (all
+ * are made with the same two), or a new one. */
+static struct mime *
+milter_pool_get_mime(mime_name_fn *fn, mime_struct_fn *sfn, void *c)
+{
+	struct mime *m = NULL;
+
+	(void)pthread_mutex_lock(&milter_pool_lock);
+	if (milter_pool_nmime > 0)
+		m = milter_pool_mime[--milter_pool_nmime];
+	(void)pthread_mutex_unlock(&milter_pool_lock);
+	if (m == NULL)
+		return (mime_new(fn, sfn, c));
+	mime_set_arg(m, c);
+	return (m);
+}
+
+/* Keep ${hc} and ${m} (either may be NULL), reset, or free them. */
+static void
+milter_pool_put(struct hdrcount *hc, struct mime *m)
+{
+	if (hc != NULL)
+		hdrcount_reset(hc);
+	if (m != NULL) {
+		mime_reset(m);
+		mime_set_arg(m, NULL);
+	}
+	(void)pthread_mutex_lock(&milter_pool_lock);
+	if (hc != NULL && milter_pool_nhc < MILTER_POOL_MAX) {
+		milter_pool_hc[milter_pool_nhc++] = hc;
+		hc = NULL;
+	}
+	if (m != NULL && milter_pool_nmime < MILTER_POOL_MAX) {
+		milter_pool_mime[milter_pool_nmime++] = m;
+		m = NULL;
+	}
+	(void)pthread_mutex_unlock(&milter_pool_lock);
+	hdrcount_free(hc);
+	mime_free(m);
+}
+
 /* Free the connection state; NULL is a no-op. */
 static void
 milter_conn_free(struct milter_conn *c)
@@ -131,8 +201,7 @@ milter_conn_free(struct milter_conn *c)
 	if (c == NULL)
 		return;
 	free(c->tx.sender);
-	hdrcount_free(c->hc);
-	mime_free(c->mime);
+	milter_pool_put(c->hc, c->mime);
 	config_unref(c->cfg);
 	config_unref(c->neg_cfg);
 	free(c);
@@ -473,7 +542,8 @@ milter_mime(struct milter_conn *c)
 {
 
 	if (c->mime == NULL)
-		c->mime = mime_new(milter_mime_name, milter_mime_structure, c);
+		c->mime = milter_pool_get_mime(milter_mime_name,
+		    milter_mime_structure, c);
 	if (c->mime != NULL)
 		c->tx.mime_used = 1;
 	return (c->mime);
@@ -904,7 +974,7 @@ milter_header(SMFICTX *ctx, char *name, char *value)
 	}
 	if (milter_rule_active(c, POLICY_DUPLICATE_HEADER) ||
 	    milter_rule_active(c, POLICY_DKIM_UNSIGNED_DUPLICATE)) {
-		if (c->hc == NULL && (c->hc = hdrcount_new()) == NULL)
+		if (c->hc == NULL && (c->hc = milter_pool_get_hc()) == NULL)
 			return (milter_answer(c, milter_fail(ctx, c, "header",
 			    "out of memory"), MILTER_NEG_NR_HDR));
 		c->tx.hc_used = 1;

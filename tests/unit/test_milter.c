@@ -1418,3 +1418,64 @@ Test(milter, exempt_without_connect_reply)
 	with_nr = 0;
 	stub_ctx_free(ctx);
 }
+
+/*
+ * The header counter and the MIME scanner of a closed connection are
+ * kept for the next one (milter_pool_*): nothing of the first may show
+ * in the second, even when the first closed in the middle of a message.
+ */
+Test(milter, kept_objects_start_clean)
+{
+	static const char *const two_from[MAXH][2] = {
+		{ "From", " <a@d.test>" }, { "From", " <b@d.test>" } };
+	static const char *const one_from[MAXH][2] = {
+		{ "From", " <a@d.test>" }, { "To", " <u1@d.test>" } };
+	static const char *const mp_hdr[MAXH][2] = {
+		{ "From", " <a@d.test>" },
+		{ "Content-Type", " multipart/mixed; boundary=b" } };
+	static const char *const half[MAXB] = {
+		"--b\r\nContent-Disposition: attachment; filename=\"@300:n@" };
+	static const char *const plain[MAXB] = { "hello\r\n" };
+	SMFICTX *ctx;
+	char	trace[256], *log;
+	int	i;
+
+	load_conf("profile = standard\n");
+	capture_begin();
+	for (i = 0; i < 3; i++) {
+		/* A connection that leaves both objects mid-message. */
+		ctx = stub_ctx_new();
+		(void)do_negotiate(ctx, 0, 0);
+		cr_assert_eq(do_connect(ctx), SMFIS_CONTINUE);
+		start_message(ctx);
+		cr_expect_eq(milter_header(ctx, (char *)(uintptr_t)"From",
+		    (char *)(uintptr_t)" <a@d.test>"), SMFIS_CONTINUE);
+		cr_expect_eq(milter_header(ctx, (char *)(uintptr_t)
+		    "Content-Type", (char *)(uintptr_t)
+		    " multipart/mixed; boundary=b"), SMFIS_CONTINUE);
+		cr_expect_eq(milter_eoh(ctx), SMFIS_CONTINUE);
+		log = rep(half[0]);
+		cr_expect_eq(milter_body(ctx, (unsigned char *)log,
+		    strlen(log)), SMFIS_CONTINUE);
+		free(log);
+		cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
+		stub_ctx_free(ctx);
+		/* The next connections start from nothing. */
+		ctx = stub_ctx_new();
+		(void)do_negotiate(ctx, 0, 0);
+		cr_assert_eq(do_connect(ctx), SMFIS_CONTINUE);
+		start_message(ctx);
+		run_message(ctx, one_from, plain, trace, sizeof(trace));
+		cr_expect_str_eq(trace, "", "round %d", i);
+		start_message(ctx);
+		run_message(ctx, two_from, plain, trace, sizeof(trace));
+		cr_expect_str_eq(trace, "eoh=reject", "round %d", i);
+		start_message(ctx);
+		run_message(ctx, mp_hdr, plain, trace, sizeof(trace));
+		cr_expect_str_eq(trace, "", "round %d", i);
+		cr_expect_eq(milter_close(ctx), SMFIS_CONTINUE);
+		stub_ctx_free(ctx);
+	}
+	log = capture_end();
+	free(log);
+}
