@@ -69,6 +69,7 @@ struct milter_tx {
 	const char *from;		/* address inside sender, without <> */
 	size_t	from_len;
 	long long nrcpt;		/* RCPTs this milter let through */
+	long long nrcpt_seen;		/* RCPTs it was asked about */
 	unsigned fired;			/* bit (1u << rule): fired in this message */
 	int	hc_used;		/* milter_conn.hc holds this message */
 	int	hc_overflow;		/* hdrcount bounds exceeded: cannot count */
@@ -918,11 +919,15 @@ milter_envrcpt(SMFICTX *ctx, char **argv)
 	addr_strip(arg, strlen(arg), &rcpt, &rcpt_len);
 
 	milter_verdict_init(c, &v, "rcpt");
+	c->tx.nrcpt_seen++;
+	/* The count is of recipients let through; the value logged is the
+	 * ordinal of this one among all the MTA asked about (SPEC 6), so
+	 * that each refusal names its own recipient. */
 	if (milter_rule_active(c, POLICY_RCPT_COUNT) &&
 	    c->tx.nrcpt + 1 > c->cfg->rules[POLICY_RCPT_COUNT].limit) {
 		memset(&ev, 0, sizeof(ev));
 		ev.rule = POLICY_RCPT_COUNT;
-		ev.value = c->tx.nrcpt + 1;
+		ev.value = c->tx.nrcpt_seen;
 		ev.limit = c->cfg->rules[POLICY_RCPT_COUNT].limit;
 		ev.rcpt = rcpt;
 		ev.rcpt_len = rcpt_len;

@@ -80,13 +80,14 @@ def no_rule_lines(ctx, since):
 def test_rcpt_count_standard_101st_tempfailed(ctx):
     ctx.start_milter("profile = standard\n")
     lm, dm = ctx.syslog.mark(), ctx.postfix.mark()
-    to = rcpts(101)
+    to = rcpts(102)
     msg = make_message(SENDER, to[0], "101 recipients")
     with session(ctx) as s:
         s.expect("MAIL FROM:<%s>" % SENDER, 250)
         for a in to[:100]:
             s.expect("RCPT TO:<%s>" % a, 250)
         expect_reply(s.cmd("RCPT TO:<%s>" % to[100]), 452, "4.5.3 Too many recipients")
+        expect_reply(s.cmd("RCPT TO:<%s>" % to[101]), 452, "4.5.3 Too many recipients")
         r = s.data(msg)
         assert r is not None and r.code == 250, "DATA: %r" % r
         qid = queued_id(r)
@@ -96,10 +97,14 @@ def test_rcpt_count_standard_101st_tempfailed(ctx):
         check_delivered(ctx.postfix.wait_delivered(a, dm)[0], msg)
     ctx.postfix.wait_queue_empty()
     assert not ctx.postfix.delivered(to[100], dm), "the 101st recipient got the message"
-    ctx.milter.expect_log("%s: rule=rcpt-count action=tempfail value=101 limit=100 stage=rcpt "
-                          "%s from=<%s> rcpt=<%s>" % (qid, client(port), SENDER, to[100]),
-                          LOG_WARNING, since=lm)
-    assert len([l for l in ctx.milter.log_lines(lm) if "rule=" in l.message]) == 1
+    assert not ctx.postfix.delivered(to[101], dm), "the 102nd recipient got the message"
+    # value is each refused recipient's ordinal (SPEC 6): 101, then 102.
+    for n in (101, 102):
+        ctx.milter.expect_log("%s: rule=rcpt-count action=tempfail value=%d limit=100 "
+                              "stage=rcpt %s from=<%s> rcpt=<%s>"
+                              % (qid, n, client(port), SENDER, to[n - 1]),
+                              LOG_WARNING, since=lm)
+    assert len([l for l in ctx.milter.log_lines(lm) if "rule=" in l.message]) == 2
 
 
 def test_rcpt_count_asa_101st_drops_connection(ctx):

@@ -437,9 +437,9 @@ Test(milter, refused_rcpt_not_counted)
 	    P "NOQUEUE: rule=address-characters action=reject value=1 limit=0 "
 	    "stage=rcpt " CLIENT " from=<a@d.test> rcpt=<x|y@d.test> "
 	    "detail=\"|\"\n"
-	    P "NOQUEUE: rule=rcpt-count action=tempfail value=3 limit=2 "
+	    P "NOQUEUE: rule=rcpt-count action=tempfail value=4 limit=2 "
 	    "stage=rcpt " CLIENT " from=<a@d.test> rcpt=<u3@d.test>\n"
-	    P "NOQUEUE: rule=rcpt-count action=tempfail value=3 limit=2 "
+	    P "NOQUEUE: rule=rcpt-count action=tempfail value=5 limit=2 "
 	    "stage=rcpt " CLIENT " from=<a@d.test> rcpt=<u4@d.test>\n");
 	milter_close(ctx);
 	free(log);
