@@ -191,10 +191,12 @@ command_line(struct session *s, const unsigned char *line, size_t len,
 	ctx.monitor = s->who.monitor;
 	verb_plan(verb, &ctx, &plan);
 	if (plan.policy != VERB_DO_FORWARD) {
+		/* SPEC 6: what monitor mode only logs is a notice. */
 		w = cmd.wordlen < 32 ? cmd.wordlen : 32;
-		ev_log(s, LOG_WARNING, "event=command action=%s",
-		    (const char *)cmd.word, w, s->who.monitor,
-		    plan.policy == VERB_DO_REJECT ? "reject" : "mask");
+		ev_log(s, s->who.monitor ? LOG_NOTICE : LOG_WARNING,
+		    "event=command action=%s", (const char *)cmd.word, w,
+		    s->who.monitor, plan.policy == VERB_DO_REJECT ? "reject" :
+		    "mask");
 	}
 	switch (plan.what) {
 	case VERB_DO_REJECT:

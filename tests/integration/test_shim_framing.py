@@ -213,7 +213,7 @@ def test_bdat_in_monitor_mode(ctx):
     sid = session(ctx, port, lm)
     for verb in ("DATA", "BDAT"):
         ctx.shim.expect_log('%s: event=command action=reject %s mode=monitor detail="%s"'
-                            % (sid, ts.client(port), verb), LOG_WARNING, lm)
+                            % (sid, ts.client(port), verb), LOG_NOTICE, lm)
     ts.wait_disconnect(ctx, sid, port, lm)
     # DATA, the refused BDAT, the good BDAT: no content line was a command
     verbs = [re.search(r'detail="(.*)"', l.message).group(1)
