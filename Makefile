@@ -182,6 +182,7 @@ fuzz-sessions-smoke: $(SHIM_BIN)
 check-suite: $(BINS) unit integration fuzz-sessions-smoke
 	tests/contrib/check-units $(MILTER_BIN) $(SHIM_BIN)
 	tests/layers
+	tests/man-lint
 
 check: test-deps
 	$(MAKE) all check-suite fuzz-smoke
