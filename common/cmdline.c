@@ -6,6 +6,7 @@
  * else.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,12 +14,16 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <confuse.h>
+#include <gmime/gmime.h>
+
 #include "audit.h"
 #include "cmdline.h"
 #include "config.h"
 #include "privs.h"
 
 static const char *cmdline_prog = "esmtp-inspect";
+static const char *cmdline_libs = "";
 
 static void
 usage(FILE *fp)
@@ -28,9 +33,27 @@ usage(FILE *fp)
 	    "  -f       stay in the foreground\n"
 	    "  -d       debug: log also to standard error, with debug lines\n"
 	    "  -n       check the configuration, print the effective settings, exit\n"
-	    "  -V       print the version and exit\n"
-	    "  -h       print this help and exit\n",
+	    "  -V, --version  print the versions (ours and the libraries') and exit\n"
+	    "  -h, --help     print this help and exit\n",
 	    cmdline_prog, CONFIG_DEFAULT_PATH);
+}
+
+/** cmdline_set_libraries(text): lines "name version" -V prints after the common ones. */
+void
+cmdline_set_libraries(const char *text)
+{
+	cmdline_libs = text != NULL ? text : "";
+}
+
+/* -V: our version, then each library linked, one per line. */
+static void
+version(void)
+{
+	(void)printf("%s %s\n", cmdline_prog, VERSION);
+	(void)printf("  libconfuse %s\n", confuse_version);
+	(void)printf("  GMime %u.%u.%u\n", gmime_major_version,
+	    gmime_minor_version, gmime_micro_version);
+	(void)fputs(cmdline_libs, stdout);
 }
 
 /**
@@ -48,7 +71,14 @@ cmdline_parse(int argc, char **argv, const char *progname, struct cmdline *cl)
 	cmdline_prog = progname;
 	memset(cl, 0, sizeof(*cl));
 	cl->path = CONFIG_DEFAULT_PATH;
-	while ((ch = getopt(argc, argv, "c:fdnVh")) != -1) {
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 }
+	};
+
+	while ((ch = getopt_long(argc, argv, "c:fdnVh", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'c':
 			cl->path = optarg;
@@ -63,7 +93,7 @@ cmdline_parse(int argc, char **argv, const char *progname, struct cmdline *cl)
 			cl->check = 1;
 			break;
 		case 'V':
-			(void)printf("%s %s\n", progname, VERSION);
+			version();
 			return (0);
 		case 'h':
 			usage(stdout);

@@ -1,6 +1,7 @@
 /*
  * cmdline.h - the command line both daemons share (SPEC 2):
- * [-c FILE] [-f] [-d] [-n] [-V] [-h], and how a start-up error ends them.
+ * [-c FILE] [-f] [-d] [-n] [-V|--version] [-h|--help], and how a start-up
+ * error ends them.
  */
 #ifndef CMDLINE_H
 #define CMDLINE_H
@@ -17,6 +18,14 @@ struct cmdline {
 
 struct config;
 struct privs;
+
+/**
+ * cmdline_set_libraries(text): what -V prints after our version and the
+ * libraries every program links (libconfuse, GMime): "  name version\n"
+ * lines of the program's own (libmilter; OpenSSL, libevent).  Before
+ * cmdline_parse(); ${text} must outlive it.
+ */
+void	cmdline_set_libraries(const char *text);
 
 /**
  * cmdline_parse(argc, argv, progname, cl): read the options of SPEC 2

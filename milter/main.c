@@ -148,7 +148,10 @@ main(int argc, char **argv)
 	char	perr[256];
 	int	ch;
 	int	sig, running;
+	static char libs[64];
 
+	mfwrap_version(libs, sizeof(libs));
+	cmdline_set_libraries(libs);
 	if ((ch = cmdline_parse(argc, argv, PROGNAME, &cl)) >= 0)
 		return (ch);
 

@@ -5,6 +5,7 @@
  * call, converting MI_SUCCESS/MI_FAILURE to 0/-1 and const strings to the
  * writable buffers libmilter's prototypes ask for.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,6 +92,16 @@ mfwrap_setsymlist(SMFICTX *ctx, int stage, const char *macros)
 	if (mfwrap_copy(buf, sizeof(buf), macros) != 0)
 		return (-1);
 	return (smfi_setsymlist(ctx, stage, buf) == MI_SUCCESS ? 0 : -1);
+}
+
+/** mfwrap_version(buf, len): "  libmilter MAJOR.MINOR.PATCH\n" of the library linked. */
+void
+mfwrap_version(char *buf, size_t len)
+{
+	unsigned int major = 0, minor = 0, patch = 0;
+
+	(void)smfi_version(&major, &minor, &patch);
+	(void)snprintf(buf, len, "  libmilter %u.%u.%u\n", major, minor, patch);
 }
 
 /** mfwrap_register(desc): register the filter description ${desc}.  Returns 0 or -1. */

@@ -50,4 +50,7 @@ int	mfwrap_main(void);
 /** mfwrap_stop(): make mfwrap_main() return. */
 void	mfwrap_stop(void);
 
+/** mfwrap_version(buf, len): "  libmilter MAJOR.MINOR.PATCH\n" of the library linked. */
+void	mfwrap_version(char *buf, size_t len);
+
 #endif /* MFWRAP_H */

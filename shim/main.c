@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <event2/event.h>
+#include <openssl/crypto.h>
 
 #include "audit.h"
 #include "cmdline.h"
@@ -191,8 +192,12 @@ main(int argc, char **argv)
 	struct event *ev_hup, *ev_term, *ev_int, *ev_log;
 	int	ch, *fds;
 	size_t	i;
+	static char libs[256];
 
 	memset(&m, 0, sizeof(m));
+	(void)snprintf(libs, sizeof(libs), "  %s\n  libevent %s\n",
+	    OpenSSL_version(OPENSSL_VERSION), event_get_version());
+	cmdline_set_libraries(libs);
 	if ((ch = cmdline_parse(argc, argv, PROGNAME, &cl)) >= 0)
 		return (ch);
 

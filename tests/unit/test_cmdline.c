@@ -28,6 +28,9 @@ static struct cl_row cl_rows[] = {
 	{ { "-n", "" }, -1, "", 0, 0, 1 },
 	{ { "-V", "" }, 0, "", 0, 0, 0 },
 	{ { "-h", "" }, 0, "", 0, 0, 0 },
+	{ { "--help", "" }, 0, "", 0, 0, 0 },
+	{ { "--version", "" }, 0, "", 0, 0, 0 },
+	{ { "--bogus", "" }, EX_USAGE, "", 0, 0, 0 },
 	{ { "-x", "" }, EX_USAGE, "", 0, 0, 0 },
 	{ { "-c", "" }, EX_USAGE, "", 0, 0, 0 },	/* -c needs FILE */
 	{ { "extra", "" }, EX_USAGE, "", 0, 0, 0 },
@@ -137,4 +140,28 @@ ParameterizedTest(struct start_row *row, cmdline, start, .init = cr_redirect_std
 	cr_assert_str_eq(abspath, path);	/* /tmp: already absolute */
 	free(abspath);
 	config_unref(cfg);
+}
+
+/* -V and --version: our version, then every library linked, one a line. */
+Test(cmdline, version_lists_libraries, .init = cr_redirect_stdout)
+{
+	static char prog[] = "prog", opt[] = "--version";
+	char   *argv[] = { prog, opt, NULL };
+	struct cmdline cl;
+	char	out[1024];
+	size_t	n;
+	FILE   *f;
+
+	cmdline_set_libraries("  libtest 1.2\n");
+	optind = 0;
+	cr_assert_eq(cmdline_parse(2, argv, "prog", &cl), 0);
+	(void)fflush(stdout);
+	f = cr_get_redirected_stdout();
+	n = fread(out, 1, sizeof(out) - 1, f);
+	out[n] = '\0';
+	cr_assert(strncmp(out, "prog " VERSION "\n", strlen("prog " VERSION
+	    "\n")) == 0, "%s", out);
+	cr_assert(strstr(out, "\n  libconfuse ") != NULL, "%s", out);
+	cr_assert(strstr(out, "\n  GMime 3.") != NULL, "%s", out);
+	cr_assert(strstr(out, "\n  libtest 1.2\n") != NULL, "%s", out);
 }
