@@ -15,8 +15,11 @@
  * "stop") does not see them.  SIGHUP reloads the configuration (a file
  * that does not validate is logged and the running snapshot kept);
  * SIGTERM and SIGINT call smfi_stop(), join the milter thread and exit 0.
- * SIGUSR1 (milter thread to main: smfi_main() returned) and SIGUSR2 (main
- * to listener: wake up from select()) are internal.
+ * SIGUSR1 from the milter thread itself (pthread_kill: SI_TKILL from our
+ * own pid) says smfi_main() returned; SIGUSR2 (main to listener: wake up
+ * from select()) is internal too.  The same signals sent from outside, by
+ * a postmaster's habit, stop nothing: SIGUSR1 is logged, SIGUSR2 wakes a
+ * select() that loops again, SIGPIPE is ignored.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -148,6 +151,7 @@ main(int argc, char **argv)
 	char	perr[256];
 	int	ch;
 	int	sig, running;
+	siginfo_t si;
 	static char libs[64];
 
 	mfwrap_version(libs, sizeof(libs));
@@ -198,7 +202,8 @@ main(int argc, char **argv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = wake;		/* no SA_RESTART: select() gets EINTR */
 	(void)sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGUSR2, &sa, NULL) != 0)
+	if (sigaction(SIGUSR2, &sa, NULL) != 0 ||
+	    signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		cmdline_fatal(EX_OSERR, "sigaction: %m");
 	main_thread = pthread_self();
 	audit_log(LOG_INFO, NULL, "event=start version=%s config=%s socket=%s",
@@ -209,13 +214,22 @@ main(int argc, char **argv)
 		cmdline_fatal(EX_OSERR, "cannot start the milter thread");
 
 	for (running = 1; running; ) {
-		if (sigwait(&set, &sig) != 0)
+		if ((sig = sigwaitinfo(&set, &si)) < 0)
 			continue;
 		switch (sig) {
 		case SIGHUP:
 			reload(abspath);
 			break;
-		case SIGUSR1:		/* smfi_main() returned by itself */
+		case SIGUSR1:
+			/* smfi_main() returned by itself: the milter thread's
+			 * pthread_kill().  From anyone else: not a stop. */
+			if (si.si_code == SI_TKILL && si.si_pid == getpid()) {
+				running = 0;
+				break;
+			}
+			audit_log(LOG_INFO, NULL, "event=signal signal=USR1 "
+			    "action=ignored");
+			break;
 		case SIGTERM:
 		case SIGINT:
 			running = 0;

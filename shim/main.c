@@ -14,6 +14,8 @@
  * the old snapshot kept; listen addresses are bound once, at start.
  * SIGTERM and SIGINT stop accepting, let sessions finish for
  * shutdown-timeout seconds, then close the rest with 421 and exit 0.
+ * SIGUSR1 is logged and SIGUSR2 and SIGPIPE ignored: no signal a
+ * postmaster might send by habit stops the shim (SPEC 2).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -109,6 +111,16 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	config_install(cfg);
 }
 
+/* SIGUSR1: a postmaster's habit; it stops nothing. */
+static void
+on_usr1(evutil_socket_t sig, short what, void *arg)
+{
+	(void)sig;
+	(void)what;
+	(void)arg;
+	audit_log(LOG_INFO, NULL, "event=signal signal=USR1 action=ignored");
+}
+
 /* SIGTERM, SIGINT: stop accepting, drain, leave the loop. */
 static void
 on_term(evutil_socket_t sig, short what, void *arg)
@@ -189,7 +201,7 @@ main(int argc, char **argv)
 	struct privs ids;
 	struct config *cfg;
 	struct main_ctx m;
-	struct event *ev_hup, *ev_term, *ev_int, *ev_log;
+	struct event *ev_hup, *ev_term, *ev_int, *ev_usr1, *ev_log;
 	int	ch, *fds;
 	size_t	i;
 	static char libs[256];
@@ -203,7 +215,9 @@ main(int argc, char **argv)
 
 	if ((ch = cmdline_start(&cl, check_tls, &cfg, &ids, &m.path)) >= 0)
 		return (ch);
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+	/* No signal a postmaster might send by habit stops the shim. */
+	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
+	    signal(SIGUSR2, SIG_IGN) == SIG_ERR)
 		cmdline_fatal(EX_OSERR, "signal(SIGPIPE) failed");
 
 	if ((fds = calloc(cfg->shim.listen.n, sizeof(*fds))) == NULL)
@@ -235,6 +249,8 @@ main(int argc, char **argv)
 	if ((ev_hup = evsignal_new(m.base, SIGHUP, on_hup, &m)) == NULL ||
 	    (ev_term = evsignal_new(m.base, SIGTERM, on_term, &m)) == NULL ||
 	    (ev_int = evsignal_new(m.base, SIGINT, on_term, &m)) == NULL ||
+	    (ev_usr1 = evsignal_new(m.base, SIGUSR1, on_usr1, &m)) == NULL ||
+	    evsignal_add(ev_usr1, NULL) != 0 ||
 	    evsignal_add(ev_hup, NULL) != 0 ||
 	    evsignal_add(ev_term, NULL) != 0 ||
 	    evsignal_add(ev_int, NULL) != 0)
@@ -254,6 +270,7 @@ main(int argc, char **argv)
 	event_free(ev_hup);
 	event_free(ev_term);
 	event_free(ev_int);
+	event_free(ev_usr1);
 	audit_defer(NULL, NULL);
 	event_free(ev_log);
 	event_base_free(m.base);

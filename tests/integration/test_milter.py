@@ -10,6 +10,7 @@ those are not known beforehand.
 
 import os
 import re
+import signal
 import socket
 import struct
 
@@ -407,3 +408,20 @@ def test_broken_config_exits_78(ctx):
         assert re.search(r"(?m)^%s:3: \S" % re.escape(conf), r.stderr), \
             "no '%s:3: message' on stderr: %r" % (conf, r.stderr)
         assert "AddressSanitizer" not in r.stderr and "runtime error" not in r.stderr
+
+
+def test_habitual_signals_stop_nothing(ctx):
+    """SIGUSR1, SIGUSR2 and SIGPIPE from outside stop nothing (SPEC 2):
+    SIGUSR1 is logged, and the milter still decides.  Before, SIGUSR1
+    stopped it with exit 0, so systemd did not restart it and Postfix
+    tempfailed every message."""
+    m = ctx.start_milter("profile = standard\nrule rcpt-count { limit = 2 }\n")
+    lm = ctx.syslog.mark()
+    for sig in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGPIPE):
+        m.proc.send_signal(sig)
+    ctx.milter.expect_log("NOQUEUE: event=signal signal=USR1 action=ignored", LOG_INFO,
+                          since=lm)
+    with session(ctx) as s:
+        _three_rcpts(s, [250, 250, 452])
+        s.expect("QUIT", 221)
+    assert m.running(), "the milter stopped on a habitual signal"

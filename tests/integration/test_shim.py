@@ -1390,3 +1390,19 @@ def test_privileges_dropped_after_binding(ctx):
     with connect(ctx) as s:
         s.greet()
         s.expect("QUIT", 221)
+
+
+def test_habitual_signals_stop_nothing(ctx):
+    """SIGUSR1, SIGUSR2 and SIGPIPE, as a postmaster might send them by
+    habit, stop nothing (SPEC 2): SIGUSR1 is logged, the shim still serves,
+    and it stops cleanly afterwards.  Before, SIGUSR1 killed it (138)."""
+    shim = start(ctx)
+    lm = ctx.syslog.mark()
+    for sig in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGPIPE):
+        shim.proc.send_signal(sig)
+    shim.expect_log("NOQUEUE: event=signal signal=USR1 action=ignored", LOG_INFO, lm)
+    with connect(ctx) as s:
+        s.greet()
+        s.expect("EHLO client.harness.test", 250)
+        s.expect("QUIT", 221)
+    assert shim.running(), "the shim died of a habitual signal"
