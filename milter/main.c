@@ -59,7 +59,7 @@ reload(const char *path)
 	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
 		(void)audit_escape(esc, sizeof(esc), err, strlen(err));
 		audit_log(LOG_ERR, NULL, "event=config-error config=%s "
-		    "detail=\"%s\"", path, esc);
+		    "detail=\"%s; previous configuration kept\"", path, esc);
 		return;
 	}
 	audit_set_facility(cfg->facility);

@@ -102,7 +102,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	if (cfg == NULL) {
 		(void)audit_escape(esc, sizeof(esc), err, strlen(err));
 		audit_log(LOG_ERR, NULL, "event=config-error config=%s "
-		    "detail=\"%s\"", m->path, esc);
+		    "detail=\"%s; previous configuration kept\"", m->path, esc);
 		return;
 	}
 	audit_set_facility(cfg->facility);
