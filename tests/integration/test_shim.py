@@ -20,6 +20,7 @@ import os
 import re
 import signal
 import socket
+import time
 
 import harness
 from harness import (LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING, SMTPSession,
@@ -1237,6 +1238,27 @@ def test_inbound_proxy_refused(ctx):
         port2 = s.local_port
     ctx.shim.expect_log('{SID}: event=proxy-error %s detail="no PROXY header"'
                         % client(port2), LOG_WARNING, lm, variable={"{SID}": SID})
+    # one that stalls half-way through its header: the same timeout
+    with connect(ctx) as s:
+        s.send(b"PROXY TCP4 192.0.2.7 ")
+        s.expect_eof()
+        port3 = s.local_port
+    ctx.shim.expect_log('{SID}: event=proxy-error %s detail="no PROXY header"'
+                        % client(port3), LOG_WARNING, lm, variable={"{SID}": SID})
+    # one that floods after a broken header and never reads or closes: the
+    # shim reads and drops it for SESSION_LINGER (1 s) at most, then hangs up
+    sock = socket.create_connection(("127.0.0.1", ctx.shim.port), timeout=5)
+    sock.sendall(b"EHLO client.harness.test\r\n")
+    t0, ended = time.monotonic(), False
+    while time.monotonic() - t0 < 10:
+        try:
+            sock.sendall(b"x" * 65536)
+        except OSError:
+            ended = True
+            break
+    dt = time.monotonic() - t0
+    sock.close()
+    assert ended and dt < 4, "a flooding balancer held its connection %.1fs" % dt
     # a client that is not a balancer sends a header: refused, not relayed
     restart(ctx, STD, "")
     lm = ctx.syslog.mark()
