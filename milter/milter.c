@@ -194,6 +194,20 @@ milter_pool_put(struct hdrcount *hc, struct mime *m)
 	mime_free(m);
 }
 
+/*
+ * Keep the first octets of ${name} (${len} in all) in ${dst} of ${size}
+ * octets, as much as a log line shows of it (audit_escape() cuts at 200
+ * and adds "..." from 201); returns how many were kept.
+ */
+static size_t
+milter_keep_name(char *dst, size_t size, const char *name, size_t len)
+{
+	size_t	kept = len < size ? len : size;
+
+	memcpy(dst, name, kept);
+	return (kept);
+}
+
 /* Free the connection state; NULL is a no-op. */
 static void
 milter_conn_free(struct milter_conn *c)
@@ -465,9 +479,8 @@ milter_mime_name(void *arg, const char *param, const char *name, size_t len,
 		 */
 		c->tx.mime_held = 1;
 		c->tx.mime_held_len = len;
-		c->tx.mime_held_kept = len < sizeof(c->tx.mime_held_name) ?
-		    len : sizeof(c->tx.mime_held_name);
-		memcpy(c->tx.mime_held_name, name, c->tx.mime_held_kept);
+		c->tx.mime_held_kept = milter_keep_name(c->tx.mime_held_name,
+		    sizeof(c->tx.mime_held_name), name, len);
 		return;
 	}
 	memset(&ev, 0, sizeof(ev));
@@ -681,11 +694,12 @@ milter_neg_plan(const struct config *cfg, unsigned long f0, unsigned long f1,
 /*
  * The negotiated flags of connections whose milter connection the MTA
  * reuses (SMFIC_QUIT_NC): libmilter calls close, then connect again on
- * the same context without negotiating anew.  close() frees the
- * connection state and leaves its flags here, keyed by the context;
- * connect() takes them back.  A ring: the oldest entry goes first, and
- * the next connect follows its close at once, so an entry is never
- * needed for long.
+ * the same context without negotiating anew.  close() leaves the flags
+ * here, keyed by the context, in O(1); a connect without a connection
+ * state (only after QUIT_NC) takes the newest entry for its context.
+ * A ring: the oldest entry goes first, and the connect follows its close
+ * at once, so an entry is never needed for long.  Older entries of the
+ * same context (an address libmilter reused) are never the newest.
  */
 #define MILTER_REUSE_MAX	1024
 
@@ -696,27 +710,33 @@ static struct {
 } milter_reuse[MILTER_REUSE_MAX];
 static unsigned milter_reuse_next;
 
-/* Take ${ctx}'s entry into ${*take} (if not NULL; 1 if there was one),
- * then leave ${*put} as its new one (if not NULL). */
-static int
-milter_reuse_swap(const void *ctx, const unsigned *put, unsigned *take)
+/* Leave ${flags} for ${ctx}'s next connect (at close). */
+static void
+milter_reuse_put(const void *ctx, unsigned flags)
 {
-	unsigned i;
+	(void)pthread_mutex_lock(&milter_reuse_lock);
+	milter_reuse[milter_reuse_next].ctx = ctx;
+	milter_reuse[milter_reuse_next].flags = flags;
+	milter_reuse_next = (milter_reuse_next + 1) % MILTER_REUSE_MAX;
+	(void)pthread_mutex_unlock(&milter_reuse_lock);
+}
+
+/* The newest flags left for ${ctx} into ${*flags}; 0 if none. */
+static int
+milter_reuse_take(const void *ctx, unsigned *flags)
+{
+	unsigned i, k;
 	int	found = 0;
 
 	(void)pthread_mutex_lock(&milter_reuse_lock);
-	for (i = 0; i < MILTER_REUSE_MAX; i++)
-		if (milter_reuse[i].ctx == ctx) {
-			if (take != NULL)
-				*take = milter_reuse[i].flags;
-			milter_reuse[i].ctx = NULL;
+	for (i = 1; i <= MILTER_REUSE_MAX && !found; i++) {
+		k = (milter_reuse_next + MILTER_REUSE_MAX - i) %
+		    MILTER_REUSE_MAX;
+		if (milter_reuse[k].ctx == ctx) {
+			*flags = milter_reuse[k].flags;
+			milter_reuse[k].ctx = NULL;
 			found = 1;
-			break;
 		}
-	if (put != NULL) {
-		milter_reuse[milter_reuse_next].ctx = ctx;
-		milter_reuse[milter_reuse_next].flags = *put;
-		milter_reuse_next = (milter_reuse_next + 1) % MILTER_REUSE_MAX;
 	}
 	(void)pthread_mutex_unlock(&milter_reuse_lock);
 	return (found);
@@ -737,7 +757,6 @@ milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	(void)f3;
 	cfg = config_current();
 	milter_neg_plan(cfg, f0, f1, &n);
-	(void)milter_reuse_swap(ctx, NULL, NULL);
 	/* Remember what the MTA agreed to; connect fills in the rest.
 	 * Without a place to remember them, ask for no optional replies:
 	 * every callback then answers. */
@@ -816,7 +835,7 @@ milter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *hostaddr)
 		memset(&c->who, 0, sizeof(c->who));
 		neg = c->neg;
 	} else {
-		(void)milter_reuse_swap(ctx, NULL, &neg);
+		(void)milter_reuse_take(ctx, &neg);
 		if ((c = calloc(1, sizeof(*c))) == NULL)
 			return (milter_connect_answer(neg, milter_fail(ctx,
 			    NULL, "connect", "out of memory")));
@@ -972,9 +991,8 @@ milter_header(SMFICTX *ctx, char *name, char *value)
 		 * it (audit_escape() cuts at 200 octets, "..." from 201). */
 		c->tx.hll = 1;
 		c->tx.hll_len = (long long)len;
-		c->tx.hll_kept = namelen < sizeof(c->tx.hll_name) ? namelen :
-		    sizeof(c->tx.hll_name);
-		memcpy(c->tx.hll_name, name, c->tx.hll_kept);
+		c->tx.hll_kept = milter_keep_name(c->tx.hll_name,
+		    sizeof(c->tx.hll_name), name, namelen);
 		c->tx.fired |= 1u << POLICY_HEADER_LINE_LENGTH;
 	}
 	if (milter_rule_active(c, POLICY_DUPLICATE_HEADER) ||
@@ -1208,7 +1226,7 @@ milter_close(SMFICTX *ctx)
 		audit_debug(NULL, "event=disconnect %s", client);
 	}
 	/* For a connect on this context without negotiation (QUIT_NC). */
-	(void)milter_reuse_swap(ctx, &c->neg, NULL);
+	milter_reuse_put(ctx, c->neg);
 	(void)mfwrap_setpriv(ctx, NULL);
 	milter_conn_free(c);
 	return (SMFIS_CONTINUE);

@@ -67,8 +67,7 @@ upstream_input(struct session *s)
 static void
 half_close_upstream(struct session *s)
 {
-	if (!s->u.shut && !s->u.bye)
-		(void)pipe_shut(&s->u, !s->quit_sent);
+	(void)pipe_shut(&s->u, !s->quit_sent);	/* once: see pipe_shut() */
 }
 
 /**

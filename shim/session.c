@@ -234,10 +234,9 @@ drop_for(struct session *s, enum policy_rule rule)
 {
 	char	line[POLICY_REPLY_TEXT_MAX + 32];
 
-	if (verdict_reply(s->cfg, rule, POLICY_DROP_CONNECTION, line,
-	    sizeof(line)) != 0)
-		(void)snprintf(line, sizeof(line), "421 4.7.0 Message refused "
-		    "by policy (%s)\r\n", policy_rule_name(rule));
+	/* drop-connection always has a reply: no fallback to write. */
+	(void)verdict_reply(s->cfg, rule, POLICY_DROP_CONNECTION, line,
+	    sizeof(line));
 	close_with(s, line);
 }
 
