@@ -38,6 +38,8 @@ PKGS       := libconfuse milter gmime-3.0
 # the packages on a fresh machine, not when make reads this file.
 # The shim's event loop and its TLS; only esmtp-inspect-shim links them.
 EVENT_LIBS  = $(shell pkg-config --libs libevent_openssl libevent openssl 2>/dev/null)
+# libevent's evhttp alone: the milter's metrics-listen thread.
+HTTP_LIBS   = $(shell pkg-config --libs libevent 2>/dev/null)
 # -isystem: warnings in GLib's headers are not ours to fix.
 PKG_CFLAGS  = $(patsubst -I%,-isystem %,$(shell pkg-config --cflags $(PKGS) 2>/dev/null))
 PKG_LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -99,7 +101,8 @@ $(BUILD)/libshim.a: $(SHIM_OBJS)
 	ar rcs $@ $^
 
 $(MILTER_BIN): $(MILTER_OBJS) $(BUILD)/libcommon.a
-	$(CC) $(LDFLAGS) -o $@ $(MILTER_OBJS) $(BUILD)/libcommon.a $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(MILTER_OBJS) $(BUILD)/libcommon.a $(HTTP_LIBS) \
+		$(LDLIBS)
 
 $(SHIM_BIN): $(BUILD)/shim/main.o $(BUILD)/libshim.a $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $(BUILD)/shim/main.o $(BUILD)/libshim.a \
@@ -113,7 +116,7 @@ $(BUILD)/tests/test_milter: tests/unit/test_milter.c tests/unit/mfwrap_stub.c \
 	$(CC) $(CPPFLAGS) -Imilter $(ALL_CFLAGS) -Wno-missing-prototypes -o $@ \
 		tests/unit/test_milter.c tests/unit/mfwrap_stub.c \
 		$(BUILD)/milter/milter.o $(BUILD)/libcommon.a \
-		$(LDFLAGS) $(LDLIBS) $(CRIT_LIBS)
+		$(LDFLAGS) $(HTTP_LIBS) $(LDLIBS) $(CRIT_LIBS)
 
 # Unit tests: one Criterion binary per module of common/ and shim/.
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libshim.a $(BUILD)/libcommon.a $(wildcard tests/lib/*.h) \

@@ -20,9 +20,12 @@
 #include "audit.h"
 #include "cmdline.h"
 #include "config.h"
+#include "counters.h"
 #include "privs.h"
 
 static const char *cmdline_prog = "esmtp-inspect";
+/* Which daemon: what a reload cannot change depends on it. */
+static enum counters_daemon cmdline_daemon = COUNTERS_MILTER;
 static const char *cmdline_libs = "";
 
 static void
@@ -69,6 +72,8 @@ cmdline_parse(int argc, char **argv, const char *progname, struct cmdline *cl)
 	int	ch;
 
 	cmdline_prog = progname;
+	cmdline_daemon = strstr(progname, "shim") != NULL ? COUNTERS_SHIM :
+	    COUNTERS_MILTER;
 	memset(cl, 0, sizeof(*cl));
 	cl->path = CONFIG_DEFAULT_PATH;
 	static const struct option longopts[] = {
@@ -152,6 +157,93 @@ cmdline_start(const struct cmdline *cl,
 		    strerror_r(errno, err, sizeof(err)));
 	*cfgp = cfg;
 	return (-1);
+}
+
+/** cmdline_settings(cfg): "profile=P mode=M". */
+const char *
+cmdline_settings(const struct config *cfg)
+{
+	static const char *const s[2][2] = {
+		{ "profile=standard mode=enforce", "profile=standard mode=monitor" },
+		{ "profile=asa mode=enforce", "profile=asa mode=monitor" },
+	};
+
+	return (s[cfg->profile == CONFIG_ASA][cfg->mode == CONFIG_MONITOR]);
+}
+
+static int
+same_strv(const struct config_strv *a, const struct config_strv *b)
+{
+	size_t	i;
+
+	if (a->n != b->n)
+		return (0);
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return (0);
+	return (1);
+}
+
+/* Append ${name} to the list in ${buf}. */
+static void
+add_name(char *buf, size_t len, const char *name)
+{
+	size_t	used = strlen(buf);
+
+	(void)snprintf(buf + used, len - used, "%s%s", used > 0 ? ", " : "",
+	    name);
+}
+
+/** cmdline_reloaded(start, cfg, path, notice): the event=reload line. */
+void
+cmdline_reloaded(const struct config *start, const struct config *cfg,
+    const char *path, const char *notice)
+{
+	char	names[256], detail[512];
+
+	names[0] = '\0';
+	if (strcmp(start->milter.socket, cfg->milter.socket) != 0 &&
+	    cmdline_daemon == COUNTERS_MILTER)
+		add_name(names, sizeof(names), "milter.socket");
+	if (strcmp(start->milter.metrics_listen,
+	    cfg->milter.metrics_listen) != 0 &&
+	    cmdline_daemon == COUNTERS_MILTER)
+		add_name(names, sizeof(names), "milter.metrics-listen");
+	if (!same_strv(&start->shim.listen, &cfg->shim.listen) &&
+	    cmdline_daemon == COUNTERS_SHIM)
+		add_name(names, sizeof(names), "shim.listen");
+	if (strcmp(start->shim.metrics_listen, cfg->shim.metrics_listen) != 0 &&
+	    cmdline_daemon == COUNTERS_SHIM)
+		add_name(names, sizeof(names), "shim.metrics-listen");
+	if (strcmp(start->user, cfg->user) != 0)
+		add_name(names, sizeof(names), "user");
+	if (strcmp(start->group, cfg->group) != 0)
+		add_name(names, sizeof(names), "group");
+	detail[0] = '\0';
+	if (names[0] != '\0')
+		(void)snprintf(detail, sizeof(detail), "%s changed: the "
+		    "running value stays until a restart", names);
+	if (notice != NULL)
+		(void)snprintf(detail + strlen(detail), sizeof(detail) -
+		    strlen(detail), "%s%s", detail[0] != '\0' ? "; " : "",
+		    notice);
+	counters_reload(COUNTERS_RELOAD_OK);
+	audit_log(names[0] != '\0' ? LOG_WARNING : LOG_INFO, NULL,
+	    "event=reload config=%s %s%s%s%s", path, cmdline_settings(cfg),
+	    detail[0] != '\0' ? " detail=\"" : "", detail,
+	    detail[0] != '\0' ? "\"" : "");
+}
+
+/** cmdline_reload_failed(path, err): event=config-error, counted. */
+void
+cmdline_reload_failed(const char *path, const char *err)
+{
+	char	esc[CONFIG_ERR_MAX * 4];
+
+	(void)audit_escape(esc, sizeof(esc), err, strlen(err));
+	counters_reload(COUNTERS_RELOAD_ERROR);
+	audit_log(LOG_ERR, NULL, "event=config-error config=%s "
+	    "detail=\"%s; previous configuration kept\"", path, esc);
 }
 
 /**

@@ -55,6 +55,23 @@ int	cmdline_start(const struct cmdline *cl,
 	    int (*check)(const struct config *, char *, size_t),
 	    struct config **cfgp, struct privs *ids, char **abspathp);
 
+/** cmdline_settings(cfg): "profile=P mode=M" of ${cfg}, for the start and reload lines. */
+const char *cmdline_settings(const struct config *cfg);
+
+/**
+ * cmdline_reloaded(start, cfg, path, notice): log the event=reload line
+ * of ${cfg}, just loaded from ${path}, and count it: its profile and
+ * mode, the settings bound at start that it changes from ${start} (they
+ * need a restart: milter.socket, milter.metrics-listen, shim.listen,
+ * shim.metrics-listen, user, group) and ${notice} (may be NULL) in
+ * detail="...".
+ */
+void	cmdline_reloaded(const struct config *start, const struct config *cfg,
+	    const char *path, const char *notice);
+
+/** cmdline_reload_failed(path, err): log event=config-error for a reload that did not validate, and count it. */
+void	cmdline_reload_failed(const char *path, const char *err);
+
 /**
  * cmdline_fatal(status, fmt, ...): a start-up error: "progname: message"
  * on stderr and "event=error stage=start detail=..." in the audit log,

@@ -105,6 +105,7 @@ static int parse_cidr(cfg_t *, cfg_opt_t *, const char *, void *);
 static int parse_milter_socket(cfg_t *, cfg_opt_t *, const char *, void *);
 static int parse_socket_mode(cfg_t *, cfg_opt_t *, const char *, void *);
 static int parse_hostport(cfg_t *, cfg_opt_t *, const char *, void *);
+static int parse_metrics(cfg_t *, cfg_opt_t *, const char *, void *);
 static int parse_text(cfg_t *, cfg_opt_t *, const char *, void *);
 static int parse_keyword(cfg_t *, cfg_opt_t *, const char *, void *);
 static int parse_limit(cfg_t *, cfg_opt_t *, const char *, void *);
@@ -138,6 +139,7 @@ static cfg_opt_t opts[] = {
 		CFG_INT_CB("timeout", 300, CFGF_NONE, parse_int),
 		CFG_INT_CB("on-error", CONFIG_ON_ERROR_TEMPFAIL, CFGF_NONE,
 		    parse_enum),
+		CFG_STR_CB("metrics-listen", "", CFGF_NONE, parse_metrics),
 		CFG_END()
 	}), CFGF_NONE),
 	CFG_SEC("shim", ((cfg_opt_t []){
@@ -170,6 +172,7 @@ static cfg_opt_t opts[] = {
 		CFG_INT_CB("client-ipv6-prefix", 64, CFGF_NONE, parse_int),
 		CFG_INT_CB("embryonic-timeout", 30, CFGF_NONE, parse_int),
 		CFG_INT_CB("hard-error-limit", 20, CFGF_NONE, parse_int),
+		CFG_STR_CB("metrics-listen", "", CFGF_NONE, parse_metrics),
 		CFG_INT_CB("connect-timeout", 10, CFGF_NONE, parse_int),
 		CFG_INT_CB("command-timeout", 300, CFGF_NONE, parse_int),
 		CFG_INT_CB("data-timeout", 600, CFGF_NONE, parse_int),
@@ -629,6 +632,17 @@ parse_hostport(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 	return (0);
 }
 
+/* metrics-listen: "ADDR:PORT" as listen takes it, or "" for none. */
+static int
+parse_metrics(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	if (*value == '\0') {
+		*(const char **)result = value;
+		return (0);
+	}
+	return (parse_hostport(cfg, opt, value, result));
+}
+
 /* True if ${s} has only '*', '2', '0' and spaces: what a PIX banner looks like. */
 static int
 pix_like(const char *s)
@@ -1012,6 +1026,7 @@ build_shim(struct config *cfg, cfg_t *c)
 	s->shutdown_timeout = (int)cfg_getint(sec, "shutdown-timeout");
 	if (strv_make(&s->listen, sec, "listen", NULL, NULL) != 0 ||
 	    str_make(&s->upstream, sec, "upstream") != 0 ||
+	    str_make(&s->metrics_listen, sec, "metrics-listen") != 0 ||
 	    cidrs_make(&s->accept_proxy_from, sec, "accept-proxy-from") != 0 ||
 	    str_make(&s->banner_text, sec, "banner-text") != 0 ||
 	    str_make(&s->tls_certificate, sec, "tls-certificate") != 0 ||
@@ -1051,6 +1066,7 @@ build(cfg_t *c, const char *path)
 	    str_make(&cfg->user, c, "user") != 0 ||
 	    str_make(&cfg->group, c, "group") != 0 ||
 	    str_make(&cfg->milter.socket, m, "socket") != 0 ||
+	    str_make(&cfg->milter.metrics_listen, m, "metrics-listen") != 0 ||
 	    build_shim(cfg, c) != 0 || build_rules(cfg, c) != 0) {
 		config_unref(cfg);
 		return (NULL);
@@ -1149,6 +1165,8 @@ config_unref(struct config *cfg)
 	free(cfg->user);
 	free(cfg->group);
 	free(cfg->milter.socket);
+	free(cfg->milter.metrics_listen);
+	free(cfg->shim.metrics_listen);
 	strv_free(&cfg->shim.listen);
 	free(cfg->shim.upstream);
 	cidr_list_free(&cfg->shim.accept_proxy_from);
@@ -1246,6 +1264,7 @@ config_print(const struct config *cfg, FILE *fp)
 	(void)fprintf(fp, "%stimeout = %d\n", in, cfg->milter.timeout);
 	(void)fprintf(fp, "%son-error = %s\n", in,
 	    w_on_error[cfg->milter.on_error]);
+	print_named(fp, in, "metrics-listen", cfg->milter.metrics_listen);
 	(void)fprintf(fp, "}\n");
 
 	(void)fprintf(fp, "\nshim {\n");
@@ -1275,6 +1294,7 @@ config_print(const struct config *cfg, FILE *fp)
 	    s->client_ipv6_prefix);
 	(void)fprintf(fp, "%sembryonic-timeout = %d\n", in, s->embryonic_timeout);
 	(void)fprintf(fp, "%shard-error-limit = %d\n", in, s->hard_error_limit);
+	print_named(fp, in, "metrics-listen", s->metrics_listen);
 	(void)fprintf(fp, "%sconnect-timeout = %d\n", in, s->connect_timeout);
 	(void)fprintf(fp, "%scommand-timeout = %d\n", in, s->command_timeout);
 	(void)fprintf(fp, "%sdata-timeout = %d\n", in, s->data_timeout);

@@ -60,11 +60,13 @@ struct config_milter {
 	unsigned socket_mode;		/* octal, unix sockets */
 	int	timeout;		/* seconds */
 	enum config_on_error on_error;
+	char   *metrics_listen;		/* "ADDR:PORT" of /metrics, or "" */
 };
 
 struct config_shim {
 	struct config_strv listen;
 	char   *upstream;
+	char   *metrics_listen;		/* "ADDR:PORT" of /metrics, or "" */
 	struct sockaddr_storage upstream_addr;	/* upstream, parsed at load */
 	socklen_t upstream_addrlen;
 	enum config_proxy proxy_protocol;

@@ -14,6 +14,7 @@
 
 #include "cidr.h"
 #include "config.h"
+#include "counters.h"
 #include "verdict.h"
 
 /** verdict_exempt(cfg, sa): bit (1u << rule) set for each rule a client at ${sa} is exempt from. */
@@ -68,6 +69,7 @@ verdict_fire(struct verdict *v, struct audit_rule *ev)
 	ev->client_port = w->client_port;
 	ev->monitor = w->monitor;
 	v->nfired++;
+	counters_match(ev->rule, ev->action, ev->monitor);
 	if (r->log)
 		audit_log_rule(ev);
 	if (!ev->monitor && (ev->action > v->action ||

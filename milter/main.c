@@ -18,8 +18,10 @@
  * SIGUSR1 from the milter thread itself (pthread_kill: SI_TKILL from our
  * own pid) says smfi_main() returned; SIGUSR2 (main to listener: wake up
  * from select()) is internal too.  The same signals sent from outside, by
- * a postmaster's habit, stop nothing: SIGUSR1 is logged, SIGUSR2 wakes a
- * select() that loops again, SIGPIPE is ignored.
+ * a postmaster's habit, stop nothing: SIGUSR1 logs the counters
+ * (event=stats), SIGUSR2 wakes a select() that loops again, SIGPIPE is
+ * ignored.  With milter.metrics-listen, its socket is bound with the
+ * milter's and served from a third thread (common/metrics.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -36,6 +38,8 @@
 #include "audit.h"
 #include "cmdline.h"
 #include "config.h"
+#include "counters.h"
+#include "metrics.h"
 #include "mime.h"
 #include "privs.h"
 #include "sockspec.h"
@@ -49,22 +53,33 @@
 static int main_milter_ret;
 static pthread_t main_thread;
 
-/* SIGHUP: load ${path} again; keep the running snapshot if it is bad. */
+/* SIGHUP: load ${path} again; keep the running snapshot if it is bad.
+ * ${start} is the configuration of the start, whose socket stays. */
 static void
-reload(const char *path)
+reload(const char *path, const struct config *start)
 {
 	struct config *cfg;
-	char	err[CONFIG_ERR_MAX], esc[CONFIG_ERR_MAX * 4];
+	char	err[CONFIG_ERR_MAX];
 
 	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
-		(void)audit_escape(esc, sizeof(esc), err, strlen(err));
-		audit_log(LOG_ERR, NULL, "event=config-error config=%s "
-		    "detail=\"%s; previous configuration kept\"", path, esc);
+		cmdline_reload_failed(path, err);
 		return;
 	}
 	audit_set_facility(cfg->facility);
+	cmdline_reloaded(start, cfg, path, NULL);
 	config_install(cfg);
-	audit_log(LOG_INFO, NULL, "event=reload config=%s", path);
+}
+
+/* SIGUSR1 from outside: the counters, as event=stats lines (SPEC 8). */
+static void
+log_stats(void)
+{
+	struct counters_snap snap;
+	struct config *cfg = config_current();
+
+	counters_read(&snap);
+	counters_log(&snap, cfg, COUNTERS_MILTER);
+	config_unref(cfg);
 }
 
 /* SIGUSR2 only interrupts the listener's select(); see stop_milter(). */
@@ -148,8 +163,9 @@ main(int argc, char **argv)
 	struct sigaction sa;
 	pthread_t tid;
 	struct privs ids;
+	struct config *start;
 	char	perr[256];
-	int	ch;
+	int	ch, mfd = -1;
 	int	sig, running;
 	siginfo_t si;
 	static char libs[64];
@@ -186,6 +202,10 @@ main(int argc, char **argv)
 		    ids.have_gid ? ids.gid : (gid_t)-1) != 0)
 			cmdline_fatal(EX_OSERR, "chown %s: %m", sockpath);
 	}
+	if (*cfg->milter.metrics_listen != '\0' &&
+	    (mfd = metrics_bind(cfg->milter.metrics_listen, perr,
+	    sizeof(perr))) < 0)
+		cmdline_fatal(EX_OSERR, "%s", perr);
 	if (!cl.foreground && daemon(0, cl.debug) != 0)
 		cmdline_fatal(EX_OSERR, "daemon: %m");
 	if (privs_drop(&ids, perr, sizeof(perr)) != 0)
@@ -206,10 +226,15 @@ main(int argc, char **argv)
 	    signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		cmdline_fatal(EX_OSERR, "sigaction: %m");
 	main_thread = pthread_self();
-	audit_log(LOG_INFO, NULL, "event=start version=%s config=%s socket=%s",
-	    VERSION, abspath, cfg->milter.socket);
+	audit_log(LOG_INFO, NULL, "event=start version=%s config=%s %s "
+	    "socket=%s%s%s", VERSION, abspath, cmdline_settings(cfg),
+	    cfg->milter.socket, mfd >= 0 ? " metrics-listen=" : "",
+	    mfd >= 0 ? cfg->milter.metrics_listen : "");
+	start = config_ref(cfg);	/* what a reload cannot change */
 	config_install(cfg);		/* takes over our reference */
 	cfg = NULL;
+	if (mfd >= 0 && metrics_thread_start(mfd, COUNTERS_MILTER) != 0)
+		cmdline_fatal(EX_OSERR, "cannot start the metrics thread");
 	if (pthread_create(&tid, NULL, milter_thread, NULL) != 0)
 		cmdline_fatal(EX_OSERR, "cannot start the milter thread");
 
@@ -218,7 +243,7 @@ main(int argc, char **argv)
 			continue;
 		switch (sig) {
 		case SIGHUP:
-			reload(abspath);
+			reload(abspath, start);
 			break;
 		case SIGUSR1:
 			/* smfi_main() returned by itself: the milter thread's
@@ -227,8 +252,7 @@ main(int argc, char **argv)
 				running = 0;
 				break;
 			}
-			audit_log(LOG_INFO, NULL, "event=signal signal=USR1 "
-			    "action=ignored");
+			log_stats();
 			break;
 		case SIGTERM:
 		case SIGINT:
@@ -237,6 +261,8 @@ main(int argc, char **argv)
 		}
 	}
 	stop_milter(tid);
+	metrics_thread_stop();
+	config_unref(start);
 	/* After our own stop request, the listener's complaint is not an error. */
 	if (sig == SIGUSR1 && main_milter_ret != 0)
 		audit_log(LOG_ERR, NULL, "event=error stage=main "

@@ -48,6 +48,7 @@
 #include "addr.h"
 #include "audit.h"
 #include "config.h"
+#include "counters.h"
 #include "hdrcount.h"
 #include "linelen.h"
 #include "mime.h"
@@ -281,6 +282,7 @@ milter_fail(SMFICTX *ctx, const struct milter_conn *c, const char *stage,
 	audit_log(LOG_ERR, milter_id(c),
 	    "event=error stage=%s %s action=%s detail=\"%s\"", stage, client,
 	    on_error == CONFIG_ON_ERROR_ACCEPT ? "accept" : "tempfail", det);
+	counters_verdict(COUNTERS_ERROR);
 	if (on_error == CONFIG_ON_ERROR_ACCEPT)
 		return (SMFIS_ACCEPT);
 	(void)mfwrap_setreply(ctx, "451", "4.3.0", "Temporary internal error");
@@ -348,6 +350,11 @@ milter_verdict_finish(SMFICTX *ctx, const struct milter_conn *c,
 
 	if (v->action < POLICY_TEMPFAIL)
 		return (SMFIS_CONTINUE);
+	/* A refused recipient is not a refused message (SPEC 8). */
+	if (strcmp(v->stage, "rcpt") != 0)
+		counters_verdict(v->action == POLICY_REJECT ? COUNTERS_REJECT :
+		    v->action == POLICY_TEMPFAIL ? COUNTERS_TEMPFAIL :
+		    COUNTERS_DROP);
 	if (policy_reply(v->rule, v->action, c->cfg->rules[v->rule].reply,
 	    &reply) == 0 &&
 	    mfwrap_setreply(ctx, reply.rcode, reply.xcode, reply.text) != 0) {
@@ -1197,6 +1204,8 @@ milter_eom(SMFICTX *ctx)
 		c->v = NULL;
 	}
 	ret = milter_verdict_finish(ctx, c, &v);
+	if (ret == SMFIS_CONTINUE)
+		counters_verdict(COUNTERS_ACCEPT);
 	milter_tx_reset(c);
 	return (ret);
 }

@@ -28,6 +28,7 @@
 
 #include "banner.h"
 #include "config.h"
+#include "counters.h"
 #include "ehlo.h"
 #include "shim.h"
 #include "smtpframe.h"
@@ -59,6 +60,8 @@ send_banner(struct session *s, const char *buf, size_t len, int code)
 	}
 	ev_log(s, LOG_NOTICE, "event=banner action=%s", NULL, 0,
 	    s->who.monitor, action);
+	counters_match(COUNTERS_BANNER, *action == 'm' ? COUNTERS_MASK :
+	    COUNTERS_ASTERISKS, s->who.monitor);
 	if (s->who.monitor)
 		to_client(s, buf, len);
 	else
@@ -87,11 +90,15 @@ send_ehlo(struct session *s, const char *buf, size_t len)
 		internal_error(s, "EHLO reply not well formed");
 		return;
 	}
-	if (changed > 0)
+	if (changed > 0) {
 		ev_log(s, LOG_NOTICE, "event=ehlo action=%s value=%u", list,
 		    strlen(list), s->who.monitor,
 		    c->ehlo_other == CONFIG_EHLO_MASK ? "mask" : "strip",
 		    changed);
+		counters_match(COUNTERS_EHLO_OTHER, c->ehlo_other ==
+		    CONFIG_EHLO_MASK ? COUNTERS_MASK : COUNTERS_STRIP,
+		    s->who.monitor);
+	}
 	to_client(s, scratch, outlen);
 }
 
@@ -111,6 +118,7 @@ desync(struct session *s, const char *reply, size_t len, const char *why)
 		;
 	(void)snprintf(d, sizeof(d), "%s: %.*s", why, (int)n, reply);
 	ev_log(s, LOG_WARNING, "event=desync", d, strlen(d), 0);
+	session_reason(s, COUNTERS_DESYNC);
 	close_with(s, shim_reply(SR_CLOSING));
 }
 
@@ -148,10 +156,12 @@ answer_greeted(struct session *s, const char *buf, size_t len, int code)
  * the reply as it is.
  */
 static int
-answered(struct session *s, enum pkind kind, int open, const char *buf,
+answered(struct session *s, const struct pend *e, const char *buf,
     size_t len, int code)
 {
-	switch (kind) {
+	int	open = e->open;
+
+	switch (e->kind) {
 	case P_EHLO:
 		if (code == 250) {
 			hatch(s);
@@ -174,10 +184,14 @@ answered(struct session *s, enum pkind kind, int open, const char *buf,
 			    "chunk" : "BDAT chunk not read");
 			return (-1);
 		}
+		if (e->last && code / 100 == 2)
+			s->messages++;
 		break;
 	case P_QUIT:
 		if (code != 221)
 			s->hold = 0;
+		else
+			session_reason(s, COUNTERS_QUIT);
 		break;
 	case P_UNKNOWN:
 		s->hold = 0;
@@ -195,6 +209,8 @@ answered(struct session *s, enum pkind kind, int open, const char *buf,
 		break;
 	case P_DATAEND:
 		s->dataend--;
+		if (code / 100 == 2)
+			s->messages++;
 		break;
 	case P_AUTH:
 		s->hold = 0;
@@ -249,7 +265,7 @@ handle_reply(struct session *s)
 		desync(s, buf, len, "reply does not fit the command");
 		return;
 	}
-	if ((r = answered(s, e.kind, e.open, buf, len, code)) < 0)
+	if ((r = answered(s, &e, buf, len, code)) < 0)
 		return;
 	if (r == 0)
 		to_client(s, buf, len);
@@ -295,6 +311,7 @@ answer_process(struct session *s)
 		if (err != NULL) {
 			ev_log(s, LOG_ERR, "event=upstream-error", err,
 			    strlen(err), 0);
+			session_reason(s, COUNTERS_ERROR_CLOSE);
 			close_with(s, shim_reply(SR_UNAVAILABLE));
 			return;
 		}

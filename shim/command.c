@@ -34,6 +34,7 @@
 #include <event2/buffer.h>
 
 #include "config.h"
+#include "counters.h"
 #include "ehlo.h"
 #include "proxy.h"
 #include "shim.h"
@@ -55,6 +56,8 @@ refusal(struct session *s, const char *reply)
 		ev_log(s, LOG_WARNING, "event=limit action=drop-connection "
 		    "value=%u limit=%d", "hard-error-limit", 16, 0, s->errors,
 		    limit);
+		session_reason(s, COUNTERS_LIMIT);
+		counters_limit(COUNTERS_HARD_ERRORS);
 		close_with(s, shim_reply(SR_TOO_MANY_ERRORS));
 		return;
 	}
@@ -130,6 +133,7 @@ bdat(struct session *s, const unsigned char *line, size_t len)
 		}
 		s->content = C_BDAT;
 	}
+	s->bdat_last = last;
 	if (last)
 		trace(s, "bdat-last", "", 0);
 	return (0);
@@ -197,6 +201,9 @@ command_line(struct session *s, const unsigned char *line, size_t len,
 		    "event=command action=%s", (const char *)cmd.word, w,
 		    s->who.monitor, plan.policy == VERB_DO_REJECT ? "reject" :
 		    "mask");
+		counters_match(COUNTERS_COMMAND_OTHER, plan.policy ==
+		    VERB_DO_REJECT ? POLICY_REJECT : COUNTERS_MASK,
+		    s->who.monitor);
 	}
 	switch (plan.what) {
 	case VERB_DO_REJECT:
@@ -231,9 +238,11 @@ command_line(struct session *s, const unsigned char *line, size_t len,
 		return;
 	}
 	trace(s, "command", line, len);
-	if (pend_push(s, plan.reply, NULL) == 0 && plan.reply == P_BDAT &&
-	    s->content == C_BDAT)
-		pendq_last(&s->pq)->open = 1;
+	if (pend_push(s, plan.reply, NULL) == 0 && plan.reply == P_BDAT) {
+		pendq_last(&s->pq)->last = s->bdat_last;
+		if (s->content == C_BDAT)
+			pendq_last(&s->pq)->open = 1;
+	}
 	if (plan.hold)
 		s->hold = 1;
 }
@@ -340,6 +349,7 @@ sniff_proxy(struct session *s, struct evbuffer *in)
 		ev_log(s, LOG_WARNING, "event=proxy-error",
 		    "PROXY header from a client not in accept-proxy-from",
 		    51, 0);
+		session_reason(s, COUNTERS_POLICY);
 		close_with(s, NULL);
 		return (1);
 	default:

@@ -14,8 +14,10 @@
  * the old snapshot kept; listen addresses are bound once, at start.
  * SIGTERM and SIGINT stop accepting, let sessions finish for
  * shutdown-timeout seconds, then close the rest with 421 and exit 0.
- * SIGUSR1 is logged and SIGUSR2 and SIGPIPE ignored: no signal a
- * postmaster might send by habit stops the shim (SPEC 2).
+ * SIGUSR1 logs the counters (event=stats) and SIGUSR2 and SIGPIPE are
+ * ignored: no signal a postmaster might send by habit stops the shim
+ * (SPEC 2).  shim.metrics-listen is bound with the listen addresses and
+ * served from the same loop (common/metrics.c).
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -33,6 +35,8 @@
 #include "audit.h"
 #include "cmdline.h"
 #include "config.h"
+#include "counters.h"
+#include "metrics.h"
 #include "privs.h"
 #include "server.h"
 #include "sockspec.h"
@@ -44,6 +48,7 @@
 struct main_ctx {
 	struct event_base *base;
 	struct shim *shim;
+	struct config *start;		/* what a reload cannot change */
 	char   *path;
 };
 
@@ -89,7 +94,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 {
 	struct main_ctx *m = arg;
 	struct config *cfg;
-	char	err[CONFIG_ERR_MAX], esc[CONFIG_ERR_MAX * 4];
+	char	err[CONFIG_ERR_MAX];
 
 	(void)sig;
 	(void)what;
@@ -100,25 +105,29 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 		cfg = NULL;
 	}
 	if (cfg == NULL) {
-		(void)audit_escape(esc, sizeof(esc), err, strlen(err));
-		audit_log(LOG_ERR, NULL, "event=config-error config=%s "
-		    "detail=\"%s; previous configuration kept\"", m->path, esc);
+		cmdline_reload_failed(m->path, err);
 		return;
 	}
 	audit_set_facility(cfg->facility);
-	audit_log(LOG_INFO, NULL, "event=reload config=%s%s", m->path,
-	    tls_notice(cfg));
+	cmdline_reloaded(m->start, cfg, m->path,
+	    cfg->shim.starttls == CONFIG_TLS_ALLOW ? CONFIG_STARTTLS_ALLOW :
+	    NULL);
 	config_install(cfg);
 }
 
-/* SIGUSR1: a postmaster's habit; it stops nothing. */
+/* SIGUSR1: the counters, as event=stats lines (SPEC 8). */
 static void
 on_usr1(evutil_socket_t sig, short what, void *arg)
 {
+	struct counters_snap snap;
+	struct config *cfg = config_current();
+
 	(void)sig;
 	(void)what;
 	(void)arg;
-	audit_log(LOG_INFO, NULL, "event=signal signal=USR1 action=ignored");
+	counters_read(&snap);
+	counters_log(&snap, cfg, COUNTERS_SHIM);
+	config_unref(cfg);
 }
 
 /* SIGTERM, SIGINT: stop accepting, drain, leave the loop. */
@@ -202,7 +211,8 @@ main(int argc, char **argv)
 	struct config *cfg;
 	struct main_ctx m;
 	struct event *ev_hup, *ev_term, *ev_int, *ev_usr1, *ev_log;
-	int	ch, *fds;
+	struct metrics *metrics = NULL;
+	int	ch, *fds, mfd = -1;
 	size_t	i;
 	static char libs[256];
 
@@ -224,6 +234,10 @@ main(int argc, char **argv)
 		cmdline_fatal(EX_OSERR, "out of memory");
 	for (i = 0; i < cfg->shim.listen.n; i++)
 		fds[i] = bind_one(cfg->shim.listen.v[i]);
+	if (*cfg->shim.metrics_listen != '\0' &&
+	    (mfd = metrics_bind(cfg->shim.metrics_listen, err,
+	    sizeof(err))) < 0)
+		cmdline_fatal(EX_OSERR, "%s", err);
 	if (!cl.foreground && daemon(0, cl.debug) != 0)
 		cmdline_fatal(EX_OSERR, "daemon: %s", strerror_r(errno, err,
 		    sizeof(err)));
@@ -246,6 +260,10 @@ main(int argc, char **argv)
 			cmdline_fatal(EX_SOFTWARE, "cannot listen on %s",
 			    cfg->shim.listen.v[i]);
 	free(fds);
+	if (mfd >= 0 && (metrics = metrics_new(m.base, mfd, COUNTERS_SHIM)) ==
+	    NULL)
+		cmdline_fatal(EX_SOFTWARE, "cannot serve metrics-listen %s",
+		    cfg->shim.metrics_listen);
 	if ((ev_hup = evsignal_new(m.base, SIGHUP, on_hup, &m)) == NULL ||
 	    (ev_term = evsignal_new(m.base, SIGTERM, on_term, &m)) == NULL ||
 	    (ev_int = evsignal_new(m.base, SIGINT, on_term, &m)) == NULL ||
@@ -256,14 +274,18 @@ main(int argc, char **argv)
 	    evsignal_add(ev_int, NULL) != 0)
 		cmdline_fatal(EX_SOFTWARE, "cannot set up signal handling");
 
-	audit_log(LOG_INFO, NULL, "event=start version=%s config=%s "
-	    "listen=%s upstream=%s%s", VERSION, m.path, cfg->shim.listen.v[0],
-	    cfg->shim.upstream, tls_notice(cfg));
+	audit_log(LOG_INFO, NULL, "event=start version=%s config=%s %s "
+	    "listen=%s upstream=%s%s%s%s", VERSION, m.path,
+	    cmdline_settings(cfg), cfg->shim.listen.v[0], cfg->shim.upstream,
+	    mfd >= 0 ? " metrics-listen=" : "",
+	    mfd >= 0 ? cfg->shim.metrics_listen : "", tls_notice(cfg));
+	m.start = config_ref(cfg);
 	config_install(cfg);		/* takes over our reference */
 	cfg = NULL;
 
 	if (event_base_dispatch(m.base) < 0)
 		cmdline_fatal(EX_SOFTWARE, "event loop failed");
+	metrics_free(metrics);
 	shim_free(m.shim);
 	/* Let the sessions' deferred frees run before the loop goes. */
 	(void)event_base_loop(m.base, EVLOOP_NONBLOCK);
@@ -275,6 +297,7 @@ main(int argc, char **argv)
 	event_free(ev_log);
 	event_base_free(m.base);
 	config_install(NULL);
+	config_unref(m.start);
 	audit_log(LOG_INFO, NULL, "event=stop");
 	free(m.path);
 	return (0);

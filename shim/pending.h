@@ -20,6 +20,7 @@ struct pend {
 	enum pkind kind;
 	char   *text;		/* P_LOCAL: the shim's reply, CRLF included */
 	int	open;		/* P_BDAT: its chunk is still being relayed */
+	int	last;		/* P_BDAT: BDAT ... LAST, the message's end */
 };
 
 struct pendq {

@@ -175,12 +175,16 @@ client_event(void *arg, short what)
 	}
 	if (what & BEV_EVENT_ERROR) {
 		tls_client_event(s, what);
+		session_reason(s, s->quit_sent ? COUNTERS_QUIT :
+		    COUNTERS_CLIENT_CLOSE);
 		session_drop(s);
 		return;
 	}
 	if (!(what & BEV_EVENT_EOF))
 		return;
 	s->c.eof = 1;
+	/* After its QUIT, a client's close is the end it asked for. */
+	session_reason(s, s->quit_sent ? COUNTERS_QUIT : COUNTERS_CLIENT_CLOSE);
 	/* Closing: the last replies still go out (closing_flush() ends the
 	 * session once they are written, or SESSION_LINGER does). */
 	if (s->state == S_CLOSING) {
@@ -255,6 +259,7 @@ upstream_event(void *arg, short what)
 	if (what & BEV_EVENT_ERROR) {
 		e = EVUTIL_SOCKET_ERROR();
 		if (s->state == S_BLIND) {
+			session_reason(s, COUNTERS_UPSTREAM_CLOSE);
 			session_drop(s);
 			return;
 		}
@@ -263,12 +268,15 @@ upstream_event(void *arg, short what)
 		    s->state == S_GREET ? "greeting" : "relay",
 		    s->cfg->shim.upstream, evutil_socket_error_to_string(e));
 		ev_log(s, LOG_ERR, "event=upstream-error", eb, strlen(eb), 0);
+		session_reason(s, COUNTERS_ERROR_CLOSE);
 		close_with(s, shim_reply(SR_UNAVAILABLE));
 		return;
 	}
 	if (!(what & BEV_EVENT_EOF))
 		return;
 	s->u.eof = 1;
+	if (s->state == S_CONNECT || s->state == S_GREET)
+		session_reason(s, COUNTERS_ERROR_CLOSE);
 	upstream_gone(s);
 	if (s->state == S_CONNECT || s->state == S_GREET) {
 		ev_log(s, LOG_ERR, "event=upstream-error", eb,
@@ -385,5 +393,6 @@ relay_failed(struct session *s)
 	if (s->dead || s->state != S_CONNECT)
 		return;
 	ev_log(s, LOG_ERR, "event=upstream-error", "cannot connect", 14, 0);
+	session_reason(s, COUNTERS_ERROR_CLOSE);
 	close_with(s, shim_reply(SR_UNAVAILABLE));
 }

@@ -62,6 +62,9 @@ struct shim {
 
 static const char *const limit_names[] = { "", "max-connections",
 	"max-connections-per-client", "max-embryonic" };
+static const enum counters_limit limit_counter[] = { COUNTERS_MAX_CONNECTIONS,
+	COUNTERS_MAX_CONNECTIONS, COUNTERS_MAX_PER_CLIENT,
+	COUNTERS_MAX_EMBRYONIC };
 
 static time_t
 mono_now(void)
@@ -154,13 +157,20 @@ admit(struct shim *sh, struct session *s)
 	max.embryonic = cfg->shim.max_embryonic;
 	max.v6prefix = cfg->shim.client_ipv6_prefix;
 	if ((r = limit_admit(sh->limit, sa, s->exempt, &max, &v)) != 0) {
-		if (r < 0)
+		if (r < 0) {
 			ev_log(s, LOG_ERR, "event=error stage=accept",
 			    "out of memory", 13, 0);
-		else if (v.log)
-			ev_log(s, LOG_WARNING, "event=limit action=reject "
-			    "value=%d limit=%d", limit_names[v.kind],
-			    strlen(limit_names[v.kind]), 0, v.value, v.limit);
+			session_reason(s, COUNTERS_ERROR_CLOSE);
+		} else {
+			if (v.log)
+				ev_log(s, LOG_WARNING, "event=limit "
+				    "action=reject value=%d limit=%d",
+				    limit_names[v.kind],
+				    strlen(limit_names[v.kind]), 0, v.value,
+				    v.limit);
+			session_reason(s, COUNTERS_LIMIT);
+			counters_limit(limit_counter[v.kind]);
+		}
 		close_with(s, shim_reply(SR_TOO_MANY_CONNECTIONS));
 		return;
 	}
@@ -207,6 +217,7 @@ start_session(struct shim *sh, struct config *cfg, const struct client *cl,
 	LIST_INSERT_HEAD(&sh->sessions, s, entry);
 	sh->nsessions++;
 	if (relay_client(s, fd, early) != 0) {
+		session_reason(s, COUNTERS_ERROR_CLOSE);
 		session_drop(s);
 		return;
 	}
@@ -354,6 +365,7 @@ stop_expired(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	for (s = LIST_FIRST(&sh->sessions); s != NULL; s = next) {
 		next = LIST_NEXT(s, entry);
+		session_reason(s, COUNTERS_SHUTDOWN);
 		if (s->state == S_CMD && s->content == C_NONE)
 			close_with(s, shim_reply(SR_SHUTTING_DOWN));
 		else if (s->state != S_CLOSING)
@@ -427,8 +439,10 @@ shim_free(struct shim *sh)
 
 	if (sh == NULL)
 		return;
-	while (!LIST_EMPTY(&sh->sessions))
+	while (!LIST_EMPTY(&sh->sessions)) {
+		session_reason(LIST_FIRST(&sh->sessions), COUNTERS_SHUTDOWN);
 		session_drop(LIST_FIRST(&sh->sessions));
+	}
 	while (!LIST_EMPTY(&sh->endpoints))
 		endpoint_free(LIST_FIRST(&sh->endpoints));
 	for (i = 0; i < sh->nlis; i++)

@@ -237,6 +237,7 @@ drop_for(struct session *s, enum policy_rule rule)
 	/* drop-connection always has a reply: no fallback to write. */
 	(void)verdict_reply(s->cfg, rule, POLICY_DROP_CONNECTION, line,
 	    sizeof(line));
+	session_reason(s, COUNTERS_POLICY);
 	close_with(s, line);
 }
 
@@ -245,6 +246,7 @@ void
 internal_error(struct session *s, const char *what)
 {
 	ev_log(s, LOG_ERR, "event=error stage=relay", what, strlen(what), 0);
+	session_reason(s, COUNTERS_ERROR_CLOSE);
 	close_with(s, shim_reply(SR_UNAVAILABLE));
 }
 
@@ -312,6 +314,7 @@ upstream_gone(struct session *s)
 	    (s->state != S_CMD && s->state != S_BLIND))
 		return;
 	s->u_gone = 1;
+	session_reason(s, COUNTERS_UPSTREAM_CLOSE);
 	audit_debug(s->cl.id, "upstream=gone");
 	if (s->u.watch != NULL)
 		(void)event_del(s->u.watch);
@@ -336,6 +339,8 @@ session_timeout(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
+	session_reason(s, s->u_gone ? COUNTERS_UPSTREAM_CLOSE :
+	    COUNTERS_TIMEOUT);
 	switch (s->state) {
 	case S_CONNECT:
 	case S_GREET:
@@ -400,6 +405,8 @@ session_new(struct event_base *base, struct config *cfg,
 	    (const struct sockaddr *)&s->cl.peer);
 	s->who.monitor = cfg->mode == CONFIG_MONITOR;
 	s->state = S_CONNECT;
+	s->start_ms = mono_ms();
+	counters_session_open();
 	return (s);
 }
 
@@ -421,20 +428,41 @@ session_free(evutil_socket_t fd, short what, void *arg)
 	free(s);
 }
 
+/**
+ * session_reason(s, r): why ${s} ends, for its disconnect line and the
+ * counters; the first reason given stands (a 221 to QUIT, then the MTA's
+ * close, is a quit).
+ */
+void
+session_reason(struct session *s, enum counters_reason r)
+{
+	if (!s->reason_set) {
+		s->reason = r;
+		s->reason_set = 1;
+	}
+}
+
 /** session_drop(s): the one teardown, safe from any state and twice. */
 void
 session_drop(struct session *s)
 {
 	char	client[128];
+	long long ms;
 
 	if (s->dead)
 		return;
 	s->dead = 1;
+	/* Nothing else said why: the client went (its close or reset). */
+	session_reason(s, COUNTERS_CLIENT_CLOSE);
+	counters_session_end(s->reason);
 	if (s->admitted) {
 		(void)audit_client(client, sizeof(client), NULL, s->cl.addr,
 		    s->cl.port);
+		ms = mono_ms() - s->start_ms;
 		audit_log(LOG_INFO, s->cl.id, "event=disconnect %s "
-		    "commands=%lu in=%llu out=%llu", client, s->commands,
+		    "duration=%lld.%03lld reason=%s commands=%lu messages=%lu "
+		    "in=%llu out=%llu", client, ms / 1000, ms % 1000,
+		    counters_reason_name(s->reason), s->commands, s->messages,
 		    s->c.in, s->c.out);
 	}
 	pipe_close(&s->c);

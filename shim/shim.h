@@ -45,6 +45,7 @@
 #include <event2/event.h>
 #include <openssl/ssl.h>
 
+#include "counters.h"
 #include "pending.h"
 #include "policy.h"
 #include "reply.h"
@@ -180,6 +181,10 @@ struct session {
 	int	u_gone;			/* the upstream has ended: SESSION_LINGER
 					 * from the client's last progress */
 	int	dead;
+	long long start_ms;		/* CLOCK_MONOTONIC, for duration= */
+	enum counters_reason reason;	/* why it ended: session_reason() */
+	int	reason_set;
+	unsigned long messages;		/* message ends the MTA accepted */
 
 	/* The two connections. */
 	struct pipe c, u;
@@ -202,6 +207,7 @@ struct session {
 	int	quit_sent;		/* QUIT went upstream */
 	unsigned errors;		/* the shim's own refusals */
 	unsigned long commands;
+	int	bdat_last;		/* the BDAT being forwarded has LAST */
 
 	/* The reply side (answer.c) and what both share. */
 	struct smtpframe_reply *rp;	/* only while a reply is arriving */
@@ -215,6 +221,7 @@ struct session *session_new(struct event_base *, struct config *,
 void	session_enter(struct session *, enum sstate);
 void	session_arm(struct session *);
 void	session_drop(struct session *);
+void	session_reason(struct session *, enum counters_reason);
 void	close_with(struct session *, const char *reply);
 void	closing_flush(struct session *);
 void	internal_error(struct session *, const char *what);

@@ -75,6 +75,7 @@ discard_pipelined(struct session *s)
 		ev_log(s, LOG_WARNING, "event=starttls-discard value=%llu",
 		    NULL, 0, 0, discard);
 	if (discard >= SESSION_DISCARD_MAX) {
+		session_reason(s, COUNTERS_POLICY);
 		close_with(s, NULL);
 		return (-1);
 	}
@@ -211,6 +212,7 @@ uptls_reply(struct session *s, const char *buf, size_t len, int code)
 	(void)snprintf(line, sizeof(line), "%s: %s", s->cfg->shim.upstream,
 	    why);
 	ev_log(s, LOG_ERR, "event=upstream-error", line, strlen(line), 0);
+	session_reason(s, COUNTERS_ERROR_CLOSE);
 	close_with(s, shim_reply(SR_UNAVAILABLE));
 	return (1);
 }

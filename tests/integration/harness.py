@@ -938,6 +938,10 @@ class _Daemon:
             if bad in t:
                 raise AssertionError("%s stderr contains %r:\n%s" % (self.NAME, bad, t[-4000:]))
 
+    def version(self):
+        """The version -V prints on its first line ("NAME VERSION")."""
+        return self.run(["-V"]).stdout.split("\n", 1)[0].split()[-1]
+
     def run(self, args, timeout=15):
         """Run the binary to completion (e.g. -n); returns CompletedProcess (text)."""
         return subprocess.run([self.binary] + list(args), stdin=subprocess.DEVNULL,

@@ -13,6 +13,7 @@ import re
 import signal
 import socket
 import struct
+import subprocess
 
 import harness
 from harness import (LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING, SMTPSession,
@@ -267,7 +268,8 @@ def test_sighup_reload_applies_to_next_connection(ctx):
     try:
         lm = ctx.syslog.mark()
         m.reload("profile = standard\nrule rcpt-count { limit = 2 }\n")
-        ctx.milter.expect_log("NOQUEUE: event=reload config=%s" % m.conf, LOG_INFO, since=lm)
+        ctx.milter.expect_log("NOQUEUE: event=reload config=%s profile=standard mode=enforce"
+                              % m.conf, LOG_INFO, since=lm)
         _three_rcpts(old, [250, 250, 250])
         old.expect("QUIT", 221)
     finally:
@@ -413,16 +415,176 @@ def test_broken_config_exits_78(ctx):
 
 def test_habitual_signals_stop_nothing(ctx):
     """SIGUSR1, SIGUSR2 and SIGPIPE from outside stop nothing (SPEC 2):
-    SIGUSR1 is logged, and the milter still decides.  Before, SIGUSR1
+    SIGUSR1 logs the counters, and the milter still decides.  Before, SIGUSR1
     stopped it with exit 0, so systemd did not restart it and Postfix
     tempfailed every message."""
     m = ctx.start_milter("profile = standard\nrule rcpt-count { limit = 2 }\n")
     lm = ctx.syslog.mark()
     for sig in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGPIPE):
         m.proc.send_signal(sig)
-    ctx.milter.expect_log("NOQUEUE: event=signal signal=USR1 action=ignored", LOG_INFO,
+    ctx.milter.expect_log("NOQUEUE: event=stats counter=reloads ok=0 error=0", LOG_INFO,
                           since=lm)
     with session(ctx) as s:
         _three_rcpts(s, [250, 250, 452])
         s.expect("QUIT", 221)
     assert m.running(), "the milter stopped on a habitual signal"
+
+
+# ----------------------------------------------------------------------
+# Counters: /metrics, /stats, SIGUSR1 (SPEC 8)
+
+def http_get(port, path, method="GET"):
+    """curl ${method} http://127.0.0.1:${port}${path}: (status, content type, body)."""
+    r = subprocess.run(["curl", "-sS", "-i", "--max-time", "10", "-X", method,
+                        "http://127.0.0.1:%d%s" % (port, path)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=20)
+    assert r.returncode == 0, "curl failed: %s" % r.stderr.decode(errors="replace")
+    head, _, body = r.stdout.partition(b"\r\n\r\n")
+    lines = head.decode().split("\r\n")
+    ctype = ""
+    for l in lines[1:]:
+        k, _, v = l.partition(":")
+        if k.lower() == "content-type":
+            ctype = v.strip()
+    return int(lines[0].split()[1]), ctype, body.decode()
+
+
+def prometheus_samples(text):
+    """Every sample of ${text}, read by the real Prometheus text parser
+    (python3-prometheus-client): {(name, ((label, value), ...)): value}."""
+    from prometheus_client.parser import text_string_to_metric_families
+    out = {}
+    for fam in text_string_to_metric_families(text):
+        for smp in fam.samples:
+            out[(smp.name, tuple(sorted(smp.labels.items())))] = smp.value
+    return out
+
+
+def rule_sample(rule, action, mode="enforce"):
+    return ("esmtp_inspect_rule_matches_total",
+            tuple(sorted({"daemon": "milter", "rule": rule, "action": action,
+                          "mode": mode}.items())))
+
+
+def test_metrics_count_what_the_rules_did(ctx):
+    """N messages that fire known rules through the private Postfix; the
+    counts read back over HTTP with curl are exact, /metrics parses with
+    the Prometheus text parser, a reload keeps the counts (a failed one is
+    counted too), and SIGUSR1 logs the same counts."""
+    mport = harness.free_port()
+    conf = ("profile = standard\n"
+            "rule rcpt-count { limit = 2 }\n"
+            "rule sender-length { limit = 40 }\n"
+            'milter {\n  socket = "inet:%d@127.0.0.1"\n  metrics-listen = "127.0.0.1:%d"\n}\n'
+            % (ctx.milter.port, mport))
+    m = ctx.milter
+    m.write_conf(conf, with_socket=False)
+    lm = ctx.syslog.mark()
+    m.start()
+    m.expect_log("NOQUEUE: event=start version={V} config=%s profile=standard mode=enforce "
+                 "socket=inet:%d@127.0.0.1 metrics-listen=127.0.0.1:%d"
+                 % (m.conf, m.port, mport), LOG_INFO, lm, variable={"{V}": r"\S+"})
+    harness.wait_listening(mport, 10, "metrics-listen", m.proc)
+    # Three messages of three recipients: rcpt-count fires three times,
+    # the messages are accepted.
+    for _ in range(3):
+        with session(ctx) as s:
+            _three_rcpts(s, [250, 250, 452])
+            r = s.data(make_message(SENDER, rcpts(1)[0], "counted"))
+            assert r is not None and r.code == 250, "DATA: %r" % r
+            s.expect("QUIT", 221)
+    # Two senders over the limit: two refused messages.
+    long_sender = "s" * 41 + DOMAIN
+    with session(ctx) as s:
+        for _ in range(2):
+            s.expect("MAIL FROM:<%s>" % long_sender, 553)
+        s.expect("QUIT", 221)
+    lr = ctx.syslog.mark()
+    m.reload(conf.replace("profile = standard", "profile = standard\nmode = bogus"),
+             with_socket=False)
+    m.expect_log('NOQUEUE: event=config-error config=%s detail="{D}; previous '
+                 'configuration kept"' % m.conf, LOG_ERR, lr, variable={"{D}": r'[^"]+'})
+    lr = ctx.syslog.mark()
+    m.reload(conf, with_socket=False)
+    m.expect_log("NOQUEUE: event=reload config=%s profile=standard mode=enforce" % m.conf,
+                 LOG_INFO, lr)
+
+    code, ctype, body = http_get(mport, "/stats")
+    assert (code, ctype) == (200, "text/plain; charset=utf-8"), (code, ctype)
+    assert body == (
+        "Inspect: esmtp esmtp-inspect-milter, profile standard, mode enforce\n"
+        "match cmd RCPT count gt 2  tempfail log, packet 3\n"
+        "match sender-address length gt 40  reject log, packet 2\n"
+        "match special-character  reject log, packet 0\n"
+        "match header line length gt 998  reject log, packet 0\n"
+        "match body line length gt 998  log, packet 0\n"
+        "match MIME filename length gt 255  reject log, packet 0\n"
+        "match duplicate-header  reject log, packet 0\n"
+        "match dkim-unsigned-duplicate  reject log, packet 0\n"
+        "match mime-structure  reject log, packet 0\n"
+        "messages accept 3, reject 2, tempfail 0, drop 0, error 0\n"
+        "reloads ok 1, error 1\n"), body
+
+    code, ctype, body = http_get(mport, "/metrics")
+    assert (code, ctype) == (200, "text/plain; version=0.0.4; charset=utf-8"), (code, ctype)
+    got = prometheus_samples(body)
+    want = {
+        rule_sample("rcpt-count", "tempfail"): 3,
+        rule_sample("sender-length", "reject"): 2,
+        rule_sample("body-line-length", "log"): 0,
+        ("esmtp_inspect_messages_total", (("verdict", "accept"),)): 3,
+        ("esmtp_inspect_messages_total", (("verdict", "reject"),)): 2,
+        ("esmtp_inspect_messages_total", (("verdict", "tempfail"),)): 0,
+        ("esmtp_inspect_messages_total", (("verdict", "drop"),)): 0,
+        ("esmtp_inspect_messages_total", (("verdict", "error"),)): 0,
+        ("esmtp_inspect_config_reloads_total", (("result", "ok"),)): 1,
+        ("esmtp_inspect_config_reloads_total", (("result", "error"),)): 1,
+    }
+    for k, v in want.items():
+        assert got.get(k) == v, "%s: %r, expected %r\n%s" % (k, got.get(k), v, body)
+    assert not [k for k in got if k[0].startswith("esmtp_inspect_sessions")], body
+    assert [k for k in got if k[0] == "esmtp_inspect_build_info"] == [
+        ("esmtp_inspect_build_info", (("version", m.version()),))], body
+
+    # Only GET, only the two paths.
+    assert http_get(mport, "/metrics", "POST")[0] == 405
+    assert http_get(mport, "/other")[0] == 404
+
+    # Monitor mode after a reload: its matches are a series of their own,
+    # the enforce count stays.
+    m.reload(conf.replace("profile = standard", "profile = standard\nmode = monitor"),
+             with_socket=False)
+    m.expect_log("NOQUEUE: event=reload config=%s profile=standard mode=monitor" % m.conf,
+                 LOG_INFO, lr)
+    with session(ctx) as s:
+        _three_rcpts(s, [250, 250, 250])
+        s.expect("QUIT", 221)
+    got = prometheus_samples(http_get(mport, "/metrics")[2])
+    assert got[rule_sample("rcpt-count", "tempfail", "monitor")] == 1
+    assert got[rule_sample("rcpt-count", "tempfail")] == 3
+
+    ls = ctx.syslog.mark()
+    m.proc.send_signal(signal.SIGUSR1)
+    for line in ("rule=rcpt-count action=tempfail mode=enforce matches=3",
+                 "rule=rcpt-count action=tempfail mode=monitor matches=1",
+                 "rule=sender-length action=reject mode=enforce matches=2",
+                 "counter=messages accept=3 reject=2 tempfail=0 drop=0 error=0",
+                 "counter=reloads ok=2 error=1"):
+        m.expect_log("NOQUEUE: event=stats " + line, LOG_INFO, ls)
+    assert m.running()
+
+
+def test_reload_says_what_needs_a_restart(ctx):
+    """A reload that changes the milter socket keeps the bound one and says
+    so; the new rules apply."""
+    m = ctx.start_milter("profile = standard\n")
+    lm = ctx.syslog.mark()
+    m.write_conf('profile = asa\nuser = "nobody"\nmilter {\n  socket = "inet:%d@127.0.0.1"\n}\n'
+                 % harness.free_port(), with_socket=False)
+    m._reload()
+    m.expect_log('NOQUEUE: event=reload config=%s profile=asa mode=enforce '
+                 'detail="milter.socket, user changed: the running value stays until a '
+                 'restart"' % m.conf, LOG_WARNING, lm)
+    with session(ctx) as s:             # still on the socket of the start
+        s.expect("MAIL FROM:<%s>" % SENDER, 250)
+        s.expect("QUIT", 221)

@@ -30,6 +30,8 @@ REQUIRES = ("shim",)
 
 SID = r"S[0-9A-F]+"
 N = r"\d+"
+MS = r"\d+\.\d{3}"      # duration= of a disconnect line: seconds.millis
+REASON = r"\S+"
 SENDER = "sender@example.test"
 STD = "profile = standard\n"
 ASA = "profile = asa\n"
@@ -95,10 +97,13 @@ def session_id(ctx, port, since, shim=None, addr="127.0.0.1"):
     return l.message.split(":", 1)[0]
 
 
-def wait_disconnect(ctx, sid, port, since, shim=None, addr="127.0.0.1"):
+def wait_disconnect(ctx, sid, port, since, shim=None, addr="127.0.0.1", reason=None):
+    """The disconnect line of session ${sid}; its reason= is ${reason} when
+    given."""
     return (shim or ctx.shim).expect_log(
-        "%s: event=disconnect %s commands={N} in={N} out={N}" % (sid, client(port, addr)),
-        LOG_INFO, since, variable={"{N}": N})
+        "%s: event=disconnect %s duration={MS} reason=%s commands={N} messages={N} "
+        "in={N} out={N}" % (sid, client(port, addr), reason or "{R}"),
+        LOG_INFO, since, variable={"{N}": N, "{MS}": MS, "{R}": REASON})
 
 
 def ehlo_bytes(lines):
@@ -217,8 +222,9 @@ def test_plain_message_real_client(ctx):
         ctx.shim.expect_log('%s: event=ehlo action=strip value=1 %s detail="XFORWARD"'
                             % (sid, client(port)), LOG_NOTICE, lm)
         # EHLO MAIL RCPT RCPT DATA QUIT
-        ctx.shim.expect_log("%s: event=disconnect %s commands=6 in={N} out={N}"
-                            % (sid, client(port)), LOG_INFO, lm, variable={"{N}": N})
+        ctx.shim.expect_log("%s: event=disconnect %s duration={MS} reason=quit commands=6 "
+                            "messages=1 in={N} out={N}" % (sid, client(port)), LOG_INFO, lm,
+                            variable={"{N}": N, "{MS}": MS})
         ctx.shim.assert_no_log(r"rule=|event=(banner|command|limit|timeout|upstream-error)", lm)
 
 
@@ -1006,9 +1012,10 @@ def test_half_close(ctx):
         s.expect_eof()
         port, out = s.local_port, len(s.received)
     sid = session_id(ctx, port, lm)
-    ctx.shim.expect_log("%s: event=disconnect %s commands=2 in=%d out=%d"
+    ctx.shim.expect_log("%s: event=disconnect %s duration={MS} reason=quit commands=2 "
+                        "messages=0 in=%d out=%d"
                         % (sid, client(port), len(b"EHLO client.harness.test\r\nQUIT\r\n"),
-                           out), LOG_INFO, lm)
+                           out), LOG_INFO, lm, variable={"{MS}": MS})
 
     # the client's EOF reaches Postfix as EOF after its command, not as a reset
     with connect(ctx) as s:
@@ -1073,6 +1080,7 @@ SHIM_SECTION_N = """shim {
   client-ipv6-prefix = 64
   embryonic-timeout = 30
   hard-error-limit = 20
+  metrics-listen = ""
   connect-timeout = 10
   command-timeout = 300
   data-timeout = 600
@@ -1112,8 +1120,8 @@ def test_check_reload_stop(ctx):
     _, got = raw(old)
     assert got == GREETING, got
     shim.reload(STD, reloaded)
-    shim.expect_log('NOQUEUE: event=reload config=%s detail="%s"' % (shim.conf, ALLOW_NOTICE),
-                    LOG_INFO, lm)
+    shim.expect_log('NOQUEUE: event=reload config=%s profile=standard mode=enforce '
+                    'detail="%s"' % (shim.conf, ALLOW_NOTICE), LOG_INFO, lm)
     for bad_reload_before in (False, True):
         if bad_reload_before:
             lm2 = ctx.syslog.mark()
@@ -1353,7 +1361,8 @@ def test_starttls_terminate(ctx):
     shutil.copy(os.path.join(d, "b.key"), key)
     lm = ctx.syslog.mark()
     ctx.shim.reload()
-    ctx.shim.expect_log("NOQUEUE: event=reload config={P}", LOG_INFO, lm,
+    ctx.shim.expect_log("NOQUEUE: event=reload config={P} profile=standard mode=enforce",
+                        LOG_INFO, lm,
                         variable={"{P}": r"\S+"})
     with connect(ctx) as s:
         s.greet()
@@ -1418,15 +1427,118 @@ def test_privileges_dropped_after_binding(ctx):
 
 def test_habitual_signals_stop_nothing(ctx):
     """SIGUSR1, SIGUSR2 and SIGPIPE, as a postmaster might send them by
-    habit, stop nothing (SPEC 2): SIGUSR1 is logged, the shim still serves,
+    habit, stop nothing (SPEC 2): SIGUSR1 logs the counters, the shim still serves,
     and it stops cleanly afterwards.  Before, SIGUSR1 killed it (138)."""
     shim = start(ctx)
     lm = ctx.syslog.mark()
     for sig in (signal.SIGUSR1, signal.SIGUSR2, signal.SIGPIPE):
         shim.proc.send_signal(sig)
-    shim.expect_log("NOQUEUE: event=signal signal=USR1 action=ignored", LOG_INFO, lm)
+    shim.expect_log("NOQUEUE: event=stats counter=reloads ok=0 error=0", LOG_INFO, lm)
     with connect(ctx) as s:
         s.greet()
         s.expect("EHLO client.harness.test", 250)
         s.expect("QUIT", 221)
     assert shim.running(), "the shim died of a habitual signal"
+
+
+# ----------------------------------------------------------------------
+# Counters and the disconnect line (SPEC 6, 8)
+
+def test_sessions_counted_by_how_they_end(ctx):
+    """Sessions that end by QUIT, the client's close, a drop-connection
+    rule, the hard-error limit and a timeout: each disconnect line says
+    why, with its commands and messages, and /stats and /metrics (read
+    with curl, parsed by the Prometheus text parser) count the same."""
+    import test_milter as tm
+    mport = harness.free_port()
+    shim = start(ctx, STD, 'metrics-listen = "127.0.0.1:%d"\nhard-error-limit = 2\n'
+                 'embryonic-timeout = 2' % mport)
+    harness.wait_listening(mport, 10, "metrics-listen", shim.proc)
+    lm = ctx.syslog.mark()
+    ends = []
+    with connect(ctx) as s:                             # quit, no message
+        s.greet()
+        expect_reply(s.cmd(noop_line(600)), 500, "5.5.2 Line too long")
+        s.expect("QUIT", 221)
+        s.expect_eof()
+        ends.append((s.local_port, "quit", 3, 0))
+    with connect(ctx) as s:                             # quit, one message
+        s.greet()
+        s.expect("MAIL FROM:<%s>" % SENDER, 250)
+        s.expect("RCPT TO:<to@dest.test>", 250)
+        r = s.data(harness.make_message(SENDER, "to@dest.test", "counted"))
+        assert r is not None and r.code == 250, r
+        s.expect("QUIT", 221)
+        s.expect_eof()
+        ends.append((s.local_port, "quit", 5, 1))
+    with connect(ctx) as s:                             # the client goes
+        s.greet()
+        port = s.local_port
+    ends.append((port, "client-close", 1, 0))
+    with connect(ctx) as s:                             # drop-connection
+        s.greet()
+        s.send(b"NOOP\n")
+        expect_reply(s.reply(), 421, DROP_BARE)
+        s.expect_eof()
+        ends.append((s.local_port, "policy", 2, 0))
+    with connect(ctx) as s:                             # hard-error-limit
+        s.greet()
+        for _ in range(2):
+            expect_reply(s.cmd("XYZZY"), 502, "5.5.1 Command not permitted")
+        expect_reply(s.cmd("XYZZY"), 421, "4.7.0 Too many errors")
+        s.expect_eof()
+        ends.append((s.local_port, "limit", 4, 0))
+    with connect(ctx) as s:                             # embryonic-timeout
+        s.expect(None, 220)
+        expect_reply(s.reply(), 421, "4.4.2 Timeout")
+        s.expect_eof()
+        ends.append((s.local_port, "timeout", 0, 0))
+    for port, reason, commands, messages in ends:
+        sid = session_id(ctx, port, lm)
+        shim.expect_log("%s: event=disconnect %s duration={MS} reason=%s commands=%d "
+                        "messages=%d in={N} out={N}"
+                        % (sid, client(port), reason, commands, messages), LOG_INFO, lm,
+                        variable={"{MS}": MS, "{N}": N})
+    ehlos = len([l for l in shim.log_lines(lm) if "event=ehlo action=strip" in l.message])
+    assert ehlos == 5, ehlos
+
+    code, ctype, body = tm.http_get(mport, "/stats")
+    assert (code, ctype) == (200, "text/plain; charset=utf-8"), (code, ctype)
+    assert body == (
+        "Inspect: esmtp esmtp-inspect-shim, profile standard, mode enforce\n"
+        "match cmd line length gt 512  reject log, packet 1\n"
+        "match bare-linefeed  drop-connection log, packet 1\n"
+        "match ehlo-reply-parameter others  strip, packet 5\n"
+        "match cmd verb others  reject, packet 3\n"
+        "sessions active 0\n"
+        "sessions quit 2, client-close 1, upstream-close 0, timeout 1, limit 1, policy 1, "
+        "desync 0, error 0, shutdown 0\n"
+        "limits max-connections 0, max-connections-per-client 0, max-embryonic 0, "
+        "hard-error-limit 1\n"
+        "reloads ok 0, error 0\n"), body
+    code, ctype, body = tm.http_get(mport, "/metrics")
+    assert ctype == "text/plain; version=0.0.4; charset=utf-8", ctype
+    got = tm.prometheus_samples(body)
+
+    def rule(r, a):
+        return ("esmtp_inspect_rule_matches_total",
+                tuple(sorted({"daemon": "shim", "rule": r, "action": a,
+                              "mode": "enforce"}.items())))
+    want = {rule("cmd-line-length", "reject"): 1, rule("bare-linefeed", "drop-connection"): 1,
+            rule("ehlo-other", "strip"): 5, rule("command-other", "reject"): 3,
+            ("esmtp_inspect_sessions_active", ()): 0,
+            ("esmtp_inspect_limit_refusals_total", (("limit", "hard-error-limit"),)): 1}
+    for reason, n in (("quit", 2), ("client-close", 1), ("policy", 1), ("limit", 1),
+                      ("timeout", 1), ("upstream-close", 0), ("shutdown", 0)):
+        want[("esmtp_inspect_sessions_total", (("reason", reason),))] = n
+    for k, v in want.items():
+        assert got.get(k) == v, "%s: %r, expected %r\n%s" % (k, got.get(k), v, body)
+    assert not [k for k in got if k[0] == "esmtp_inspect_messages_total"], body
+
+    ls = ctx.syslog.mark()
+    shim.proc.send_signal(signal.SIGUSR1)
+    shim.expect_log("NOQUEUE: event=stats counter=sessions active=0 quit=2 client-close=1 "
+                    "upstream-close=0 timeout=1 limit=1 policy=1 desync=0 error=0 shutdown=0",
+                    LOG_INFO, ls)
+    shim.expect_log("NOQUEUE: event=stats rule=command-other action=reject mode=enforce "
+                    "matches=3", LOG_INFO, ls)

@@ -365,9 +365,10 @@ def test_upstream_close_ends_session(ctx):
         expect(s.reply(), 221, "2.0.0 Bye")
         s.expect_eof(timeout=3)
         port = s.local_port
-        ctx.shim.expect_log("%s: event=disconnect %s commands=1 in=12 out=42"
+        ctx.shim.expect_log("%s: event=disconnect %s duration={MS} reason=quit commands=1 "
+                            "messages=0 in=12 out=42"
                             % (session(ctx, port, lm), ts.client(port)), LOG_INFO, lm,
-                            timeout=3)
+                            timeout=3, variable={"{MS}": ts.MS})
 
     lm = ctx.syslog.mark()
     junk = [b"QUIT\r\nNOOP\r\n", b"BDAT 1 X\r\nZDATA\r\nMORE\r\n"]
@@ -570,12 +571,14 @@ def test_starttls_auto(ctx):
     lm = ctx.syslog.mark()
     ctx.shim.start(STD, "")
     notice = 'detail="%s"' % ts.ALLOW_NOTICE
-    ctx.shim.expect_log("NOQUEUE: event=start version={V} config=%s listen=127.0.0.1:%d "
+    ctx.shim.expect_log("NOQUEUE: event=start version={V} config=%s profile=standard "
+                        "mode=enforce listen=127.0.0.1:%d "
                         "upstream=127.0.0.1:%d %s" % (ctx.shim.conf, ctx.shim.port,
                                                       ctx.proxy_port, notice),
                         LOG_INFO, lm, variable={"{V}": r"\S+"})
     ctx.shim.reload()
-    ctx.shim.expect_log("NOQUEUE: event=reload config=%s %s" % (ctx.shim.conf, notice),
+    ctx.shim.expect_log("NOQUEUE: event=reload config=%s profile=standard mode=enforce %s"
+                        % (ctx.shim.conf, notice),
                         LOG_INFO, lm)
 
 
@@ -753,9 +756,10 @@ def test_upstream_reset_while_client_does_not_read(ctx):
         c = stop_reading(shim, up)
         cpu, t0 = cpu_seconds(shim.proc.pid), time.monotonic()
         up.hangup()
-        shim.expect_log("{SID}: event=disconnect %s commands={N} in={N} out={N}"
+        shim.expect_log("{SID}: event=disconnect %s duration={MS} reason=upstream-close "
+                        "commands={N} messages={N} in={N} out={N}"
                         % ts.client(c.getsockname()[1]), LOG_INFO, lm, timeout=10,
-                        variable={"{SID}": ts.SID, "{N}": ts.N})
+                        variable={"{SID}": ts.SID, "{N}": ts.N, "{MS}": ts.MS})
         dt = time.monotonic() - t0
         busy = cpu_seconds(shim.proc.pid) - cpu
         assert dt < 3, "ended %.1fs after the MTA" % dt

@@ -17,6 +17,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "counters.h"
 #include "verdict.h"
 
 static struct config *
@@ -107,8 +108,10 @@ ParameterizedTest(struct row *r, verdict, stage)
 	struct verdict v;
 	char	buf[4096];
 	FILE   *cap;
-	int	saved, i;
+	int	saved, i, w, a;
 	unsigned lines = 0;
+	struct counters_snap snap;
+	unsigned long long total;
 
 	memset(&who, 0, sizeof(who));
 	who.id = "S1";
@@ -150,6 +153,17 @@ ParameterizedTest(struct row *r, verdict, stage)
 		cr_assert_eq(v.rule, (enum policy_rule)r->want_rule, "%s",
 		    r->name);
 	cr_assert_eq(lines, r->want_logged, "%s", r->name);
+	/* Every rule fired is counted once, logged or not (SPEC 8); this
+	 * worker process counted nothing else. */
+	counters_read(&snap);
+	for (w = 0, total = 0; w < COUNTERS_NMATCH; w++)
+		for (a = 0; a < COUNTERS_NACTION; a++)
+			total += snap.match[w][a][0] + snap.match[w][a][1];
+	cr_assert_eq(total, (unsigned long long)i, "%s", r->name);
+	for (i = 0; i < 3 && r->fire[i] >= 0; i++)
+		cr_assert_geq(snap.match[r->fire[i]][r->forced[i] != 0 ?
+		    r->forced[i] : (int)cfg->rules[r->fire[i]].action]
+		    [r->monitor != 0], 1, "%s", r->name);
 	config_unref(cfg);
 }
 
