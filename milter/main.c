@@ -15,9 +15,10 @@
  * "stop") does not see them.  SIGHUP reloads the configuration (a file
  * that does not validate is logged and the running snapshot kept);
  * SIGTERM and SIGINT call smfi_stop(), join the milter thread and exit 0.
- * SIGUSR1 from the milter thread itself (pthread_kill: SI_TKILL from our
- * own pid) says smfi_main() returned; SIGUSR2 (main to listener: wake up
- * from select()) is internal too.  The same signals sent from outside, by
+ * SIGUSR1 from the milter thread says smfi_main() returned (it sets
+ * milter_returned first: the kernel's si_code cannot tell its tgkill()
+ * from a kill(), Linux 6.18 says SI_USER for both); SIGUSR2 (main to
+ * listener: wake up from select()) is internal too.  The same signals sent from outside, by
  * a postmaster's habit, stop nothing: SIGUSR1 logs the counters
  * (event=stats), SIGUSR2 wakes a select() that loops again, SIGPIPE is
  * ignored.  With milter.metrics-listen, its socket is bound with the
@@ -26,6 +27,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +51,10 @@
 
 #define PROGNAME	"esmtp-inspect-milter"
 
-/* Result of smfi_main(), written by the milter thread before it signals. */
+/* Result of smfi_main(), written by the milter thread before it signals,
+ * and that it has returned. */
 static int main_milter_ret;
+static atomic_int milter_returned;
 static pthread_t main_thread;
 
 /* SIGHUP: load ${path} again; keep the running snapshot if it is bad.
@@ -80,6 +84,34 @@ log_stats(void)
 	counters_read(&snap);
 	counters_log(&snap, cfg, COUNTERS_MILTER);
 	config_unref(cfg);
+}
+
+/*
+ * libmilter's own signal thread (libmilter/signal.c) sigwait()s for
+ * SIGHUP, SIGTERM and SIGINT and stops the listener on any of them.  The
+ * main thread owns those signals (reload, clean stop), and gets them while
+ * it waits in sigwaitinfo(); but one that arrives while it is busy (a
+ * second SIGHUP during a reload) goes to whichever thread waits for it:
+ * libmilter's, which then closed the milter socket while the process lived
+ * on, so Postfix tempfailed all mail and systemd saw nothing wrong.  This
+ * definition interposes libc's for libmilter (an executable's symbol comes
+ * first); the main thread uses sigwaitinfo(), so whoever calls sigwait()
+ * is libmilter's signal thread, and it parks here for good, every signal
+ * blocked.  The process's exit ends it.
+ */
+int	sigwait(const sigset_t *set, int *sig);
+
+int
+sigwait(const sigset_t *set, int *sig)
+{
+	sigset_t all;
+
+	(void)set;
+	(void)sig;
+	(void)sigfillset(&all);
+	(void)pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;)
+		(void)pause();
 }
 
 /* SIGUSR2 only interrupts the listener's select(); see stop_milter(). */
@@ -148,6 +180,7 @@ milter_thread(void *arg)
 
 	(void)arg;
 	main_milter_ret = mfwrap_main();
+	atomic_store(&milter_returned, 1);
 	(void)pthread_kill(main_thread, SIGUSR1);
 	return (NULL);
 }
@@ -167,7 +200,6 @@ main(int argc, char **argv)
 	char	perr[256];
 	int	ch, mfd = -1;
 	int	sig, running;
-	siginfo_t si;
 	static char libs[64];
 
 	mfwrap_version(libs, sizeof(libs));
@@ -239,7 +271,7 @@ main(int argc, char **argv)
 		cmdline_fatal(EX_OSERR, "cannot start the milter thread");
 
 	for (running = 1; running; ) {
-		if ((sig = sigwaitinfo(&set, &si)) < 0)
+		if ((sig = sigwaitinfo(&set, NULL)) < 0)
 			continue;
 		switch (sig) {
 		case SIGHUP:
@@ -248,7 +280,7 @@ main(int argc, char **argv)
 		case SIGUSR1:
 			/* smfi_main() returned by itself: the milter thread's
 			 * pthread_kill().  From anyone else: not a stop. */
-			if (si.si_code == SI_TKILL && si.si_pid == getpid()) {
+			if (atomic_load(&milter_returned)) {
 				running = 0;
 				break;
 			}

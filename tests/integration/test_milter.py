@@ -588,3 +588,36 @@ def test_reload_says_what_needs_a_restart(ctx):
     with session(ctx) as s:             # still on the socket of the start
         s.expect("MAIL FROM:<%s>" % SENDER, 250)
         s.expect("QUIT", 221)
+
+
+def test_sighup_during_a_reload_reloads_again(ctx):
+    """A second SIGHUP while the first reload still runs (a large file)
+    reloads again and stops nothing.  Before, libmilter's own signal
+    thread took it and closed the milter socket while the process lived
+    on: Postfix tempfailed every message, and systemd saw nothing wrong."""
+    pad = "".join("# padding line %d of a large configuration file\n" % i
+                  for i in range(100000))
+    m = ctx.start_milter("profile = standard\n" + pad)
+    lm = ctx.syslog.mark()
+    conf = os.path.realpath(m.conf)
+
+    def reading_conf():
+        # The file is open only while a reload reads it.
+        fds = "/proc/%d/fd" % m.pid
+        for fd in os.listdir(fds):
+            try:
+                if os.readlink(os.path.join(fds, fd)) == conf:
+                    return True
+            except OSError:
+                pass
+        return False
+    m.proc.send_signal(signal.SIGHUP)
+    harness.poll(reading_conf, 10, "the first reload to start", interval=0.001)
+    m.proc.send_signal(signal.SIGHUP)
+    harness.poll(lambda: len([l for l in m.log_lines(lm)
+                              if l.message.startswith("NOQUEUE: event=reload")]) == 2,
+                 10, "two reload lines")
+    with session(ctx) as s:
+        s.expect("MAIL FROM:<%s>" % SENDER, 250)
+        s.expect("QUIT", 221)
+    assert m.running()
