@@ -5,7 +5,8 @@
  * reload; audit_escape() and audit_format_rule() build lines into caller
  * buffers (tests check them exactly); audit_log_rule(), audit_log(),
  * audit_vlog() and audit_debug() send them to syslog and, with -d, to
- * standard error as "<ident>: <line>".
+ * standard error as "<ident>: <line>", or, after audit_set_sink(), to the
+ * sink alone (the milter's offline check writes them to standard output).
  *
  * Invariants: every untrusted byte passes through audit_escape() before it
  * reaches a line.  Lines are built on the caller's stack, never in shared
@@ -99,10 +100,18 @@ static int queue_on;
 static void (*queue_wake)(void *);
 static void *queue_arg;
 
-/* Send one finished line to syslog and, with -d, to stderr. */
+/* audit_set_sink(): set once, before any thread logs. */
+static audit_sink_fn *sink_fn;
+static void *sink_arg;
+
+/* Send one finished line to the sink, or to syslog and, with -d, to stderr. */
 static void
 send_line(int pri, const char *line)
 {
+	if (sink_fn != NULL) {
+		sink_fn(sink_arg, LOG_PRI(pri), line);
+		return;
+	}
 	syslog(pri, "%s", line);
 	if (atomic_load(&log_stderr))
 		(void)fprintf(stderr, "%s: %s\n", ident_buf, line);
@@ -192,6 +201,18 @@ void
 audit_set_facility(int facility)
 {
 	atomic_store(&log_facility, facility);
+}
+
+/**
+ * audit_set_sink(sink, arg): send every line from now on to
+ * ${sink}(${arg}, level, line) instead of syslog and standard error
+ * (milter -t prints them); NULL: syslog again.  Before any thread logs.
+ */
+void
+audit_set_sink(audit_sink_fn *sink, void *arg)
+{
+	sink_fn = sink;
+	sink_arg = arg;
 }
 
 /** audit_client(buf, len, name, addr, port): "client=NAME[ADDR]:PORT" into ${buf}, NAME and ADDR escaped ("unknown" when NULL or empty); its length. */

@@ -55,6 +55,16 @@ void	audit_open(const char *ident, int facility, int to_stderr, int debug);
 /** audit_set_facility(facility): change the syslog facility (after a reload). */
 void	audit_set_facility(int facility);
 
+/* Where finished lines go instead of syslog: ${level} is LOG_WARNING etc. */
+typedef void audit_sink_fn(void *arg, int level, const char *line);
+
+/**
+ * audit_set_sink(sink, arg): send every line from now on to
+ * ${sink}(${arg}, level, line) instead of syslog and standard error
+ * (milter -t prints them); NULL: syslog again.  Before any thread logs.
+ */
+void	audit_set_sink(audit_sink_fn *sink, void *arg);
+
 /**
  * audit_escape(dst, dstlen, src, srclen): copy ${src} into ${dst} with every
  * octet outside 0x21..0x7e except space, and every '"' and '\\', written as

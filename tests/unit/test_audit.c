@@ -391,6 +391,51 @@ Test(audit, no_stderr_without_flag, .init = cr_redirect_stderr)
 	cr_assert_stderr_eq_str("");
 }
 
+/* audit_set_sink(): every line, with its level, to the sink alone. */
+struct sink_rec {
+	char	text[512];
+	size_t	len;
+};
+
+static void
+sink_collect(void *arg, int level, const char *line)
+{
+	struct sink_rec *r = arg;
+
+	r->len += (size_t)snprintf(r->text + r->len, sizeof(r->text) - r->len,
+	    "%d %s\n", level, line);
+}
+
+Test(audit, sink, .init = cr_redirect_stderr)
+{
+	struct sink_rec rec = { "", 0 };
+	struct audit_rule ev;
+
+	/* -d asks for the stderr copy: the sink replaces it too. */
+	audit_open("t", LOG_LOCAL7, 1, 0);
+	audit_set_sink(sink_collect, &rec);
+	audit_log(LOG_INFO, NULL, "event=exempt");
+	memset(&ev, 0, sizeof(ev));
+	ev.id = "TEST";
+	ev.rule = POLICY_BODY_LINE_LENGTH;
+	ev.action = POLICY_LOG;
+	ev.value = 999;
+	ev.limit = 998;
+	ev.stage = "body";
+	audit_log_rule(&ev);
+	ev.action = POLICY_REJECT;
+	audit_log_rule(&ev);
+	audit_set_sink(NULL, NULL);
+	fflush(stderr);
+	cr_assert_str_eq(rec.text,
+	    "6 NOQUEUE: event=exempt\n"
+	    "5 TEST: rule=body-line-length action=log value=999 limit=998 "
+	    "stage=body client=unknown[unknown]:0\n"
+	    "4 TEST: rule=body-line-length action=reject value=999 limit=998 "
+	    "stage=body client=unknown[unknown]:0\n");
+	cr_assert_stderr_eq_str("");
+}
+
 /*
  * audit_defer(): stderr goes to a file of our own, so that it can be read
  * at each step (Criterion's redirect can only be matched once, whole).
