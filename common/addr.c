@@ -1,13 +1,15 @@
 /*
- * addr.c - envelope address parsing for MAIL FROM / RCPT TO arguments.
+ * addr.c - envelope address parsing for MAIL FROM / RCPT TO arguments,
+ * and the address lists of header fields.
  *
  * Interface: addr_strip() finds the address inside an argument (for
  * sender-length), addr_badchars() counts the octets the address-characters
- * rule forbids.
+ * rule forbids, addr_list() lists the addresses of a From:, To: or Cc:
+ * field (the envelope that milter -t derives from a message).
  *
  * Invariants: input is untrusted and has an explicit length; any octet,
  * NUL included, may occur and nothing reads past ${len}.  Nothing here
- * allocates or writes outside the caller's variables.
+ * allocates or writes outside the caller's variables and buffers.
  */
 #include <string.h>
 
@@ -134,4 +136,177 @@ addr_badchars(const char *arg, size_t len, unsigned char *first)
 		}
 	}
 	return (n);
+}
+
+/*
+ * The end of the comment opening at ${s} ("(" ... ")", nested, with
+ * backslash escapes), or ${e} if it is not closed.
+ */
+static const char *
+skip_comment(const char *s, const char *e)
+{
+	int	depth = 0;
+
+	for (; s < e; s++) {
+		if (*s == '\\' && s + 1 < e)
+			s++;
+		else if (*s == '(')
+			depth++;
+		else if (*s == ')' && --depth == 0)
+			return (s + 1);
+	}
+	return (e);
+}
+
+/* The end of the quoted string or domain literal opening at ${s}: after
+ * its closing ${close}, or ${e}. */
+static const char *
+skip_quoted(const char *s, const char *e, char close)
+{
+	for (s++; s < e; s++) {
+		if (*s == '\\' && s + 1 < e)
+			s++;
+		else if (*s == close)
+			return (s + 1);
+	}
+	return (e);
+}
+
+/* An element of an address list being read: its bare words so far. */
+struct addr_elem {
+	char   *out;			/* the caller's buffer */
+	size_t	n;			/* octets in out */
+	int	gap;			/* white space or a comment since the last word */
+	int	special;		/* the last thing kept was "." or "@" */
+	int	phrase;			/* two words with only a gap between */
+	int	angle;			/* an angle address was read: out holds it */
+};
+
+/* Keep [s, e) as (part of) a word of the element. */
+static void
+elem_word(struct addr_elem *el, const char *s, const char *e)
+{
+	int	sp = e - s == 1 && (*s == '.' || *s == '@');
+
+	if (el->gap && el->n > 0 && !el->special && !sp)
+		el->phrase = 1;
+	el->gap = 0;
+	el->special = sp;
+	memcpy(el->out + el->n, s, (size_t)(e - s));
+	el->n += (size_t)(e - s);
+}
+
+/*
+ * Read the angle address opening at ${s} into ${el} (replacing the words
+ * before it: a display name); returns where it ends (after ">", or ${e}).
+ * White space and comments are dropped, and an obsolete route
+ * ("@a,@b:") before the address.
+ */
+static const char *
+read_angle(struct addr_elem *el, const char *s, const char *e)
+{
+	const char *q;
+	int	route = -1;		/* -1: not known yet, 1: in a route */
+
+	el->n = 0;
+	el->angle = 1;
+	for (s++; s < e && *s != '>'; ) {
+		if (*s == '(') {
+			s = skip_comment(s, e);
+			continue;
+		}
+		if (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n') {
+			s++;
+			continue;
+		}
+		if (route == -1)
+			route = *s == '@';
+		if (route == 1) {
+			if (*s == ':')
+				route = 0;
+			s++;
+			continue;
+		}
+		q = *s == '"' ? skip_quoted(s, e, '"') :
+		    *s == '[' ? skip_quoted(s, e, ']') : s + 1;
+		memcpy(el->out + el->n, s, (size_t)(q - s));
+		el->n += (size_t)(q - s);
+		s = q;
+	}
+	return (s < e ? s + 1 : e);
+}
+
+/**
+ * addr_list(value, len, buf, fn, arg): pass each address of the RFC 5322
+ * address list ${value} to ${fn}, in order (addr.h); ${buf} holds at
+ * least ${len} octets.  Returns how many were passed.
+ */
+size_t
+addr_list(const char *value, size_t len, char *buf, addr_list_fn *fn,
+    void *arg)
+{
+	const char *s = value, *e = value + len, *q;
+	struct addr_elem el;
+	size_t	count = 0;
+	int	stop = 0, end;
+
+	if (value == NULL)
+		return (0);
+	memset(&el, 0, sizeof(el));
+	el.out = buf;
+	while (!stop) {
+		end = s >= e || *s == ',' || *s == ';';
+		if (end) {
+			if (el.angle || (el.n > 0 && !el.phrase)) {
+				count++;
+				stop = fn(arg, el.out, el.n) != 0;
+			}
+			memset(&el, 0, sizeof(el));
+			el.out = buf;
+			if (s >= e)
+				break;
+			s++;
+			continue;
+		}
+		switch (*s) {
+		case ' ': case '\t': case '\r': case '\n':
+			el.gap = 1;
+			s++;
+			break;
+		case '(':
+			el.gap = 1;
+			s = skip_comment(s, e);
+			break;
+		case ':':
+			/* A group: what came before is its name. */
+			memset(&el, 0, sizeof(el));
+			el.out = buf;
+			s++;
+			break;
+		case '<':
+			s = read_angle(&el, s, e);
+			break;
+		default:
+			if (el.angle) {
+				s++;		/* after "<...>": nothing counts */
+				break;
+			}
+			if (*s == '"')
+				q = skip_quoted(s, e, '"');
+			else if (*s == '[')
+				q = skip_quoted(s, e, ']');
+			else if (*s == '.' || *s == '@')
+				q = s + 1;
+			else
+				for (q = s; q < e && strchr(" \t\r\n(),;:<\".@[",
+				    *q) == NULL; q++)
+					;
+			if (q == s)		/* a NUL, which strchr() matches */
+				q = s + 1;
+			elem_word(&el, s, q);
+			s = q;
+			break;
+		}
+	}
+	return (count);
 }

@@ -1,9 +1,11 @@
 /*
- * addr.h - envelope address parsing for MAIL FROM / RCPT TO arguments.
+ * addr.h - envelope address parsing for MAIL FROM / RCPT TO arguments,
+ * and the address lists of header fields (From:, To:, Return-Path:).
  *
  * Input is the argument as the MTA hands it to a milter (Postfix and
- * Sendmail pass "<user@domain>", possibly without brackets), never trusted:
- * it may hold any octet, NUL included (the length is explicit).
+ * Sendmail pass "<user@domain>", possibly without brackets), or a field
+ * body, never trusted: it may hold any octet, NUL included (the length is
+ * explicit).
  */
 #ifndef ADDR_H
 #define ADDR_H
@@ -26,5 +28,22 @@ void	addr_strip(const char *arg, size_t len, const char **out, size_t *outlen);
  * octet in ${first} (when the count is not 0).  Returns the count.
  */
 size_t	addr_badchars(const char *arg, size_t len, unsigned char *first);
+
+/* What addr_list() calls for each address; non-zero stops the list. */
+typedef int addr_list_fn(void *arg, const char *addr, size_t len);
+
+/**
+ * addr_list(value, len, buf, fn, arg): pass each address of the RFC 5322
+ * address list ${value} (the body of a From:, To:, Cc: or Return-Path:
+ * field, folded or not) to ${fn}(${arg}, addr, addrlen), in order: an
+ * angle address without "<" ">", white space, comments and obsolete route
+ * (an empty one for "<>"), or a bare addr-spec without the white space and
+ * comments around its words.  Display names, group names and comments are
+ * skipped, a group's members are listed, an element that is only a phrase
+ * ("John Doe", no address) is skipped.  ${buf} (at least ${len} octets)
+ * holds each address while ${fn} runs.  Returns how many were passed.
+ */
+size_t	addr_list(const char *value, size_t len, char *buf, addr_list_fn *fn,
+	    void *arg);
 
 #endif /* ADDR_H */

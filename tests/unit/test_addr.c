@@ -154,3 +154,102 @@ Test(addr, badchars_uses_len)
 	cr_assert_eq(addr_badchars("<a@x>|", 5, &first), 0);
 	cr_assert_eq(addr_badchars(NULL, 0, &first), 0);
 }
+
+/* addr_list(): the addresses of a field body, joined with "|" for a row. */
+struct list_row {
+	char	in[160];
+	char	out[160];
+	size_t	count;
+};
+
+ParameterizedTestParameters(addr, list)
+{
+	static struct list_row rows[] = {
+		{ "user@example.test", "user@example.test", 1 },
+		{ " <user@example.test>", "user@example.test", 1 },
+		{ "John Doe <jd@example.test>", "jd@example.test", 1 },
+		{ "\"Doe, John\" <jd@example.test>, b@example.test",
+		    "jd@example.test|b@example.test", 2 },
+		{ "a@example.test (Alice, A.), b@example.test (Bob)",
+		    "a@example.test|b@example.test", 2 },
+		{ "(c) a @ example . test", "a@example.test", 1 },
+		{ "a@example.test,\n\tb@example.test,\r\n c@example.test",
+		    "a@example.test|b@example.test|c@example.test", 3 },
+		/* groups: the name is skipped, the members listed */
+		{ "undisclosed-recipients:;", "", 0 },
+		{ "team: a@example.test, B <b@example.test>;, c@example.test",
+		    "a@example.test|b@example.test|c@example.test", 3 },
+		/* an obsolete route, comments and space inside the brackets */
+		{ "<@relay.test,@r2.test:user@example.test>", "user@example.test", 1 },
+		{ "< user (x) @example.test >", "user@example.test", 1 },
+		/* quoted local parts and domain literals kept whole */
+		{ "\"a b\"@example.test", "\"a b\"@example.test", 1 },
+		{ "<\"a>,b\"@example.test>", "\"a>,b\"@example.test", 1 },
+		{ "user@[192.0.2.1]", "user@[192.0.2.1]", 1 },
+		/* the null path of Return-Path: an empty address */
+		{ "<>", "", 1 },
+		/* only a phrase, or nothing: no address */
+		{ "John Doe", "", 0 },
+		{ "", "", 0 },
+		{ " , ,", "", 0 },
+		{ "root", "root", 1 },
+		/* after the angle address nothing counts; unclosed: the rest */
+		{ "<a@example.test> trailing", "a@example.test", 1 },
+		{ "Name <a@example.test", "a@example.test", 1 },
+		/* RFC 2047 display names are phrases */
+		{ "=?UTF-8?Q?J=C3=B6rg?= <j@example.test>", "j@example.test", 1 },
+	};
+	return cr_make_param_array(struct list_row, rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+struct list_out {
+	char	text[160];
+	size_t	n;
+};
+
+static int
+list_collect(void *arg, const char *addr, size_t len)
+{
+	struct list_out *o = arg;
+
+	if (o->n > 0)
+		o->text[o->n++] = '|';
+	memcpy(o->text + o->n, addr, len);
+	o->n += len;
+	o->text[o->n] = '\0';
+	return (0);
+}
+
+ParameterizedTest(struct list_row *r, addr, list)
+{
+	struct list_out o = { "", 0 };
+	char	buf[160];
+	size_t	n;
+
+	n = addr_list(r->in, strlen(r->in), buf, list_collect, &o);
+	cr_assert_str_eq(o.text, r->out, "\"%s\"", r->in);
+	cr_assert_eq(n, r->count, "\"%s\": %zu addresses", r->in, n);
+}
+
+static int
+list_first(void *arg, const char *addr, size_t len)
+{
+	list_collect(arg, addr, len);
+	return (1);
+}
+
+Test(addr, list_stops_and_uses_len)
+{
+	struct list_out o = { "", 0 };
+	char	buf[64];
+
+	/* ${fn} returning non-zero ends the list */
+	cr_assert_eq(addr_list("a@x, b@y", 8, buf, list_first, &o), 1);
+	cr_assert_str_eq(o.text, "a@x");
+	/* the length, not the NUL, ends the input; a NUL is an octet */
+	o.n = 0;
+	cr_assert_eq(addr_list("a\0b@x, c@y", 5, buf, list_collect, &o), 1);
+	cr_assert_eq(o.n, 5);
+	cr_assert_eq(memcmp(o.text, "a\0b@x", 5), 0);
+	cr_assert_eq(addr_list(NULL, 0, buf, list_collect, &o), 0);
+}
