@@ -1,0 +1,77 @@
+/*
+ * msgfile.h - a message file read as Postfix hands it to a milter.
+ *
+ * milter -t (SPEC 9) feeds a message file to the daemon's own callbacks;
+ * this is what those callbacks would receive from a Postfix 3.x with its
+ * default settings for the same message sent over SMTP: the top-level
+ * header fields one by one, name and value split at the colon, white
+ * space before the colon dropped, continuation lines joined with a bare
+ * LF, fields longer than header_size_limit cut, a UNIX From_ first line
+ * turned into X-Mailbox-Line:; the fields of message_drop_headers marked
+ * (Postfix removes them before milters see them); the body with every
+ * line ended by CRLF.  The header ends at an empty line, or at the first
+ * line that is neither a field nor a continuation (that line is then the
+ * first body line).  Input lines end in LF or CRLF; a last line without
+ * one counts as a line.
+ *
+ * Pure: no libmilter, no I/O.  Untrusted input of any octets, NUL
+ * included, with an explicit length.
+ */
+#ifndef MSGFILE_H
+#define MSGFILE_H
+
+#include <stddef.h>
+
+/* Postfix's defaults for the limits that shape what a milter sees. */
+#define MSGFILE_LINE_LIMIT	2048	/* line_length_limit: SMTP record size */
+#define MSGFILE_HEADER_LIMIT	102400	/* header_size_limit */
+
+/* One top-level header field. */
+struct msgfile_field {
+	char   *name;			/* NUL-terminated; no white space before the colon */
+	size_t	namelen;
+	char   *value;			/* NUL-terminated: all after the colon, leading
+					 * white space included, lines joined with "\n" */
+	size_t	valuelen;
+	int	dropped;		/* removed by Postfix before milters see it */
+};
+
+struct msgfile {
+	struct msgfile_field *field;	/* in message order, dropped ones included */
+	size_t	nfield;
+	char   *body;			/* the body as the milter gets it, CRLF lines */
+	size_t	bodylen;
+};
+
+/* The envelope a message implies (milter -t without -s and -r). */
+struct msgfile_env {
+	char   *sender;			/* without <>; "" for the null sender */
+	char  **rcpt;			/* without <>; nrcpt of them */
+	size_t	nrcpt;
+};
+
+/**
+ * msgfile_parse(m, buf, len): read the message ${buf} of ${len} octets
+ * into ${m} (msgfile.h says how).  Returns NULL, or an error message
+ * (no memory) with ${m} left empty.  ${m} does not point into ${buf}.
+ */
+const char *msgfile_parse(struct msgfile *m, const char *buf, size_t len);
+
+/** msgfile_free(m): free what msgfile_parse() put in ${m}; an empty ${m} is fine. */
+void	msgfile_free(struct msgfile *m);
+
+/**
+ * msgfile_envelope(m, env): the envelope ${m} implies, into ${env}: the
+ * sender from the first Return-Path: field with an address (a null
+ * path "<>" too), else the first address of the first From: field, else
+ * the null sender; the recipients are every address of every To: and Cc:
+ * field, in order, each once (compared case-insensitively).  Display
+ * names, groups and comments are read as RFC 5322 has them (addr_list()).
+ * Returns NULL, or an error message (no memory) with ${env} empty.
+ */
+const char *msgfile_envelope(const struct msgfile *m, struct msgfile_env *env);
+
+/** msgfile_env_free(env): free what msgfile_envelope() put in ${env}; an empty ${env} is fine. */
+void	msgfile_env_free(struct msgfile_env *env);
+
+#endif /* MSGFILE_H */

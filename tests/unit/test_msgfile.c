@@ -1,0 +1,269 @@
+/*
+ * test_msgfile.c - a message file read as Postfix hands it to a milter:
+ * rows of (message, the fields, the body), Postfix's limits, and the
+ * envelope a message implies.  Rows hold their bytes inline (Criterion 2.4
+ * copies parameters to a worker) with explicit lengths, NULs included.
+ */
+#include <criterion/criterion.h>
+#include <criterion/parameterized.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "msgfile.h"
+
+#define S(x)	x, sizeof(x) - 1
+
+struct parse_row {
+	char	in[160];
+	size_t	inlen;
+	char	fields[160];	/* each "name:value|", "-" before a dropped one */
+	char	body[80];
+	size_t	bodylen;
+};
+
+ParameterizedTestParameters(msgfile, parse)
+{
+	static struct parse_row rows[] = {
+		{ S("From: a@x\r\nTo: b@y\r\n\r\nbody\r\n"),
+		    "From: a@x|To: b@y|", S("body\r\n") },
+		/* LF line ends read alike; a last line without one counts */
+		{ S("From: a@x\nTo: b@y\n\nbody\nend"),
+		    "From: a@x|To: b@y|", S("body\r\nend\r\n") },
+		/* folded: continuation lines joined with a bare LF */
+		{ S("Subject: a\r\n b\r\n\tc\r\n\r\nx\r\n"),
+		    "Subject: a\n b\n\tc|", S("x\r\n") },
+		/* white space before the colon is dropped */
+		{ S("A: 1\r\nFrom : a\r\nTo\t:\tb\r\n\r\n"), "A: 1|From: a|To:\tb|",
+		    S("") },
+		/* ... but "From :" first is a UNIX From_ line to smtpd(8) */
+		{ S("From : a\r\n\r\n"), "X-Mailbox-Line: From : a|", S("") },
+		{ S("A:b\r\nB:\r\nC: x: y\r\n\r\n"), "A:b|B:|C: x: y|", S("") },
+		/* a line that is no field ends the header and is body */
+		{ S("A: 1\r\nnot a header\r\nB: 2\r\n"),
+		    "A: 1|", S("not a header\r\nB: 2\r\n") },
+		{ S("A: 1\r\nX Y: 2\r\n\r\nb\r\n"), "A: 1|", S("X Y: 2\r\n\r\nb\r\n") },
+		{ S("A: 1\r\n: 2\r\n"), "A: 1|", S(": 2\r\n") },
+		{ S("\xc3\xa9: 1\r\n"), "", S("\xc3\xa9: 1\r\n") },
+		{ S("A\x7f: 1\r\n"), "", S("A\x7f: 1\r\n") },
+		/* a first line starting with white space: all of it is body */
+		{ S(" x: 1\r\nA: 2\r\n"), "", S(" x: 1\r\nA: 2\r\n") },
+		/* UNIX From_ lines at the start become X-Mailbox-Line: */
+		{ S("From a@x Mon Jan  1 00:00:00 2024\r\n>From b\r\nA: 1\r\n\r\nb\r\n"),
+		    "X-Mailbox-Line: From a@x Mon Jan  1 00:00:00 2024|"
+		    "X-Mailbox-Line: >From b|A: 1|", S("b\r\n") },
+		{ S("A: 1\r\nFrom a@x\r\n"), "A: 1|", S("From a@x\r\n") },
+		/* message_drop_headers: marked, any case, "Bcc :" too */
+		{ S("Bcc: x\r\nReturn-Path: <r@x>\r\nCONTENT-LENGTH: 5\r\n"
+		    "Resent-Bcc: y\r\nbcc : z\r\n\tw\r\nTo: z\r\n"),
+		    "-Bcc: x|-Return-Path: <r@x>|-CONTENT-LENGTH: 5|"
+		    "-Resent-Bcc: y|-bcc: z\n\tw|To: z|", S("") },
+		/* empty message, no body, empty body, an empty body line */
+		{ S(""), "", S("") },
+		{ S("A: 1\r\n"), "A: 1|", S("") },
+		{ S("A: 1"), "A: 1|", S("") },
+		{ S("A: 1\r\n\r\n"), "A: 1|", S("") },
+		{ S("A: 1\r\n\r\n\r\n"), "A: 1|", S("\r\n") },
+		/* CRs before the LF go with the line end; others stay */
+		{ S("A: 1\r\r\n\r\nb\r\r\n"), "A: 1|", S("b\r\n") },
+		{ S("A: x\ry\r\n\r\nb\rc\r\n"), "A: x\ry|", S("b\rc\r\n") },
+		/* a NUL ends a header line (not the field), never a body line */
+		{ S("A: x\0y\r\n\tz\0w\r\nB: 2\r\n\r\nb\0c\r\n"),
+		    "A: x\n\tz|B: 2|", S("b\0c\r\n") },
+		{ S("A\0: 1\r\n"), "", S("A\0: 1\r\n") },
+	};
+	return cr_make_param_array(struct parse_row, rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+/* The fields of ${m} as a row writes them. */
+static void
+render(const struct msgfile *m, char *out, size_t len)
+{
+	size_t	i, n = 0;
+
+	out[0] = '\0';
+	for (i = 0; i < m->nfield; i++) {
+		cr_assert_eq(strlen(m->field[i].name), m->field[i].namelen);
+		cr_assert_eq(strlen(m->field[i].value), m->field[i].valuelen);
+		n += (size_t)snprintf(out + n, len - n, "%s%s:%s|",
+		    m->field[i].dropped ? "-" : "", m->field[i].name,
+		    m->field[i].value);
+		cr_assert_lt(n, len);
+	}
+}
+
+ParameterizedTest(struct parse_row *r, msgfile, parse)
+{
+	struct msgfile m;
+	char	got[512];
+
+	cr_assert_null(msgfile_parse(&m, r->in, r->inlen));
+	render(&m, got, sizeof(got));
+	cr_assert_str_eq(got, r->fields, "\"%s\": got \"%s\"", r->in, got);
+	cr_assert_eq(m.bodylen, r->bodylen, "\"%s\": body %zu octets", r->in,
+	    m.bodylen);
+	if (r->bodylen > 0)
+		cr_assert_eq(memcmp(m.body, r->body, r->bodylen), 0, "\"%s\"", r->in);
+	msgfile_free(&m);
+	msgfile_free(&m);		/* an emptied one is fine */
+}
+
+/* ${n} octets of ${c} into ${p}; returns the end. */
+static char *
+fill(char *p, int c, size_t n)
+{
+	memset(p, c, n);
+	return (p + n);
+}
+
+/* Lines longer than Postfix's records (2048 octets) are joined whole. */
+Test(msgfile, long_lines)
+{
+	struct msgfile m;
+	char	*buf, *p;
+
+	buf = malloc(20000);
+	cr_assert_not_null(buf);
+	p = buf;
+	memcpy(p, "X: ", 3);
+	p = fill(p + 3, 'v', 4997);
+	memcpy(p, "\r\n\tw", 4);
+	p = fill(p + 4, 'w', 2047);
+	memcpy(p, "\r\n\r\n", 4);
+	p = fill(p + 4, 'b', 5000);
+	cr_assert_null(msgfile_parse(&m, buf, (size_t)(p - buf)));
+	cr_assert_eq(m.nfield, 1);
+	cr_assert_eq(m.field[0].valuelen, 1 + 4997 + 1 + 2049);
+	cr_assert_eq(m.field[0].value[4998], '\n');
+	cr_assert_eq(m.bodylen, 5002);
+	msgfile_free(&m);
+
+	/* a name whose colon is not in the first record is no field */
+	p = fill(buf, 'N', 2048);
+	memcpy(p, ": v\r\n", 5);
+	p += 5;
+	cr_assert_null(msgfile_parse(&m, buf, (size_t)(p - buf)));
+	cr_assert_eq(m.nfield, 0);
+	cr_assert_eq(m.bodylen, 2048 + 5);
+	msgfile_free(&m);
+	free(buf);
+}
+
+/*
+ * header_size_limit: cleanup stops appending at 102400 octets, then
+ * writes the field out cut at the last line boundary (when that keeps
+ * 90%), or at the limit itself.
+ */
+Test(msgfile, header_size_limit)
+{
+	struct msgfile m;
+	char	*buf, *p;
+	int	i;
+
+	buf = malloc(400000);
+	cr_assert_not_null(buf);
+	/* "X: a", then lines of 1000 octets: 103 read, 102 kept */
+	p = buf;
+	memcpy(p, "X: a", 4);
+	p += 4;
+	for (i = 0; i < 150; i++) {
+		memcpy(p, "\r\n\t", 3);
+		p = fill(p + 3, 'y', 999);
+	}
+	memcpy(p, "\r\nZ: 1\r\n\r\n", 10);
+	p += 10;
+	cr_assert_null(msgfile_parse(&m, buf, (size_t)(p - buf)));
+	cr_assert_eq(m.nfield, 2);
+	cr_assert_eq(2 + m.field[0].valuelen, 4 + 102 * 1001);
+	cr_assert_eq(m.field[0].value[m.field[0].valuelen - 1], 'y');
+	cr_assert_str_eq(m.field[1].name, "Z");
+	msgfile_free(&m);
+
+	/* one line of 150000 after a short one: cut at the limit itself */
+	p = buf;
+	memcpy(p, "X: ", 3);
+	p = fill(p + 3, 'a', 997);
+	memcpy(p, "\r\n\t", 3);
+	p = fill(p + 3, 'b', 150000);
+	memcpy(p, "\r\n\r\nbody\r\n", 10);
+	p += 10;
+	cr_assert_null(msgfile_parse(&m, buf, (size_t)(p - buf)));
+	cr_assert_eq(m.nfield, 1);
+	cr_assert_eq(2 + m.field[0].valuelen, MSGFILE_HEADER_LIMIT);
+	cr_assert_eq(m.bodylen, 6);
+	msgfile_free(&m);
+
+	/* a field of one line: kept in records of 2048 up to the limit */
+	p = buf;
+	memcpy(p, "X: ", 3);
+	p = fill(p + 3, 'c', 300000);
+	cr_assert_null(msgfile_parse(&m, buf, (size_t)(p - buf)));
+	cr_assert_eq(2 + m.field[0].valuelen, MSGFILE_HEADER_LIMIT);
+	msgfile_free(&m);
+	free(buf);
+}
+
+struct env_row {
+	char	in[200];
+	char	sender[32];
+	char	rcpt[80];	/* joined with "|" */
+};
+
+ParameterizedTestParameters(msgfile, envelope)
+{
+	static struct env_row rows[] = {
+		{ "Return-Path: <r@x>\r\nFrom: f@x\r\nTo: t@x\r\n", "r@x", "t@x" },
+		{ "From: \"A, B\" <a@x>, c@y\r\nTo: t@x\r\n", "a@x", "t@x" },
+		{ "From: a@x\r\nReturn-Path: <>\r\n", "", "" },
+		{ "Return-Path: nobody here\r\nFrom: (c) f@x\r\n", "f@x", "" },
+		{ "Subject: none\r\n", "", "" },
+		{ "From: f@x\r\nTo: a@x, B <b@x>\r\nCc: g: c@x, A@X;\r\n"
+		    "Bcc: h@x\r\nResent-To: i@x\r\nTo: undisclosed:;\r\n"
+		    "To: d@x (D)\r\n", "f@x", "a@x|b@x|c@x|d@x" },
+		{ "From: f@x\r\nTo: <>, t@x\r\n\r\nTo: body@x\r\n", "f@x", "t@x" },
+		{ "FROM: f@x\r\nto : a@x,\r\n b@x\r\n", "f@x", "a@x|b@x" },
+	};
+	return cr_make_param_array(struct env_row, rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+ParameterizedTest(struct env_row *r, msgfile, envelope)
+{
+	struct msgfile m;
+	struct msgfile_env env;
+	char	got[200];
+	size_t	i, n = 0;
+
+	cr_assert_null(msgfile_parse(&m, r->in, strlen(r->in)));
+	cr_assert_null(msgfile_envelope(&m, &env));
+	cr_assert_str_eq(env.sender, r->sender, "\"%s\"", r->in);
+	got[0] = '\0';
+	for (i = 0; i < env.nrcpt; i++)
+		n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%s",
+		    i > 0 ? "|" : "", env.rcpt[i]);
+	cr_assert_str_eq(got, r->rcpt, "\"%s\"", r->in);
+	msgfile_env_free(&env);
+	msgfile_env_free(&env);
+	msgfile_free(&m);
+}
+
+/* Many recipients: the list grows past its first allocations. */
+Test(msgfile, many_recipients)
+{
+	struct msgfile m;
+	struct msgfile_env env;
+	char	buf[8192];
+	size_t	n = 0;
+	int	i;
+
+	n += (size_t)snprintf(buf + n, sizeof(buf) - n, "To: u0@x");
+	for (i = 1; i < 300; i++)
+		n += (size_t)snprintf(buf + n, sizeof(buf) - n, ",\r\n u%d@x", i);
+	cr_assert_lt(n, sizeof(buf));
+	cr_assert_null(msgfile_parse(&m, buf, n));
+	cr_assert_null(msgfile_envelope(&m, &env));
+	cr_assert_eq(env.nrcpt, 300);
+	cr_assert_str_eq(env.rcpt[299], "u299@x");
+	cr_assert_str_eq(env.sender, "");
+	msgfile_env_free(&env);
+	msgfile_free(&m);
+}
