@@ -1,9 +1,11 @@
 /*
  * mfwrap.c - a thin wrapper over every libmilter (smfi_*) call we make.
  *
- * See mfwrap.h.  Nothing here keeps state; each function maps one libmilter
- * call, converting MI_SUCCESS/MI_FAILURE to 0/-1 and const strings to the
- * writable buffers libmilter's prototypes ask for.
+ * See mfwrap.h.  Each function maps one libmilter call, converting
+ * MI_SUCCESS/MI_FAILURE to 0/-1 and const strings to the writable buffers
+ * libmilter's prototypes ask for.  The one state is the backend of the
+ * calls made on a connection (mfwrap_set_ops()), set before any callback
+ * runs and only read afterwards.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,11 +28,27 @@ mfwrap_copy(char *dst, size_t dstlen, const char *src)
 	return (0);
 }
 
+/* NULL: libmilter; else milter -t's backend (offline.c). */
+static const struct mfwrap_ops *mfwrap_ops;
+
+/**
+ * mfwrap_set_ops(ops): route the calls made on a connection to ${ops}
+ * (NULL: to libmilter).  Before any callback runs.
+ */
+void
+mfwrap_set_ops(const struct mfwrap_ops *ops)
+{
+
+	mfwrap_ops = ops;
+}
+
 /** mfwrap_getpriv(ctx): the connection's private data, or NULL. */
 void *
 mfwrap_getpriv(SMFICTX *ctx)
 {
 
+	if (mfwrap_ops != NULL)
+		return (mfwrap_ops->getpriv(ctx));
 	return (smfi_getpriv(ctx));
 }
 
@@ -39,6 +57,8 @@ int
 mfwrap_setpriv(SMFICTX *ctx, void *priv)
 {
 
+	if (mfwrap_ops != NULL)
+		return (mfwrap_ops->setpriv(ctx, priv));
 	return (smfi_setpriv(ctx, priv) == MI_SUCCESS ? 0 : -1);
 }
 
@@ -48,6 +68,8 @@ mfwrap_getsymval(SMFICTX *ctx, const char *name)
 {
 	char	buf[MFWRAP_NAME_MAX];
 
+	if (mfwrap_ops != NULL)
+		return (mfwrap_ops->getsymval(ctx, name));
 	if (mfwrap_copy(buf, sizeof(buf), name) != 0)
 		return (NULL);
 	return (smfi_getsymval(ctx, buf));
@@ -67,6 +89,8 @@ mfwrap_setreply(SMFICTX *ctx, const char *rcode, const char *xcode,
 	size_t	i, j, len = strlen(text);
 	int	ret;
 
+	if (mfwrap_ops != NULL)
+		return (mfwrap_ops->setreply(ctx, rcode, xcode, text));
 	if (mfwrap_copy(rc, sizeof(rc), rcode) != 0 ||
 	    mfwrap_copy(xc, sizeof(xc), xcode) != 0)
 		return (-1);
@@ -89,6 +113,8 @@ mfwrap_setsymlist(SMFICTX *ctx, int stage, const char *macros)
 {
 	char	buf[MFWRAP_NAME_MAX];
 
+	if (mfwrap_ops != NULL)
+		return (mfwrap_ops->setsymlist(ctx, stage, macros));
 	if (mfwrap_copy(buf, sizeof(buf), macros) != 0)
 		return (-1);
 	return (smfi_setsymlist(ctx, stage, buf) == MI_SUCCESS ? 0 : -1);

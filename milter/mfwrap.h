@@ -6,11 +6,35 @@
  * test double (tests/unit/mfwrap_stub.c) and drive the callbacks with a
  * fake context, no MTA needed (OpenDKIM's dkimf_getpriv style).  The
  * wrappers also take const strings where libmilter's prototypes do not.
+ *
+ * The calls made on a connection have a second backend, installed with
+ * mfwrap_set_ops(): milter -t (offline.c) plays the MTA and libmilter
+ * itself and drives the same callbacks with a context of its own.
  */
 #ifndef MFWRAP_H
 #define MFWRAP_H
 
 #include <libmilter/mfapi.h>
+
+/*
+ * The calls made on a connection, for a backend other than libmilter;
+ * setreply() gets ${text} as given (no '%' doubling).
+ */
+struct mfwrap_ops {
+	void   *(*getpriv)(SMFICTX *ctx);
+	int	(*setpriv)(SMFICTX *ctx, void *priv);
+	const char *(*getsymval)(SMFICTX *ctx, const char *name);
+	int	(*setreply)(SMFICTX *ctx, const char *rcode, const char *xcode,
+		    const char *text);
+	int	(*setsymlist)(SMFICTX *ctx, int stage, const char *macros);
+};
+
+/**
+ * mfwrap_set_ops(ops): route mfwrap_getpriv(), mfwrap_setpriv(),
+ * mfwrap_getsymval(), mfwrap_setreply() and mfwrap_setsymlist() to
+ * ${ops} (NULL: to libmilter).  Before any callback runs.
+ */
+void	mfwrap_set_ops(const struct mfwrap_ops *ops);
 
 /** mfwrap_getpriv(ctx): the connection's private data, or NULL. */
 void   *mfwrap_getpriv(SMFICTX *ctx);
