@@ -27,18 +27,53 @@ static const char *cmdline_prog = "esmtp-inspect";
 /* Which daemon: what a reload cannot change depends on it. */
 static enum counters_daemon cmdline_daemon = COUNTERS_MILTER;
 static const char *cmdline_libs = "";
+static int cmdline_test;		/* cmdline_allow_test() */
 
 static void
 usage(FILE *fp)
 {
-	(void)fprintf(fp, "usage: %s [-c FILE] [-f] [-d] [-n] [-V] [-h]\n"
+	(void)fprintf(fp, "usage: %s [-c FILE] [-f] [-d] [-n] [-V] [-h]\n",
+	    cmdline_prog);
+	if (cmdline_test)
+		(void)fprintf(fp, "       %s [-c FILE] -t MESSAGE [-s SENDER] "
+		    "[-r RCPT]... [-a ADDR]\n", cmdline_prog);
+	(void)fprintf(fp,
 	    "  -c FILE  configuration file (default %s)\n"
 	    "  -f       stay in the foreground\n"
 	    "  -d       debug: log also to standard error, with debug lines\n"
 	    "  -n       check the configuration, print the effective settings, exit\n"
 	    "  -V, --version  print the versions (ours and the libraries') and exit\n"
 	    "  -h, --help     print this help and exit\n",
-	    cmdline_prog, CONFIG_DEFAULT_PATH);
+	    CONFIG_DEFAULT_PATH);
+	if (cmdline_test)
+		(void)fprintf(fp,
+		    "  -t MESSAGE  check a message file (\"-\": standard input) "
+		    "offline: print\n"
+		    "              the log lines and the reply, exit 0 accepted, "
+		    "1 refused\n"
+		    "  -s SENDER   envelope sender (default: Return-Path:, else "
+		    "From:)\n"
+		    "  -r RCPT     envelope recipient, repeatable (default: To: "
+		    "and Cc:)\n"
+		    "  -a ADDR     client address (default 127.0.0.1), or "
+		    "NAME[ADDR]:PORT\n");
+}
+
+/** cmdline_allow_test(): make -t, -s, -r and -a options (the milter). */
+void
+cmdline_allow_test(void)
+{
+	cmdline_test = 1;
+}
+
+/* A usage error: ${why} and the usage on stderr; the status to exit with. */
+static int
+usage_error(const char *why)
+{
+	if (why != NULL)
+		(void)fprintf(stderr, "%s: %s\n", cmdline_prog, why);
+	usage(stderr);
+	return (EX_USAGE);
 }
 
 /** cmdline_set_libraries(text): lines "name version" -V prints after the common ones. */
@@ -59,12 +94,23 @@ version(void)
 	(void)fputs(cmdline_libs, stdout);
 }
 
+/* cmdline_parse() ends with ${status}: nothing of ${cl} is kept. */
+static int
+parse_end(struct cmdline *cl, int status)
+{
+	free(cl->rcpt);
+	cl->rcpt = NULL;
+	cl->nrcpt = 0;
+	return (status);
+}
+
 /**
  * cmdline_parse(argc, argv, progname, cl): read the options of SPEC 2
- * into ${cl}; ${progname} names the program in -V, -h, usage and
- * cmdline_fatal().  Returns -1 when the program goes on, else the status
- * to exit with: 0 after -V or -h (printed on stdout), 64 after a usage
- * error (usage on stderr).
+ * (and SPEC 9's after cmdline_allow_test()) into ${cl}; ${progname}
+ * names the program in -V, -h, usage and cmdline_fatal().  Returns -1
+ * when the program goes on, else the status to exit with: 0 after -V or
+ * -h (printed on stdout), 64 after a usage error (usage on stderr), 71
+ * without memory.
  */
 int
 cmdline_parse(int argc, char **argv, const char *progname, struct cmdline *cl)
@@ -82,9 +128,29 @@ cmdline_parse(int argc, char **argv, const char *progname, struct cmdline *cl)
 		{ NULL, 0, NULL, 0 }
 	};
 
-	while ((ch = getopt_long(argc, argv, "c:fdnVh", longopts, NULL)) !=
-	    -1) {
+	while ((ch = getopt_long(argc, argv, cmdline_test ? "c:fdnVht:s:r:a:" :
+	    "c:fdnVh", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 't':
+			cl->test = optarg;
+			break;
+		case 's':
+			cl->sender = optarg;
+			break;
+		case 'a':
+			cl->client = optarg;
+			break;
+		case 'r':
+			/* No more than argc of them: room for all at once. */
+			if (cl->rcpt == NULL &&
+			    (cl->rcpt = calloc((size_t)argc + 1,
+			    sizeof(*cl->rcpt))) == NULL) {
+				(void)fprintf(stderr, "%s: out of memory\n",
+				    cmdline_prog);
+				return (parse_end(cl, EX_OSERR));
+			}
+			cl->rcpt[cl->nrcpt++] = optarg;
+			break;
 		case 'c':
 			cl->path = optarg;
 			break;
@@ -99,19 +165,23 @@ cmdline_parse(int argc, char **argv, const char *progname, struct cmdline *cl)
 			break;
 		case 'V':
 			version();
-			return (0);
+			return (parse_end(cl, 0));
 		case 'h':
 			usage(stdout);
-			return (0);
+			return (parse_end(cl, 0));
 		default:
-			usage(stderr);
-			return (EX_USAGE);
+			return (parse_end(cl, usage_error(NULL)));
 		}
 	}
-	if (optind != argc) {
-		usage(stderr);
-		return (EX_USAGE);
-	}
+	if (optind != argc)
+		return (parse_end(cl, usage_error(NULL)));
+	if (cl->test == NULL && (cl->sender != NULL || cl->rcpt != NULL ||
+	    cl->client != NULL))
+		return (parse_end(cl, usage_error("-s, -r and -a go with -t "
+		    "only")));
+	if (cl->test != NULL && (cl->foreground || cl->debug || cl->check))
+		return (parse_end(cl, usage_error("-t goes with none of -f, -d "
+		    "and -n")));
 	return (-1);
 }
 

@@ -1,19 +1,28 @@
 /*
  * cmdline.h - the command line both daemons share (SPEC 2):
- * [-c FILE] [-f] [-d] [-n] [-V|--version] [-h|--help], and how a start-up
- * error ends them.
+ * [-c FILE] [-f] [-d] [-n] [-V|--version] [-h|--help], the milter's
+ * offline check -t MESSAGE [-s SENDER] [-r RCPT]... [-a ADDR] (SPEC 9),
+ * and how a start-up error ends them.
  */
 #ifndef CMDLINE_H
 #define CMDLINE_H
+
+#include <stddef.h>
 
 struct cmdline {
 	const char *path;	/* -c, else CONFIG_DEFAULT_PATH */
 	int	foreground;	/* -f */
 	int	debug;		/* -d */
 	int	check;		/* -n */
+	/* After cmdline_allow_test() only (the milter): */
+	const char *test;	/* -t MESSAGE ("-": stdin); NULL: run as a daemon */
+	const char *sender;	/* -s, or NULL: from the message */
+	const char **rcpt;	/* each -r, NULL-terminated, the caller's to
+				 * free(); NULL: from the message */
+	size_t	nrcpt;
+	const char *client;	/* -a, or NULL: 127.0.0.1 */
 };
 
-#include <stddef.h>
 #include <sysexits.h>		/* EX_USAGE, EX_SOFTWARE, EX_OSERR for callers */
 
 struct config;
@@ -28,11 +37,18 @@ struct privs;
 void	cmdline_set_libraries(const char *text);
 
 /**
+ * cmdline_allow_test(): before cmdline_parse(), make -t, -s, -r and -a
+ * options (the milter's offline check); -s, -r and -a then need -t, and
+ * -t goes with none of -f, -d and -n.
+ */
+void	cmdline_allow_test(void);
+
+/**
  * cmdline_parse(argc, argv, progname, cl): read the options of SPEC 2
  * into ${cl}; ${progname} names the program in -V, -h, usage and
  * cmdline_fatal().  Returns -1 when the program goes on, else the status
  * to exit with: 0 after -V or -h (printed on stdout), 64 after a usage
- * error (usage on stderr).
+ * error (usage on stderr), 71 without memory.
  */
 int	cmdline_parse(int argc, char **argv, const char *progname,
 	    struct cmdline *cl);

@@ -34,6 +34,9 @@ static struct cl_row cl_rows[] = {
 	{ { "-x", "" }, EX_USAGE, "", 0, 0, 0 },
 	{ { "-c", "" }, EX_USAGE, "", 0, 0, 0 },	/* -c needs FILE */
 	{ { "extra", "" }, EX_USAGE, "", 0, 0, 0 },
+	/* the milter's -t and its options are no options here (the shim) */
+	{ { "-t", "m.eml", "" }, EX_USAGE, "", 0, 0, 0 },
+	{ { "-s", "a@x", "" }, EX_USAGE, "", 0, 0, 0 },
 };
 
 ParameterizedTestParameters(cmdline, parse)
@@ -64,6 +67,104 @@ ParameterizedTest(struct cl_row *row, cmdline, parse)
 	cr_assert_eq(cl.foreground, row->foreground);
 	cr_assert_eq(cl.debug, row->debug);
 	cr_assert_eq(cl.check, row->check);
+}
+
+/* After cmdline_allow_test() (the milter): -t MESSAGE and its options. */
+struct test_row {
+	char	args[13][24];	/* argv after the program name; "" ends */
+	int	ret;		/* -1: go on */
+	char	test[16];	/* -t; "": none */
+	int	has_sender;
+	char	sender[16];
+	size_t	nrcpt;
+	char	rcpt[2][16];	/* the first two -r */
+	char	client[32];	/* -a; "": none */
+};
+
+static struct test_row test_rows[] = {
+	{ { "-t", "m.eml", "" }, -1, "m.eml", 0, "", 0, { "" }, "" },
+	{ { "-t", "-", "" }, -1, "-", 0, "", 0, { "" }, "" },
+	{ { "-c", "x.conf", "-t", "m", "-s", "a@x", "-r", "r1@x", "-r", "<r2@x>",
+	    "-a", "192.0.2.1", "" }, -1, "m", 1, "a@x", 2, { "r1@x", "<r2@x>" },
+	    "192.0.2.1" },
+	{ { "-tm", "-s", "", "-ah[::1]:25", "" }, -1, "m", 1, "", 0, { "" },
+	    "h[::1]:25" },
+	{ { "-r", "a@x", "-t", "m", "-r", "b@x", "-r", "c@x", "" }, -1, "m", 0,
+	    "", 3, { "a@x", "b@x" }, "" },
+	/* -s, -r, -a need -t */
+	{ { "-s", "a@x", "" }, EX_USAGE, "", 0, "", 0, { "" }, "" },
+	{ { "-r", "a@x", "" }, EX_USAGE, "", 0, "", 0, { "" }, "" },
+	{ { "-a", "192.0.2.1", "-f", "" }, EX_USAGE, "", 0, "", 0, { "" }, "" },
+	/* -t with a daemon's options */
+	{ { "-t", "m", "-f", "" }, EX_USAGE, "", 0, "", 0, { "" }, "" },
+	{ { "-d", "-t", "m", "" }, EX_USAGE, "", 0, "", 0, { "" }, "" },
+	{ { "-t", "m", "-n", "" }, EX_USAGE, "", 0, "", 0, { "" }, "" },
+	{ { "-t", "" }, EX_USAGE, "", 0, "", 0, { "" }, "" },
+	{ { "-t", "m", "extra", "" }, EX_USAGE, "", 0, "", 0, { "" }, "" },
+	{ { "-t", "m", "-r", "a@x", "-x", "" }, EX_USAGE, "", 0, "", 0, { "" }, "" },
+	{ { "-t", "m", "-r", "a@x", "-h", "" }, 0, "", 0, "", 0, { "" }, "" },
+	/* the daemon's options still work */
+	{ { "-f", "-d", "" }, -1, "", 0, "", 0, { "" }, "" },
+};
+
+ParameterizedTestParameters(cmdline, test)
+{
+	return cr_make_param_array(struct test_row, test_rows,
+	    sizeof(test_rows) / sizeof(test_rows[0]));
+}
+
+ParameterizedTest(struct test_row *row, cmdline, test, .init = cr_redirect_stdout)
+{
+	static char prog[] = "prog";
+	char   *argv[15];
+	struct cmdline cl;
+	int	argc = 1, r;
+
+	argv[0] = prog;
+	while (argc < 14 && row->args[argc - 1][0] != '\0') {
+		argv[argc] = row->args[argc - 1];
+		argc++;
+	}
+	/* An empty argument is one: "-s" "" is the null sender. */
+	if (argc >= 3 && strcmp(argv[argc - 1], "-s") == 0) {
+		argv[argc] = row->args[argc - 1];
+		argc++;
+		while (argc < 14 && row->args[argc - 1][0] != '\0') {
+			argv[argc] = row->args[argc - 1];
+			argc++;
+		}
+	}
+	argv[argc] = NULL;
+	optind = 0;
+	cmdline_allow_test();
+	r = cmdline_parse(argc, argv, "prog", &cl);
+	cr_assert_eq(r, row->ret, "%s %s: got %d", row->args[0], row->args[1], r);
+	if (r != -1) {
+		cr_assert_null(cl.rcpt);
+		return;
+	}
+	if (row->test[0] == '\0')
+		cr_assert_null(cl.test);
+	else
+		cr_assert_str_eq(cl.test, row->test);
+	if (row->has_sender)
+		cr_assert_str_eq(cl.sender, row->sender);
+	else
+		cr_assert_null(cl.sender);
+	cr_assert_eq(cl.nrcpt, row->nrcpt);
+	if (row->nrcpt == 0)
+		cr_assert_null(cl.rcpt);
+	else {
+		cr_assert_str_eq(cl.rcpt[0], row->rcpt[0]);
+		if (row->nrcpt > 1)
+			cr_assert_str_eq(cl.rcpt[1], row->rcpt[1]);
+		cr_assert_null(cl.rcpt[row->nrcpt]);
+	}
+	if (row->client[0] == '\0')
+		cr_assert_null(cl.client);
+	else
+		cr_assert_str_eq(cl.client, row->client);
+	free(cl.rcpt);
 }
 
 /* cmdline_start(): load, check hook, user lookup, -n, the path for reloads. */
