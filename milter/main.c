@@ -1,6 +1,9 @@
 /*
  * main.c - esmtp-inspect-milter: command line, start-up, signals.
  *
+ * With -t MESSAGE the program is no daemon: offline.c checks the message
+ * through the same callbacks and exits, before anything below is started.
+ *
  * Start-up order: parse the command line; load the configuration (errors:
  * "FILE:LINE: message", exit 78); initialise the MIME scanner (GMime)
  * once, before any thread exists; open the milter socket while still
@@ -48,6 +51,7 @@
 
 #include "mfwrap.h"
 #include "milter.h"
+#include "offline.h"
 
 #define PROGNAME	"esmtp-inspect-milter"
 
@@ -204,8 +208,14 @@ main(int argc, char **argv)
 
 	mfwrap_version(libs, sizeof(libs));
 	cmdline_set_libraries(libs);
+	cmdline_allow_test();
 	if ((ch = cmdline_parse(argc, argv, PROGNAME, &cl)) >= 0)
 		return (ch);
+	if (cl.test != NULL) {
+		ch = offline_main(&cl);
+		free(cl.rcpt);
+		return (ch);
+	}
 
 	if ((ch = cmdline_start(&cl, NULL, &cfg, &ids, &abspath)) >= 0)
 		return (ch);
