@@ -14,12 +14,12 @@
  *   cleanup(8) reads the header with mime_state(3): a field is a line
  *              that is_header() accepts, continued by lines starting with
  *              space or tab, joined with "\n", white space before the
- *              colon dropped, and nothing appended once header_size_limit
- *              is reached, each record cut at a NUL; the first other line
+ *              colon dropped, and nothing appended once the header limit
+ *              (MSGFILE_HEADER_LIMIT) is reached, each record cut at a NUL; the first other line
  *              ends the header (an empty line is put before it if it is
  *              not empty); the fields of message_drop_headers are
  *              dropped; each field is written out line by line, cut at
- *              header_size_limit (at the last line boundary when that
+ *              the header limit (at the last line boundary when that
  *              keeps 90% of it, else at the limit itself);
  *   milter8    sends each field as name and value, and the body without
  *              the empty line that ends the header, every record followed

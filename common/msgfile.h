@@ -6,7 +6,7 @@
  * default settings for the same message sent over SMTP: the top-level
  * header fields one by one, name and value split at the colon, white
  * space before the colon dropped, continuation lines joined with a bare
- * LF, fields longer than header_size_limit cut, a UNIX From_ first line
+ * LF, fields longer than MSGFILE_HEADER_LIMIT cut, a UNIX From_ first line
  * turned into X-Mailbox-Line:; the fields of message_drop_headers marked
  * (Postfix removes them before milters see them); the body with every
  * line ended by CRLF.  The header ends at an empty line, or at the first
@@ -24,7 +24,9 @@
 
 /* Postfix's defaults for the limits that shape what a milter sees. */
 #define MSGFILE_LINE_LIMIT	2048	/* line_length_limit: SMTP record size */
-#define MSGFILE_HEADER_LIMIT	102400	/* header_size_limit */
+/* header_size_limit (102400), lowered by cleanup(8) to 60000 when milters
+ * are on, so that a field fits libmilter's 65535-octet packets. */
+#define MSGFILE_HEADER_LIMIT	60000
 
 /* One top-level header field. */
 struct msgfile_field {

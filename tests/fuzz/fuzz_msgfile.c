@@ -5,7 +5,7 @@
  * The input is a message file.  msgfile_parse() must give fields whose
  * names are printable ASCII without white space or colon, whose values
  * hold no NUL and continue only on lines starting with space or tab, no
- * longer than header_size_limit unless dropped; a body of CRLF lines.
+ * longer than the header limit unless dropped; a body of CRLF lines.
  * msgfile_envelope() must give a sender and non-empty recipients.  Then
  * the whole input is an address list for addr_list(), with a buffer of
  * exactly its length (ASan sees any overrun).
