@@ -114,19 +114,19 @@ def daemon_lines(ctx, mark, port):
     return out
 
 
-def same_as_postfix(ctx, conf, names):
-    """Each message of ${names}: Postfix with the milter and -t agree."""
+def same_as_postfix(ctx, conf, messages):
+    """Each (name, path) of ${messages}: Postfix with the milter and -t agree."""
     ctx.start_milter(conf)
     diffs = []
-    for name in names:
-        msg = load(name)
+    for name, path in messages:
+        with open(path, "rb") as f:
+            msg = f.read()
         mark = ctx.syslog.mark()
         reply, port = send(ctx, msg)
         sync_log(ctx)
         got = daemon_lines(ctx, mark, port)
-        rc, out, err, _ = run_t(ctx, os.path.join(DATA, name),
-                                ["-s", SENDER, "-r", RCPT,
-                                 "-a", "localhost[127.0.0.1]:%d" % port])
+        rc, out, err, _ = run_t(ctx, path, ["-s", SENDER, "-r", RCPT,
+                                            "-a", "localhost[127.0.0.1]:%d" % port])
         want_reply = ACCEPTED if reply.startswith("250 ") else reply
         want = got + [want_reply]
         want_rc = 0 if want_reply == ACCEPTED else 1
@@ -137,19 +137,92 @@ def same_as_postfix(ctx, conf, names):
                              "\n    ".join(out), rc,
                              "\n  stderr: " + err if err else ""))
     assert not diffs, "%d of %d messages differ:\n%s" % (
-        len(diffs), len(names), "\n".join(diffs))
+        len(diffs), len(messages), "\n".join(diffs))
+
+
+def fixtures():
+    return [(n, os.path.join(DATA, n)) for n in corpus()]
 
 
 def test_offline_same_as_postfix_standard(ctx):
-    same_as_postfix(ctx, STANDARD, corpus())
+    same_as_postfix(ctx, STANDARD, fixtures())
 
 
 def test_offline_same_as_postfix_asa(ctx):
-    same_as_postfix(ctx, ASA, corpus())
+    same_as_postfix(ctx, ASA, fixtures())
 
 
 def test_offline_same_as_postfix_every_rule_logging(ctx):
-    same_as_postfix(ctx, ALL_LOG, corpus())
+    same_as_postfix(ctx, ALL_LOG, fixtures())
+
+
+# Where Postfix's reading of a message shows: which fields a milter gets
+# (duplicate-header counts them), how long their lines are
+# (header-line-length, the first over 50), where the body starts and how
+# its lines end (body-line-length, the first over 50).
+READINGS_CONF = """profile = standard
+rule header-line-length { limit = 50 action = log }
+rule body-line-length { limit = 50 action = log }
+rule duplicate-header { action = log
+  headers = { "x-a", "x-mailbox-line", "bcc", "resent-bcc", "return-path",
+              "content-length", "subject", "from", "to" } }
+"""
+LONG = b"l" * 60
+READINGS = {
+    # a line that is no field ends the header and is the first body line
+    "non-field": b"X-A: 1\r\nX-A: 2\r\nthis line is not a field " + LONG +
+                 b"\r\nX-A: 3\r\n\r\nbody\r\n",
+    "field-name-space": b"X-A: 1\r\nX A: " + LONG + b"\r\nX-A: 2\r\n",
+    # a first line starting with white space: all of it is body
+    "leading-space": b" X-A: 1\r\nX-A: 2\r\nX-A: " + LONG + b"\r\n\r\nb\r\n",
+    "leading-empty": b"\r\nX-A: 1\r\nX-A: 2\r\n",
+    # UNIX From_ lines at the very start; "From :" there is one too
+    "mbox-from": b"From a@x Mon Jan  1 00:00:00 2024\r\n>From b\r\nX-A: " + LONG +
+                 b"\r\n\r\nbody\r\n",
+    "from-space-colon-first": b"From : a@x\r\nFrom: b@x\r\nTo: c@x\r\n\r\nb\r\n",
+    # white space before the colon goes; the name stays a duplicate
+    "space-colon": b"Subject: a\r\nSubject\t: b " + LONG + b"\r\nSubject : c\r\n\r\n",
+    # message_drop_headers never reach the milter
+    "dropped": b"Bcc: a@x\r\nBcc: b@x\r\nReturn-Path: <x@x>\r\nReturn-Path: <y@y>\r\n"
+               b"Content-Length: 1\r\nContent-Length: 2\r\nResent-Bcc: c@x\r\n"
+               b"Resent-Bcc: d@x\r\n\tfolded " + LONG + b"\r\nX-A: 1\r\n\r\nb\r\n",
+    # folding: each physical line measured, LF between them
+    "folded": b"X-A: short\r\n\tline two\r\n " + LONG + b"\r\n\r\n",
+    # a field name longer than a record (2048): no field
+    "long-name": b"N" * 3000 + b": v\r\nX-A: 1\r\nX-A: 2\r\n\r\nb\r\n",
+    # a record boundary inside a field and inside a continuation line
+    "long-field": b"X-A: " + b"a" * 5000 + b"\r\n\t" + b"b" * 3000 + b"\r\nX-A: 2\r\n\r\n",
+    # header_size_limit: the field is cut at 102400 octets
+    "huge-field": b"X-A: " + b"a" * 150000 + b"\r\nX-A: 2\r\n\r\nb\r\n",
+    "huge-folded": b"X-A: a\r\n" + b"\t" + b"y" * 999 + b"\r\n" * 1 +
+                   (b"\t" + b"y" * 999 + b"\r\n") * 149 + b"X-A: 2\r\n\r\n",
+    # a NUL ends a header line, not a body line
+    "nul-header": b"X-A: " + b"a" * 20 + b"\0" + LONG + b"\r\n\t" + b"c" * 10 +
+                  b"\0" + LONG + b"\r\n\r\n" + b"b" * 20 + b"\0" + LONG + b"\r\n",
+    # CRs before the line end belong to it; others stay
+    "cr": b"X-A: 1\r\r\nX-A: x\ry " + LONG + b"\r\n\r\nb\rc\r\r\n",
+    # 8-bit field name: no field
+    "eight-bit-name": b"X-A: 1\r\n\xc3\x84: 2\r\nX-A: 3\r\n\r\n",
+    # no body, no empty line; an empty body line
+    "no-body": b"X-A: 1\r\nX-A: 2",
+    "empty-body-lines": b"X-A: 1\r\n\r\n\r\n\r\n" + LONG + b"\r\n",
+    # body lines across the milter's 65535-octet chunks
+    "chunks": b"X-A: 1\r\n\r\n" + (b"x" * 40 + b"\r\n") * 1700 + b"y" * 70000 + b"\r\n",
+    # dots at the start of body lines (the client stuffs them)
+    "dots": b"X-A: 1\r\n\r\n.\r\n..\r\n." + LONG + b"\r\n",
+}
+
+
+def test_offline_postfix_readings(ctx):
+    """Messages at the edges of how Postfix hands a message to a milter:
+    -t reads each as Postfix does (common/msgfile.c)."""
+    messages = []
+    for name, msg in READINGS.items():
+        path = os.path.join(ctx.tmp, name + ".eml")
+        with open(path, "wb") as f:
+            f.write(msg)
+        messages.append((name, path))
+    same_as_postfix(ctx, READINGS_CONF, messages)
 
 
 def test_offline_line_ends_stdin_and_no_syslog(ctx):
