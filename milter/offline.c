@@ -20,7 +20,8 @@
  * recipient is only that recipient, and with none left there is no DATA.
  *
  * The daemon's log lines come here through audit_set_sink() and are
- * printed on standard output as they are logged; the reply of each
+ * printed on standard output as they are logged, each with the id TEST;
+ * the reply of each
  * refusal follows the lines of its step, and "250 2.0.0 accepted" ends
  * the output of a message that got through.  No thread, socket or
  * libmilter call is made, and nothing is sent to syslog.
@@ -170,14 +171,23 @@ static const struct mfwrap_ops offline_ops = {
 	offline_setsymlist,
 };
 
-/* audit.c's sink: each line the daemon would log, as it is logged. */
+/*
+ * audit.c's sink: each line the daemon would log, as it is logged.  The
+ * id is TEST on every line, also where the daemon has no queue id yet
+ * (NOQUEUE: an exempt client's event=exempt at connect).
+ */
 static void
 offline_print(void *arg, int level, const char *line)
 {
+	static const char noqueue[] = "NOQUEUE: ";
 	struct offline *o = arg;
 
 	(void)level;
-	(void)fprintf(o->out, "%s\n", line);
+	if (strncmp(line, noqueue, sizeof(noqueue) - 1) == 0)
+		(void)fprintf(o->out, "%s: %s\n", OFFLINE_ID,
+		    line + sizeof(noqueue) - 1);
+	else
+		(void)fprintf(o->out, "%s\n", line);
 }
 
 /* A refusal of class ${cls}: the reply set for it, else ${dflt}. */
