@@ -6,9 +6,10 @@ milter, and given to `esmtp-inspect-milter -t` with the same configuration
 file and envelope (-s, -r, and -a with the client field of the session);
 both must give the same verdict (250 against "250 2.0.0 accepted", else
 the same reply line) and the same log lines in the same order, the queue
-id (or NOQUEUE) of the daemon's lines read as TEST.  Under three
-configurations: standard, asa, and every content rule at log (so that a
-message fires many rules and is still delivered).  Also: the LF and
+id (or NOQUEUE) of the daemon's lines read as TEST.  Under the standard
+and asa profiles, with every content rule at log (so that a message fires
+many rules and is still delivered), in monitor mode, and with exempt
+clients; then edge messages of Postfix's reading.  Also: the LF and
 standard-input forms of each message give the same output, -t sends
 nothing to syslog, and the exit statuses of SPEC 9.
 """
@@ -154,6 +155,25 @@ def test_offline_same_as_postfix_asa(ctx):
 
 def test_offline_same_as_postfix_every_rule_logging(ctx):
     same_as_postfix(ctx, ALL_LOG, fixtures())
+
+
+def test_offline_same_as_postfix_monitor(ctx):
+    same_as_postfix(ctx, "profile = standard\nmode = monitor\n", fixtures())
+
+
+def test_offline_same_as_postfix_exempt(ctx):
+    """The client of -a decides exemptions as the real one does: globally
+    (event=exempt at connect, its id TEST in -t) and per rule."""
+    some = [f for f in fixtures() if f[0] in (
+        "attack-dup-from.eml", "attack-dkim-rfc6376-8.15.eml", "len-header-999.eml",
+        "mime-2231-256.eml", "benign-plain.eml")]
+    assert len(some) == 5
+    same_as_postfix(ctx, 'exempt-clients = { "127.0.0.1/32" }\n', some)
+    ctx.milter.stop()
+    same_as_postfix(ctx, 'exempt-clients = { "192.0.2.0/24" }\n'
+                    'rule duplicate-header { exempt-clients = { "127.0.0.0/8" } }\n'
+                    'rule mime-filename-length { exempt-clients = { "::1", "127.0.0.1" } }\n',
+                    some)
 
 
 # Where Postfix's reading of a message shows: which fields a milter gets
