@@ -176,6 +176,49 @@ def test_offline_same_as_postfix_exempt(ctx):
                     some)
 
 
+def test_offline_envelope_same_as_postfix(ctx):
+    """The envelope rules: each step's log lines, then its refusal, in
+    the order of the session (sender-length at MAIL, rcpt-count and
+    address-characters at each RCPT, a refused recipient only that one)."""
+    ctx.start_milter("profile = standard\n"
+                     "rule sender-length { limit = 10 action = log }\n"
+                     "rule rcpt-count { limit = 2 }\n")
+    rcpts = ["u1@dest.test", "u2@dest.test", "u3@dest.test", "u|4@dest.test",
+             "u5@dest.test"]
+    path = os.path.join(DATA, "attack-dup-from.eml")
+    with open(path, "rb") as f:
+        msg = f.read()
+    s = SMTPSession(ctx.smtp_port)
+    want = []
+    try:
+        s.greet()
+        port = s.local_port
+        for cmd in ["MAIL FROM:<%s>" % SENDER] + ["RCPT TO:<%s>" % r for r in rcpts]:
+            mark = ctx.syslog.mark()
+            r = s.cmd(cmd)
+            sync_log(ctx)
+            want += daemon_lines(ctx, mark, port)
+            assert r is not None
+            if r.code != 250:
+                want.append("%d %s" % (r.code, r.text))
+        mark = ctx.syslog.mark()
+        r = s.data(msg)
+        sync_log(ctx)
+        want += daemon_lines(ctx, mark, port)
+        want.append(ACCEPTED if r.code == 250 else "%d %s" % (r.code, r.text))
+        s.expect("QUIT", 221)
+    finally:
+        s.close()
+    assert any("452 4.5.3" in l for l in want) and any("address-characters" in l
+                                                        for l in want), want
+    opts = ["-s", SENDER, "-a", "localhost[127.0.0.1]:%d" % port]
+    for r in rcpts:
+        opts += ["-r", r]
+    rc, out, err, _ = run_t(ctx, path, opts)
+    assert (rc, out, err) == (1, want, ""), "-t:\n  %s\nexit %d %s\nPostfix and the " \
+        "milter:\n  %s" % ("\n  ".join(out), rc, err, "\n  ".join(want))
+
+
 # Where Postfix's reading of a message shows: which fields a milter gets
 # (duplicate-header counts them), how long their lines are
 # (header-line-length, the first over 50), where the body starts and how
