@@ -21,10 +21,10 @@
  *
  * The daemon's log lines come here through audit_set_sink() and are
  * printed on standard output as they are logged, each with the id TEST;
- * the reply of each
- * refusal follows the lines of its step, and "250 2.0.0 accepted" ends
- * the output of a message that got through.  No thread, socket or
- * libmilter call is made, and nothing is sent to syslog.
+ * the reply of each refusal follows the lines of its step, and "250
+ * 2.0.0 accepted" ends the output of a message that got through.  No
+ * thread, socket or libmilter call is made, and nothing is sent to
+ * syslog.
  */
 #include <arpa/inet.h>
 #include <errno.h>
