@@ -569,8 +569,15 @@ parse_milter_socket(cfg_t *cfg, cfg_opt_t *opt, const char *value,
     void *result)
 {
 	const char *why;
-	char	b[128];
+	char	b[128], fix[128], bf[128];
 
+	/* libmilter would listen on the wrong port of every address. */
+	if (sockspec_milter_postfix(value, fix, sizeof(fix)) != NULL) {
+		cfg_error(cfg, "%s \"%s\" is Postfix syntax; libmilter wants "
+		    "\"%s\"", opt->name, show(value, b, sizeof(b)),
+		    show(fix, bf, sizeof(bf)));
+		return (-1);
+	}
 	if ((why = sockspec_milter_check(value)) != NULL) {
 		cfg_error(cfg, "%s \"%s\": %s", opt->name,
 		    show(value, b, sizeof(b)), why);

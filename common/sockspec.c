@@ -3,7 +3,9 @@
  *
  * Interface: sockspec_milter_check() accepts libmilter's inet:PORT@HOST,
  * inet:PORT (any address), inet6:PORT@[ADDR], inet6:PORT@ADDR, unix:/path
- * and local:/path; sockspec_milter_is_unix() tells unix-domain specs apart;
+ * and local:/path; sockspec_milter_postfix() recognises Postfix's spelling
+ * of the same sockets; sockspec_milter_is_unix() tells unix-domain specs
+ * apart;
  * sockspec_hostport() parses the shim's numeric "ADDR:PORT" and
  * "[IPv6]:PORT" into a sockaddr.
  *
@@ -13,6 +15,7 @@
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
 
@@ -144,6 +147,52 @@ sockspec_milter_check(const char *spec)
 		return (check_inet(spec + 6, 1));
 	return ("socket must be inet:PORT@HOST, inet6:PORT@[ADDR], "
 	    "unix:/path or local:/path");
+}
+
+/**
+ * sockspec_milter_postfix(spec, buf, len): if ${spec} is a socket in
+ * Postfix's syntax (inet:HOST:PORT, inet:[ADDR]:PORT), write libmilter's
+ * spelling of it into ${buf} and return ${buf}; else NULL.
+ *
+ * libmilter reads no "@" as "any address" and the port with atoi(), so
+ * that inet:127.0.0.1:8899 would listen on port 127 of every address.
+ */
+const char *
+sockspec_milter_postfix(const char *spec, char *buf, size_t len)
+{
+	char	host[INET6_ADDRSTRLEN + 1];
+	unsigned char addr[16];
+	const char *rest, *colon;
+	size_t	hlen;
+	long	port;
+	int	n;
+
+	if (strncmp(spec, "inet:", 5) == 0)
+		rest = spec + 5;
+	else if (strncmp(spec, "inet6:", 6) == 0)
+		rest = spec + 6;
+	else
+		return (NULL);
+	if (strchr(rest, '@') != NULL || (colon = strrchr(rest, ':')) == NULL ||
+	    (port = parse_port(colon + 1, strlen(colon + 1))) < 0)
+		return (NULL);
+	hlen = (size_t)(colon - rest);
+	if (hlen >= 2 && rest[0] == '[' && rest[hlen - 1] == ']') {
+		rest++;
+		hlen -= 2;
+	}
+	if (hlen == 0 || hlen >= sizeof(host))
+		return (NULL);
+	memcpy(host, rest, hlen);
+	host[hlen] = '\0';
+	if (inet_pton(AF_INET6, host, addr) == 1)
+		n = snprintf(buf, len, "inet6:%ld@[%s]", port, host);
+	else if (inet_pton(AF_INET, host, addr) == 1 ||
+	    (!looks_numeric(host) && valid_hostname(host)))
+		n = snprintf(buf, len, "inet:%ld@%s", port, host);
+	else
+		return (NULL);
+	return (n > 0 && (size_t)n < len ? buf : NULL);
 }
 
 /** sockspec_milter_is_unix(spec): 1 if ${spec} names a unix-domain socket; stores the path in ${path}. */

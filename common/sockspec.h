@@ -15,6 +15,13 @@
 /** sockspec_milter_check(spec): NULL if ${spec} is a valid libmilter socket spec, else why not. */
 const char *sockspec_milter_check(const char *spec);
 
+/**
+ * sockspec_milter_postfix(spec, buf, len): if ${spec} is a socket in
+ * Postfix's syntax (inet:HOST:PORT, inet:[ADDR]:PORT), write libmilter's
+ * spelling of it into ${buf} and return ${buf}; else NULL.
+ */
+const char *sockspec_milter_postfix(const char *spec, char *buf, size_t len);
+
 /** sockspec_milter_is_unix(spec): 1 if ${spec} names a unix-domain socket; stores the path in ${path}. */
 int	sockspec_milter_is_unix(const char *spec, const char **path);
 

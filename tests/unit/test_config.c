@@ -278,6 +278,16 @@ ParameterizedTestParameters(config, bad)
 		  ":2: end of file inside a quoted string or a comment" },
 		{ "rule rcpt-count { limit = 5 }\n/* limit = 6",
 		  ":2: end of file inside a quoted string or a comment" },
+		/* Postfix's socket syntax: libmilter would bind port 127 */
+		{ "milter {\n  socket = \"inet:127.0.0.1:8899\"\n}",
+		  ":2: socket \"inet:127.0.0.1:8899\" is Postfix syntax; "
+		  "libmilter wants \"inet:8899@127.0.0.1\"" },
+		{ "milter { socket = \"inet:[::1]:8899\" }",
+		  ":1: socket \"inet:[::1]:8899\" is Postfix syntax; "
+		  "libmilter wants \"inet6:8899@[::1]\"" },
+		{ "milter { socket = \"inet:localhost:8899\" }",
+		  ":1: socket \"inet:localhost:8899\" is Postfix syntax; "
+		  "libmilter wants \"inet:8899@localhost\"" },
 		/* control bytes in messages are escaped */
 		{ "mode = \"a\\x01b\"",
 		  ":1: mode \"a\\x01b\" unknown (enforce, monitor)" },
@@ -385,6 +395,7 @@ ParameterizedTestParameters(config, good)
 		{ "shim { starttls = terminate tls-certificate = \"/c.pem\" "
 		  "tls-key = \"/k.pem\" }", "  starttls = terminate\n" },
 		{ "user = \"a\\\"b\\\\c$d\"", "user = \"a\\\"b\\\\c\\$d\"\n" },
+		{ "milter { socket = \"inet:8899\" }", "  socket = \"inet:8899\"\n" },
 		{ "milter { timeout = 86400 }\nshim { max-connections = 1000000 }",
 		  "  max-connections = 1000000\n" },
 		{ "rule address-characters { exempt-clients = { \"::1\" } }",

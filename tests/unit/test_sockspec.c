@@ -1,7 +1,7 @@
 /*
- * test_sockspec.c - libmilter socket specs and the shim's "ADDR:PORT"
- * rows.  Rows hold their strings inline (Criterion 2.4 copies parameters
- * to a worker).
+ * test_sockspec.c - libmilter socket specs, Postfix's spelling of them
+ * and the shim's "ADDR:PORT" rows.  Rows hold their strings inline
+ * (Criterion 2.4 copies parameters to a worker).
  */
 #include <criterion/criterion.h>
 #include <criterion/parameterized.h>
@@ -124,6 +124,54 @@ Test(sockspec, milter_null)
 {
 	cr_assert_not_null(sockspec_milter_check(NULL));
 	cr_assert_eq(sockspec_milter_is_unix(NULL, NULL), 0);
+}
+
+/* Postfix's spelling of a milter socket, and libmilter's ("": not one). */
+struct postfix_row {
+	char	spec[80];
+	char	fix[80];
+};
+
+ParameterizedTestParameters(sockspec, postfix)
+{
+	static struct postfix_row rows[] = {
+		{ "inet:127.0.0.1:8899", "inet:8899@127.0.0.1" },
+		{ "inet:[127.0.0.1]:8899", "inet:8899@127.0.0.1" },
+		{ "inet:[::1]:8899", "inet6:8899@[::1]" },
+		{ "inet6:[2001:db8::1]:25", "inet6:25@[2001:db8::1]" },
+		{ "inet:::1:8899", "inet6:8899@[::1]" },
+		{ "inet:localhost:8899", "inet:8899@localhost" },
+		{ "inet:mx.example.test:1", "inet:1@mx.example.test" },
+		/* libmilter's own, or neither */
+		{ "inet:8899@127.0.0.1", "" },
+		{ "inet:8899", "" },
+		{ "inet6:8899@[::1]", "" },
+		{ "unix:/run/m.sock", "" },
+		{ "inet:127.0.0.1:0", "" },
+		{ "inet:127.0.0.1:65536", "" },
+		{ "inet:127.0.0.1:smtp", "" },
+		{ "inet::8899", "" },
+		{ "inet:bad_host:8899", "" },
+		{ "inet:256.1.1.1:8899", "" },
+		{ "tcp:127.0.0.1:8899", "" },
+	};
+	return cr_make_param_array(struct postfix_row, rows,
+	    sizeof(rows) / sizeof(rows[0]));
+}
+
+ParameterizedTest(struct postfix_row *r, sockspec, postfix)
+{
+	char	buf[80];
+	const char *fix = sockspec_milter_postfix(r->spec, buf, sizeof(buf));
+
+	if (r->fix[0] == '\0') {
+		cr_assert_null(fix, "%s: %s", r->spec, fix);
+		return;
+	}
+	cr_assert_eq(fix, buf, "%s", r->spec);
+	cr_assert_str_eq(fix, r->fix);
+	cr_assert_null(sockspec_milter_check(fix), "%s", fix);
+	cr_assert_null(sockspec_milter_postfix(r->spec, buf, 8));
 }
 
 struct hostport_row {
