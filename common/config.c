@@ -19,6 +19,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -622,18 +623,51 @@ parse_socket_mode(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 	return (0);
 }
 
+/* 1 if ${a} and ${b} are the same IP address and port. */
+static int
+same_sockaddr(const struct sockaddr_storage *a,
+    const struct sockaddr_storage *b)
+{
+	const struct sockaddr_in *a4 = (const void *)a, *b4 = (const void *)b;
+	const struct sockaddr_in6 *a6 = (const void *)a, *b6 = (const void *)b;
+
+	if (a->ss_family != b->ss_family)
+		return (0);
+	if (a->ss_family == AF_INET)
+		return (a4->sin_port == b4->sin_port &&
+		    a4->sin_addr.s_addr == b4->sin_addr.s_addr);
+	return (a6->sin6_port == b6->sin6_port &&
+	    a6->sin6_scope_id == b6->sin6_scope_id &&
+	    memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr)) == 0);
+}
+
 static int
 parse_hostport(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
-	struct sockaddr_storage ss;
-	socklen_t sslen = sizeof(ss);
-	const char *why;
-	char	b[128];
+	struct sockaddr_storage ss, ps;
+	socklen_t sslen = sizeof(ss), pslen;
+	const char *why, *prev;
+	char	b[128], bp[128];
+	unsigned i;
 
 	if ((why = sockspec_hostport(value, &ss, &sslen)) != NULL) {
 		cfg_error(cfg, "%s \"%s\": %s", opt->name,
 		    show(value, b, sizeof(b)), why);
 		return (-1);
+	}
+	/* The second bind() would fail: say so with the line.  The entry
+	 * being set is already in the list, still without a string. */
+	for (i = 0; strcmp(opt->name, "listen") == 0 && i < cfg_opt_size(opt);
+	    i++) {
+		pslen = sizeof(ps);
+		if ((prev = cfg_opt_getnstr(opt, i)) != NULL &&
+		    sockspec_hostport(prev, &ps, &pslen) == NULL &&
+		    same_sockaddr(&ss, &ps)) {
+			cfg_error(cfg, "%s \"%s\": the same address as \"%s\"",
+			    opt->name, show(value, b, sizeof(b)),
+			    show(prev, bp, sizeof(bp)));
+			return (-1);
+		}
 	}
 	*(const char **)result = value;
 	return (0);

@@ -288,6 +288,15 @@ ParameterizedTestParameters(config, bad)
 		{ "milter { socket = \"inet:localhost:8899\" }",
 		  ":1: socket \"inet:localhost:8899\" is Postfix syntax; "
 		  "libmilter wants \"inet:8899@localhost\"" },
+		/* two listeners on one address */
+		{ "shim { listen = { \"127.0.0.1:25\",\n  \"127.0.0.1:025\" } }",
+		  ":2: listen \"127.0.0.1:025\": the same address as "
+		  "\"127.0.0.1:25\"" },
+		{ "shim { listen = { \"[::1]:25\", \"[0:0::1]:25\" } }",
+		  ":1: listen \"[0:0::1]:25\": the same address as \"[::1]:25\"" },
+		{ "shim { listen += { \"127.0.0.1:2526\" } }",
+		  ":1: listen \"127.0.0.1:2526\": the same address as "
+		  "\"127.0.0.1:2526\"" },
 		/* control bytes in messages are escaped */
 		{ "mode = \"a\\x01b\"",
 		  ":1: mode \"a\\x01b\" unknown (enforce, monitor)" },
