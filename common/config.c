@@ -18,9 +18,11 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,6 +104,7 @@ static int parse_int(cfg_t *, cfg_opt_t *, const char *, void *);
 static int parse_bool(cfg_t *, cfg_opt_t *, const char *, void *);
 static int parse_facility(cfg_t *, cfg_opt_t *, const char *, void *);
 static int parse_any(cfg_t *, cfg_opt_t *, const char *, void *);
+static int parse_account(cfg_t *, cfg_opt_t *, const char *, void *);
 static int parse_cidr(cfg_t *, cfg_opt_t *, const char *, void *);
 static int parse_milter_socket(cfg_t *, cfg_opt_t *, const char *, void *);
 static int parse_socket_mode(cfg_t *, cfg_opt_t *, const char *, void *);
@@ -131,8 +134,8 @@ static cfg_opt_t opts[] = {
 	CFG_INT_CB("mode", CONFIG_ENFORCE, CFGF_NONE, parse_enum),
 	CFG_INT_CB("syslog-facility", LOG_MAIL, CFGF_NONE, parse_facility),
 	CFG_STR_LIST_CB("exempt-clients", def_none, CFGF_NONE, parse_cidr),
-	CFG_STR_CB("user", "", CFGF_NONE, parse_any),
-	CFG_STR_CB("group", "", CFGF_NONE, parse_any),
+	CFG_STR_CB("user", "", CFGF_NONE, parse_account),
+	CFG_STR_CB("group", "", CFGF_NONE, parse_account),
 	CFG_SEC("milter", ((cfg_opt_t []){
 		CFG_STR_CB("socket", "inet:8899@127.0.0.1", CFGF_NONE,
 		    parse_milter_socket),
@@ -537,12 +540,49 @@ parse_facility(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 	return (-1);
 }
 
-/* Any string: user, group, TLS file names (checked where they are used). */
+/* Any string: TLS file names (checked where they are used). */
 static int
 parse_any(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 {
 	(void)cfg;
 	(void)opt;
+	*(const char **)result = value;
+	return (0);
+}
+
+/*
+ * user, group: empty, or an account of this host, looked up here so that
+ * a wrong name is refused with its line (privs_lookup() resolves it again
+ * when the daemon starts).
+ */
+static int
+parse_account(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	struct passwd pw, *pwp = NULL;
+	struct group gr, *grp = NULL;
+	char	buf[16384], b[128], eb[128];
+	int	rc;
+
+	if (value[0] != '\0') {
+		if (strcmp(opt->name, "user") == 0)
+			rc = getpwnam_r(value, &pw, buf, sizeof(buf), &pwp);
+		else
+			rc = getgrnam_r(value, &gr, buf, sizeof(buf), &grp);
+		/* getpwnam(3): these also mean "no such name" */
+		if (rc == ENOENT || rc == ESRCH || rc == EBADF || rc == EPERM)
+			rc = 0;
+		if (rc != 0) {
+			cfg_error(cfg, "%s \"%s\" cannot be looked up: %s",
+			    opt->name, show(value, b, sizeof(b)),
+			    strerror_r(rc, eb, sizeof(eb)));
+			return (-1);
+		}
+		if (pwp == NULL && grp == NULL) {
+			cfg_error(cfg, "%s \"%s\" does not exist", opt->name,
+			    show(value, b, sizeof(b)));
+			return (-1);
+		}
+	}
 	*(const char **)result = value;
 	return (0);
 }

@@ -278,6 +278,11 @@ ParameterizedTestParameters(config, bad)
 		  ":2: end of file inside a quoted string or a comment" },
 		{ "rule rcpt-count { limit = 5 }\n/* limit = 6",
 		  ":2: end of file inside a quoted string or a comment" },
+		/* accounts, looked up at load */
+		{ "\nuser = \"no-such-user-here\"",
+		  ":2: user \"no-such-user-here\" does not exist" },
+		{ "user = \"root\"\ngroup = \"no-such-group-here\"",
+		  ":2: group \"no-such-group-here\" does not exist" },
 		/* Postfix's socket syntax: libmilter would bind port 127 */
 		{ "milter {\n  socket = \"inet:127.0.0.1:8899\"\n}",
 		  ":2: socket \"inet:127.0.0.1:8899\" is Postfix syntax; "
@@ -403,7 +408,10 @@ ParameterizedTestParameters(config, good)
 		  "rule cmd-line-length {\n  limit = 65536\n  action = none\n" },
 		{ "shim { starttls = terminate tls-certificate = \"/c.pem\" "
 		  "tls-key = \"/k.pem\" }", "  starttls = terminate\n" },
-		{ "user = \"a\\\"b\\\\c$d\"", "user = \"a\\\"b\\\\c\\$d\"\n" },
+		{ "rule rcpt-count { reply = \"a\\\"b\\\\c$d\" }",
+		  "  reply = \"a\\\"b\\\\c\\$d\"\n" },
+		{ "user = \"root\"\ngroup = \"root\"",
+		  "user = \"root\"\ngroup = \"root\"\n" },
 		{ "milter { socket = \"inet:8899\" }", "  socket = \"inet:8899\"\n" },
 		{ "milter { timeout = 86400 }\nshim { max-connections = 1000000 }",
 		  "  max-connections = 1000000\n" },
@@ -653,7 +661,7 @@ Test(config, round_trip_asa)
 
 	write_temp("profile = asa\nmode = monitor\nsyslog-facility = local5\n"
 	    "exempt-clients = { \"192.0.2.0/24\", \"2001:db8::/48\" }\n"
-	    "user = \"esmtp-inspect\"\ngroup = \"mail\"\n"
+	    "user = \"root\"\ngroup = \"root\"\n"
 	    "milter { socket = \"inet6:8899@[::1]\" on-error = accept }\n"
 	    "shim { listen = { \"[::]:25\", \"0.0.0.0:25\" } proxy-protocol = v1\n"
 	    "  banner = mask banner-text = \"mx.example.net ESMTP ready\"\n"
