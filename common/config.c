@@ -12,9 +12,13 @@
  * and action of both profiles, and the asa_* tables the SPEC 3.1 shim
  * settings.  Every value is checked by a libconfuse parse callback while the
  * file is read, so an error names the line it was found on; nothing is
- * printed by libconfuse itself.  A value set in the file (CFGF_MODIFIED)
- * always wins over the profile.  libconfuse's scanner is global state, so
- * loads are serialised by load_lock (they happen at start and on SIGHUP).
+ * printed by libconfuse itself.  libconfuse reads the text confscan_read()
+ * gives back, comments blanked: it counts lines wrongly after a comment,
+ * and confscan also finds what libconfuse misses or misreports (a string
+ * or comment open at the end, a missing "}").  A value set in the file
+ * (CFGF_MODIFIED) always wins over the profile.  libconfuse's scanner is
+ * global state, so loads are serialised by load_lock (they happen at start
+ * and on SIGHUP).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -33,6 +37,7 @@
 #include <confuse.h>
 
 #include "config.h"
+#include "confscan.h"
 #include "sockspec.h"
 
 #define LIMIT_TIMEOUT_MAX	86400
@@ -262,6 +267,9 @@ struct load_ctx {
 	char   *err;
 	size_t	errlen;
 	int	quiet;			/* probing: drop messages */
+	/* The first message as libconfuse wrote it, and its line: */
+	char	first[CONFIG_ERR_MAX];
+	int	first_line;
 	int	starttls_line;		/* where starttls was set, 0: not set */
 };
 
@@ -282,10 +290,13 @@ load_errfunc(cfg_t *cfg, const char *fmt, va_list ap)
 	char	msg[CONFIG_ERR_MAX], clean[CONFIG_ERR_MAX];
 	size_t	i, o;
 
-	if (load_ctx == NULL || load_ctx->quiet || load_ctx->err == NULL ||
-	    load_ctx->errlen == 0 || load_ctx->err[0] != '\0')
+	if (load_ctx == NULL || load_ctx->quiet || load_ctx->first[0] != '\0')
 		return;
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	(void)snprintf(load_ctx->first, sizeof(load_ctx->first), "%s", msg);
+	load_ctx->first_line = cfg != NULL ? cfg->line : 0;
+	if (load_ctx->err == NULL || load_ctx->errlen == 0)
+		return;
 	for (i = o = 0; msg[i] != '\0' && o + 5 < sizeof(clean); i++) {
 		unsigned char c = (unsigned char)msg[i];
 
@@ -909,8 +920,10 @@ valid_shim(cfg_t *cfg, cfg_opt_t *opt)
  * libconfuse takes end of file inside a "string" or a comment between two
  * options for a normal end: it drops that text and leaves its (global)
  * scanner in the string state, where parsing any default value afterwards
- * (cfg_addtsec) aborts the process.  Probe the scanner: a lone "}" is an
- * error only when it is read as a token.  Returns 1 if the scanner is clean.
+ * (cfg_addtsec) aborts the process.  confscan blanks such a tail, so this
+ * only guards against the two scanners ever disagreeing: a reload must not
+ * abort.  Probe the scanner: a lone "}" is an error only when it is read as
+ * a token.  Returns 1 if the scanner is clean.
  */
 static int
 scanner_clean(cfg_t *c)
@@ -1155,6 +1168,80 @@ build(cfg_t *c, const char *path)
 	return (cfg);
 }
 
+/* "FILE:LINE: message" in the caller's buffer, instead of what is there. */
+static void __attribute__((format(printf, 2, 3)))
+load_error_at(int line, const char *fmt, ...)
+{
+	char	msg[CONFIG_ERR_MAX];
+	va_list	ap;
+
+	if (load_ctx->err == NULL || load_ctx->errlen == 0)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	(void)snprintf(load_ctx->err, load_ctx->errlen, "%s:%d: %s",
+	    load_ctx->path, line, msg);
+}
+
+/*
+ * After libconfuse has read the text (${parsed}: without an error): what
+ * confscan found that libconfuse reports wrongly or not at all.  Returns 1
+ * if the file is refused.
+ */
+static int
+scan_errors(const struct confscan *cs, int parsed)
+{
+	char	want[CONFIG_ERR_MAX], b[128];
+
+	/* Blanked to the end: libconfuse missed at most a value there. */
+	if (cs->open != 0 && (parsed ||
+	    strcmp(load_ctx->first, "premature end of file") == 0)) {
+		load_error_at(cs->open_line, "unterminated %s", cs->open == '*' ?
+		    "comment" : "quoted string");
+		return (1);
+	}
+	if (!parsed && cs->stray != NULL) {
+		(void)snprintf(want, sizeof(want), "no such option '%s'",
+		    cs->stray);
+		if (load_ctx->first_line == cs->stray_line &&
+		    strcmp(load_ctx->first, want) == 0)
+			load_error_at(cs->stray_line, "missing \"}\" for \"%s\" "
+			    "opened at line %d", show(cs->stray_block, b,
+			    sizeof(b)), cs->stray_open);
+	}
+	return (!parsed);
+}
+
+/* The whole of ${fp} in a new buffer, its length in *len; NULL with errno. */
+static char *
+read_all(FILE *fp, size_t *len)
+{
+	char   *buf = NULL, *nb;
+	size_t	cap = 0, n = 0, r;
+
+	do {
+		if (n == cap) {
+			cap = cap == 0 ? 8192 : cap * 2;
+			if ((nb = realloc(buf, cap)) == NULL) {
+				free(buf);
+				errno = ENOMEM;
+				return (NULL);
+			}
+			buf = nb;
+		}
+		n += (r = fread(buf + n, 1, cap - n, fp));
+	} while (r > 0);
+	if (ferror(fp)) {
+		free(buf);
+		if (errno == 0)
+			errno = EIO;
+		return (NULL);
+	}
+	*len = n;
+	return (buf);
+}
+
 /**
  * config_load(path, err, errlen): read and validate ${path}.  Returns a new
  * snapshot with one reference, or NULL with "FILE:LINE: message" (or
@@ -1163,14 +1250,21 @@ build(cfg_t *c, const char *path)
 struct config *
 config_load(const char *path, char *err, size_t errlen)
 {
-	struct load_ctx ctx = { path, err, errlen, 0, 0 };
+	struct load_ctx ctx;
+	struct confscan cs;
 	struct config *cfg = NULL;
 	struct stat st;
-	char	ebuf[256];
+	char	ebuf[256], *text;
+	size_t	len;
 	cfg_t  *c = NULL;
 	FILE   *fp;
-	int	line;
+	int	line, rc = CFG_SUCCESS;
 
+	memset(&ctx, 0, sizeof(ctx));
+	memset(&cs, 0, sizeof(cs));
+	ctx.path = path;
+	ctx.err = err;
+	ctx.errlen = errlen;
 	if (err != NULL && errlen > 0)
 		err[0] = '\0';
 	if ((fp = fopen(path, "r")) == NULL) {
@@ -1178,16 +1272,26 @@ config_load(const char *path, char *err, size_t errlen)
 		    strerror_r(errno, ebuf, sizeof(ebuf)));
 		return (NULL);
 	}
-	/* flex exits the process on a read error: refuse what is not a file. */
+	/* A FIFO or a device could be read for ever: a file only. */
 	if (fstat(fileno(fp), &st) != 0 || !S_ISREG(st.st_mode)) {
 		load_error(path, err, errlen, "%s", S_ISDIR(st.st_mode) ?
 		    strerror_r(EISDIR, ebuf, sizeof(ebuf)) : "not a regular file");
 		(void)fclose(fp);
 		return (NULL);
 	}
+	errno = 0;
+	text = read_all(fp, &len);
+	(void)fclose(fp);
+	if (text == NULL) {
+		load_error(path, err, errlen, "%s",
+		    strerror_r(errno, ebuf, sizeof(ebuf)));
+		return (NULL);
+	}
+	rc = confscan_read(&cs, text, len, opts);
+	free(text);
 	(void)pthread_mutex_lock(&load_lock);
 	load_ctx = &ctx;
-	if ((c = cfg_init(opts, CFGF_NONE)) == NULL)
+	if (rc != 0 || (c = cfg_init(opts, CFGF_NONE)) == NULL)
 		goto nomem;
 	(void)cfg_set_error_function(c, load_errfunc);
 	(void)cfg_set_validate_func(c, "rule", valid_rule);
@@ -1195,7 +1299,14 @@ config_load(const char *path, char *err, size_t errlen)
 	free(c->filename);
 	if ((c->filename = strdup(path)) == NULL)
 		goto nomem;
-	if (cfg_parse_fp(c, fp) != CFG_SUCCESS) {
+	/* The blanked text; fmemopen() refuses an empty buffer. */
+	if (cs.len > 0) {
+		if ((fp = fmemopen(cs.text, cs.len, "r")) == NULL)
+			goto nomem;
+		rc = cfg_parse_fp(c, fp);
+		(void)fclose(fp);
+	}
+	if (scan_errors(&cs, rc == CFG_SUCCESS)) {
 		if (err != NULL && errlen > 0 && err[0] == '\0')
 			load_error(path, err, errlen, "syntax error");
 		goto done;
@@ -1218,7 +1329,7 @@ done:
 	if (c != NULL)
 		(void)cfg_free(c);
 	(void)pthread_mutex_unlock(&load_lock);
-	(void)fclose(fp);
+	confscan_free(&cs);
 	return (cfg);
 }
 

@@ -271,13 +271,33 @@ ParameterizedTestParameters(config, bad)
 		  ":2: found duplicate title 'rcpt-count'" },
 		{ "rule { action = none }",
 		  ":1: missing title for section 'rule'" },
-		{ "mode = \"enforce\n", ":2: premature end of file" },
 		{ "}", ":1: unexpected closing brace" },
-		/* end of file inside a string or comment between options */
-		{ "mode = monitor\n\"abc",
-		  ":2: end of file inside a quoted string or a comment" },
+		{ "shim {\n  milter { }\n}\n", ":2: no such option 'milter'" },
+		/* lines after comments (libconfuse counts too many) */
+		{ "# comment\nmode = loud",
+		  ":2: mode \"loud\" unknown (enforce, monitor)" },
+		{ "/* a\n   b */\n\nfoo = 1", ":4: no such option 'foo'" },
+		{ "mode = enforce // x\n# y\nshim {\n  banner = hide\n}",
+		  ":4: banner \"hide\" unknown (pass, mask, asterisks)" },
+		/* a string or comment open at the end: where it opened */
+		{ "mode = \"enforce\n", ":1: unterminated quoted string" },
+		{ "mode = monitor\n\"abc", ":2: unterminated quoted string" },
+		{ "shim {\n  banner = mask\n  banner-text = \"abc\n"
+		  "  ehlo-other = mask\n}\n", ":3: unterminated quoted string" },
+		{ "mode = monitor\nuser = 'abc\n\n",
+		  ":2: unterminated quoted string" },
 		{ "rule rcpt-count { limit = 5 }\n/* limit = 6",
-		  ":2: end of file inside a quoted string or a comment" },
+		  ":2: unterminated comment" },
+		{ "foo = \"abc", ":1: no such option 'foo'" },
+		/* a missing "}": where libconfuse finds the next block */
+		{ "shim {\n  listen = {\"127.0.0.1:2526\"}\nmilter {\n"
+		  "  timeout = 5\n}\n",
+		  ":3: missing \"}\" for \"shim\" opened at line 1" },
+		{ "rule rcpt-count {\n  limit = 5\n\n"
+		  "rule sender-length { limit = 10 }\n",
+		  ":4: missing \"}\" for \"rule rcpt-count\" opened at line 1" },
+		{ "# c\nmilter {\n  timeout = 5\nmode = monitor\n",
+		  ":4: missing \"}\" for \"milter\" opened at line 2" },
 		/* accounts, looked up at load */
 		{ "\nuser = \"no-such-user-here\"",
 		  ":2: user \"no-such-user-here\" does not exist" },
@@ -410,6 +430,10 @@ ParameterizedTestParameters(config, good)
 		  "tls-key = \"/k.pem\" }", "  starttls = terminate\n" },
 		{ "rule rcpt-count { reply = \"a\\\"b\\\\c$d\" }",
 		  "  reply = \"a\\\"b\\\\c\\$d\"\n" },
+		/* comments are blanks, inside a statement too */
+		{ "shim { ehlo-keywords = { \"SIZE\", # \"VRFY\",\n  \"DSN\" } }",
+		  "  ehlo-keywords = { \"SIZE\", \"DSN\" }\n" },
+		{ "mode /* = enforce */ = monitor", "mode = monitor\n" },
 		{ "user = \"root\"\ngroup = \"root\"",
 		  "user = \"root\"\ngroup = \"root\"\n" },
 		{ "milter { socket = \"inet:8899\" }", "  socket = \"inet:8899\"\n" },
@@ -716,6 +740,9 @@ ParameterizedTestParameters(config, warnings)
 		  "tls-key = \"/k\" }", "" },
 		{ "shim { starttls = strip }", "" },
 		{ "profile = asa", "" },
+		/* true lines after comments */
+		{ "# c\n// d\n/* e\n f */\nshim {\n  starttls = allow\n}",
+		  ":6: " CONFIG_STARTTLS_ALLOW },
 	};
 	return cr_make_param_array(struct warn_row, rows,
 	    sizeof(rows) / sizeof(rows[0]));
@@ -747,7 +774,8 @@ Test(config, load_after_error)
 
 	static const char *const bad[] = {
 		"user = 'abc", "user = \"abc", "mode = monitor\n\"abc",
-		"mode = monitor /* x",
+		"mode = monitor /* x", "user = \"\\8\"", "user = '\\",
+		"shim {\n  milter {\n",
 	};
 	size_t	i;
 
