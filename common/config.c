@@ -14,8 +14,8 @@
  * file is read, so an error names the line it was found on; nothing is
  * printed by libconfuse itself.  libconfuse reads the text confscan_read()
  * gives back, comments blanked: it counts lines wrongly after a comment,
- * and confscan also finds what libconfuse misses or misreports (a string
- * or comment open at the end, a missing "}").  A value set in the file
+ * and confscan also finds what libconfuse takes silently (a name given
+ * twice, an open string, comment or block).  A value set in the file
  * (CFGF_MODIFIED) always wins over the profile.  libconfuse's scanner is
  * global state, so loads are serialised by load_lock (they happen at start
  * and on SIGHUP).
@@ -196,7 +196,7 @@ static cfg_opt_t opts[] = {
 		CFG_STR_LIST_CB("exempt-clients", def_none, CFGF_NONE, parse_cidr),
 		CFG_STR_LIST_CB("headers", def_none, CFGF_NONE, parse_header),
 		CFG_END()
-	}), CFGF_MULTI | CFGF_TITLE | CFGF_NO_TITLE_DUPES),
+	}), CFGF_MULTI | CFGF_TITLE),	/* again: replaces, with a warning */
 	CFG_END()
 };
 
@@ -271,6 +271,7 @@ struct load_ctx {
 	char	first[CONFIG_ERR_MAX];
 	int	first_line;
 	int	starttls_line;		/* where starttls was set, 0: not set */
+	int    *warn_lines;		/* the line of each warning */
 };
 
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -1010,6 +1011,45 @@ str_make(char **dst, cfg_t *sec, const char *name)
 	return ((*dst = strdup(cfg_getstr(sec, name))) == NULL ? -1 : 0);
 }
 
+/*
+ * A warning for -n: "FILE:LINE: text", or "FILE: text" with ${line} 0.
+ * Kept in the order of the lines (0 first), under load_ctx.
+ */
+static int __attribute__((format(printf, 3, 4)))
+warn(struct config *cfg, int line, const char *fmt, ...)
+{
+	char	msg[CONFIG_ERR_MAX], **v;
+	char	*w;
+	va_list	ap;
+	size_t	i, n = cfg->warnings.n;
+	int    *l;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if ((line > 0 ? asprintf(&w, "%s:%d: %s", cfg->path, line, msg) :
+	    asprintf(&w, "%s: %s", cfg->path, msg)) < 0)
+		return (-1);
+	if ((v = realloc(cfg->warnings.v, (n + 2) * sizeof(*v))) == NULL) {
+		free(w);
+		return (-1);
+	}
+	cfg->warnings.v = v;
+	if ((l = realloc(load_ctx->warn_lines, (n + 1) * sizeof(*l))) == NULL) {
+		free(w);
+		return (-1);
+	}
+	load_ctx->warn_lines = l;
+	for (i = n; i > 0 && l[i - 1] > line; i--) {
+		v[i] = v[i - 1];
+		l[i] = l[i - 1];
+	}
+	v[i] = w;
+	l[i] = line;
+	v[++cfg->warnings.n] = NULL;
+	return (0);
+}
+
 static int
 build_rules(struct config *cfg, cfg_t *c)
 {
@@ -1040,35 +1080,6 @@ build_rules(struct config *cfg, cfg_t *c)
 		    strv_make(&cr->headers, NULL, NULL, dup_headers, NULL))
 			return (-1);
 	}
-	return (0);
-}
-
-/* A warning for -n: "FILE:LINE: text", or "FILE: text" with ${line} 0. */
-static int __attribute__((format(printf, 3, 4)))
-warn(struct config *cfg, int line, const char *fmt, ...)
-{
-	char	msg[CONFIG_ERR_MAX], **v;
-	char	*w;
-	va_list	ap;
-	int	n;
-
-	va_start(ap, fmt);
-	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (line > 0)
-		n = asprintf(&w, "%s:%d: %s", cfg->path, line, msg);
-	else
-		n = asprintf(&w, "%s: %s", cfg->path, msg);
-	if (n < 0)
-		return (-1);
-	if ((v = realloc(cfg->warnings.v, (cfg->warnings.n + 2) *
-	    sizeof(*v))) == NULL) {
-		free(w);
-		return (-1);
-	}
-	v[cfg->warnings.n++] = w;
-	v[cfg->warnings.n] = NULL;
-	cfg->warnings.v = v;
 	return (0);
 }
 
@@ -1213,6 +1224,35 @@ scan_errors(const struct confscan *cs, int parsed)
 	return (!parsed);
 }
 
+/* -n warnings for what confscan found: names given twice, an open block. */
+static int
+scan_warnings(struct config *cfg, const struct confscan *cs)
+{
+	const struct confscan_dup *d;
+	char	b[128], bb[128], in[160];
+	size_t	i;
+	int	rc = 0;
+
+	for (i = 0; i < cs->ndups && rc == 0; i++) {
+		d = &cs->dups[i];
+		in[0] = '\0';
+		if (d->block != NULL)
+			(void)snprintf(in, sizeof(in), " in \"%s\"",
+			    show(d->block, bb, sizeof(bb)));
+		rc = warn(cfg, d->line, "\"%s\" given twice%s (also line %d); "
+		    "%s", show(d->name, b, sizeof(b)), in, d->first,
+		    d->kind == CONFSCAN_DUP_OPTION ? "the last one wins" :
+		    d->kind == CONFSCAN_DUP_MERGED ? "the blocks are merged, "
+		    "the later settings win" : "the last one wins, the earlier "
+		    "block is ignored");
+	}
+	if (rc == 0 && cs->unclosed != NULL)
+		rc = warn(cfg, cs->unclosed_line, "\"%s\" has no closing \"}\": "
+		    "the end of the file closes it", show(cs->unclosed, b,
+		    sizeof(b)));
+	return (rc);
+}
+
 /* The whole of ${fp} in a new buffer, its length in *len; NULL with errno. */
 static char *
 read_all(FILE *fp, size_t *len)
@@ -1318,10 +1358,12 @@ config_load(const char *path, char *err, size_t errlen)
 			    "quoted string or a comment", path, line);
 		goto done;
 	}
-	if ((cfg = build(c, path)) == NULL)
+	if ((cfg = build(c, path)) == NULL || scan_warnings(cfg, &cs) != 0)
 		goto nomem;
 	goto done;
 nomem:
+	config_unref(cfg);
+	cfg = NULL;
 	load_error(path, err, errlen, "%s",
 	    strerror_r(ENOMEM, ebuf, sizeof(ebuf)));
 done:
@@ -1329,6 +1371,7 @@ done:
 	if (c != NULL)
 		(void)cfg_free(c);
 	(void)pthread_mutex_unlock(&load_lock);
+	free(ctx.warn_lines);
 	confscan_free(&cs);
 	return (cfg);
 }

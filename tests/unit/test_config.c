@@ -267,8 +267,6 @@ ParameterizedTestParameters(config, bad)
 		{ "rule rcpt-count { action = { reject } }",
 		  ":1: unexpected token '{'" },
 		{ "milter = 5", ":1: missing opening brace for section 'milter'" },
-		{ "rule rcpt-count { }\nrule rcpt-count { }",
-		  ":2: found duplicate title 'rcpt-count'" },
 		{ "rule { action = none }",
 		  ":1: missing title for section 'rule'" },
 		{ "}", ":1: unexpected closing brace" },
@@ -434,6 +432,12 @@ ParameterizedTestParameters(config, good)
 		{ "shim { ehlo-keywords = { \"SIZE\", # \"VRFY\",\n  \"DSN\" } }",
 		  "  ehlo-keywords = { \"SIZE\", \"DSN\" }\n" },
 		{ "mode /* = enforce */ = monitor", "mode = monitor\n" },
+		/* given twice: a rule block replaces, other blocks merge */
+		{ "rule rcpt-count { limit = 5 }\nrule rcpt-count { action = reject }",
+		  "rule rcpt-count {\n  limit = 100\n  action = reject\n" },
+		{ "milter { timeout = 5 }\nmilter { on-error = accept }",
+		  "  timeout = 5\n  on-error = accept\n" },
+		{ "mode = monitor\nmode = enforce", "mode = enforce\n" },
 		{ "user = \"root\"\ngroup = \"root\"",
 		  "user = \"root\"\ngroup = \"root\"\n" },
 		{ "milter { socket = \"inet:8899\" }", "  socket = \"inet:8899\"\n" },
@@ -724,16 +728,22 @@ Test(config, shipped_is_defaults)
 	free(b);
 }
 
-/* -n's warnings (SPEC 2): "FILE:LINE: text", "FILE: text" for a default. */
+/*
+ * -n's warnings (SPEC 2): "FILE:LINE: text", "FILE: text" for a default,
+ * in the order of the lines.  A row lists every warning the text gives.
+ */
 struct warn_row {
-	char	text[128];
-	char	warn[128];	/* after the path; "" : none */
+	char	text[256];
+	char	warn[640];	/* after the path, one a line; "": none */
 };
+
+#define ALLOW	": " CONFIG_STARTTLS_ALLOW
+#define ONE	" given twice (also line 1); the last one wins"
 
 ParameterizedTestParameters(config, warnings)
 {
 	static struct warn_row rows[] = {
-		{ "", ": " CONFIG_STARTTLS_ALLOW },
+		{ "", ALLOW },
 		{ "shim {\n  starttls = allow\n}", ":2: " CONFIG_STARTTLS_ALLOW },
 		{ "\nshim { starttls = auto }", ":2: " CONFIG_STARTTLS_ALLOW },
 		{ "shim { starttls = auto tls-certificate = \"/c\" "
@@ -743,6 +753,45 @@ ParameterizedTestParameters(config, warnings)
 		/* true lines after comments */
 		{ "# c\n// d\n/* e\n f */\nshim {\n  starttls = allow\n}",
 		  ":6: " CONFIG_STARTTLS_ALLOW },
+		/* an option or a block given twice */
+		{ "mode = enforce\nprofile = standard\nmode = monitor\n",
+		  ALLOW "\n:3: \"mode\"" ONE },
+		{ "mode = enforce\n\"mode\" = monitor", ALLOW "\n:2: \"mode\"" ONE },
+		{ "exempt-clients = {}\nexempt-clients = { \"192.0.2.1\" }",
+		  ALLOW "\n:2: \"exempt-clients\"" ONE },
+		{ "milter {\n  timeout = 5\n  timeout = 6\n}",
+		  ALLOW "\n:3: \"timeout\" given twice in \"milter\" (also line 2); "
+		  "the last one wins" },
+		{ "rule rcpt-count {\n  limit = 5 limit = 6\n}",
+		  ALLOW "\n:2: \"limit\" given twice in \"rule rcpt-count\" "
+		  "(also line 2); the last one wins" },
+		{ "milter { timeout = 5 }\nmilter {\n  socket = \"unix:/run/m.sock\"\n}",
+		  ALLOW "\n:2: \"milter\" given twice (also line 1); the blocks "
+		  "are merged, the later settings win" },
+		{ "rule rcpt-count { limit = 5 }\n\nrule rcpt-count { action = "
+		  "reject }", ALLOW "\n:3: \"rule rcpt-count\" given twice (also "
+		  "line 1); the last one wins, the earlier block is ignored" },
+		{ "shim { starttls = strip\n  starttls = strip\n  starttls = "
+		  "strip }", ":2: \"starttls\" given twice in \"shim\" (also line "
+		  "1); the last one wins\n:3: \"starttls\" given twice in \"shim\" "
+		  "(also line 2); the last one wins" },
+		/* ... but not: appending, other blocks, quotes, comments */
+		{ "shim { starttls = strip commands = { \"HELO\" }\n"
+		  "  commands += { \"EHLO\" } }", "" },
+		{ "rule rcpt-count { limit = 5 }\nrule sender-length { limit = 5 }\n"
+		  "exempt-clients = {}\nrule rcpt-count {}", ALLOW "\n:4: \"rule "
+		  "rcpt-count\" given twice (also line 1); the last one wins, the "
+		  "earlier block is ignored" },
+		{ "shim {\n  starttls = strip # starttls = allow\n"
+		  "  banner-text = \"starttls = allow\"\n"
+		  "  /* starttls = allow */ // starttls = allow\n}", "" },
+		/* a block the end of the file closes */
+		{ "mode = enforce\nshim {\n  starttls = strip\n", ":2: \"shim\" "
+		  "has no closing \"}\": the end of the file closes it" },
+		/* in the order of the lines */
+		{ "mode = enforce\nmode = monitor\nshim { starttls = allow }",
+		  ":2: \"mode\" given twice (also line 1); the last one wins\n"
+		  ":3: " CONFIG_STARTTLS_ALLOW },
 	};
 	return cr_make_param_array(struct warn_row, rows,
 	    sizeof(rows) / sizeof(rows[0]));
@@ -750,19 +799,25 @@ ParameterizedTestParameters(config, warnings)
 
 ParameterizedTest(struct warn_row *r, config, warnings)
 {
-	char	path[64], err[CONFIG_ERR_MAX], want[256];
+	char	path[64], err[CONFIG_ERR_MAX], want[2048], got[2048];
+	const char *p, *nl;
 	struct config *cfg;
+	size_t	i, o = 0;
 
 	cfg = load_text(r->text, path, sizeof(path), err, sizeof(err));
 	cr_assert_not_null(cfg, "%s", err);
-	if (r->warn[0] == '\0') {
-		cr_assert_eq(cfg->warnings.n, 0, "%s: %s", r->text,
-		    cfg->warnings.n ? cfg->warnings.v[0] : "");
-	} else {
-		(void)snprintf(want, sizeof(want), "%s%s", path, r->warn);
-		cr_assert_eq(cfg->warnings.n, 1, "%s", r->text);
-		cr_assert_str_eq(cfg->warnings.v[0], want);
+	want[0] = got[0] = '\0';
+	for (p = r->warn; *p != '\0'; p = nl != NULL ? nl + 1 : p + strlen(p)) {
+		nl = strchr(p, '\n');
+		o += (size_t)snprintf(want + o, sizeof(want) - o, "%s%s%.*s",
+		    o ? "\n" : "", path, (int)(nl ? nl - p : (int)strlen(p)), p);
 	}
+	for (i = 0, o = 0; i < cfg->warnings.n; i++)
+		o += (size_t)snprintf(got + o, sizeof(got) - o, "%s%s",
+		    i ? "\n" : "", cfg->warnings.v[i]);
+	cr_assert(cfg->warnings.n == 0 ||
+	    cfg->warnings.v[cfg->warnings.n] == NULL);
+	cr_assert_str_eq(got, want, "text: %s", r->text);
 	config_unref(cfg);
 }
 
