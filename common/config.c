@@ -270,7 +270,11 @@ struct load_ctx {
 	/* The first message as libconfuse wrote it, and its line: */
 	char	first[CONFIG_ERR_MAX];
 	int	first_line;
-	int	starttls_line;		/* where starttls was set, 0: not set */
+	/* Where values that warnings name were set (0: not in the file): */
+	int	starttls_line;
+	int	proxy_line;
+	int	limit_line[POLICY_NRULES];
+	int	exempt_line[POLICY_NRULES + 1];	/* [POLICY_NRULES]: global */
 	int    *warn_lines;		/* the line of each warning */
 };
 
@@ -468,6 +472,8 @@ parse_enum(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 				*(long *)result = w;
 				if (strcmp(opt->name, "starttls") == 0)
 					load_ctx->starttls_line = cfg->line;
+				if (strcmp(opt->name, "proxy-protocol") == 0)
+					load_ctx->proxy_line = cfg->line;
 				return (0);
 			}
 		cfg_error(cfg, "%s \"%s\" unknown (%s)", opt->name,
@@ -605,14 +611,18 @@ parse_cidr(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 	struct cidr c;
 	const char *why;
 	char	p[128], b[128];
+	int	r;
 
-	if (rule_of(cfg) < 0)
+	if ((r = rule_of(cfg)) < 0)
 		return (-1);
 	if ((why = cidr_parse(value, &c)) != NULL) {
 		cfg_error(cfg, "%s%s \"%s\": %s", prefix(cfg, p, sizeof(p)),
 		    opt->name, show(value, b, sizeof(b)), why);
 		return (-1);
 	}
+	/* The line of the list's last entry, for the warnings of build(). */
+	if (strcmp(opt->name, "exempt-clients") == 0)
+		load_ctx->exempt_line[r] = cfg->line;
 	*(const char **)result = value;
 	return (0);
 }
@@ -822,6 +832,7 @@ parse_limit(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 		    rule_defaults[r].min, rule_defaults[r].max);
 		return (-1);
 	}
+	load_ctx->limit_line[r] = cfg->line;
 	*(long *)result = v;
 	return (0);
 }
@@ -1050,6 +1061,117 @@ warn(struct config *cfg, int line, const char *fmt, ...)
 	return (0);
 }
 
+/* A range of client addresses, big-endian in IPv6 space (IPv4: the last 4). */
+struct span {
+	unsigned char lo[16], hi[16];
+};
+
+static int
+span_cmp(const void *a, const void *b)
+{
+	return (memcmp(((const struct span *)a)->lo,
+	    ((const struct span *)b)->lo, 16));
+}
+
+/*
+ * 1 if no ${family} client escapes the prefixes of ${cl}, matched as
+ * cidr_match() does: an IPv4 client by IPv4 prefixes only, an IPv6 one by
+ * IPv6 prefixes and, when IPv4-mapped, by IPv4 ones too; else 0, -1 when
+ * out of memory.  The union counts: 0.0.0.0/1 and 128.0.0.0/1 cover all.
+ */
+static int
+covers_all(const struct cidr_list *cl, int family)
+{
+	unsigned char reach[16], top[16];
+	struct span *sp;
+	size_t	i, k, n = 0;
+	unsigned bits;
+	int	rc = 0;
+
+	if ((sp = calloc(cl->n + 1, sizeof(*sp))) == NULL)
+		return (-1);
+	for (i = 0; i < cl->n; i++) {
+		if (cl->v[i].family == AF_INET) {
+			memcpy(sp[n].lo + 12, cl->v[i].addr, 4);
+			if (family == AF_INET6)
+				sp[n].lo[10] = sp[n].lo[11] = 0xff;
+			bits = 96 + cl->v[i].prefix;
+		} else if (family == AF_INET6) {
+			memcpy(sp[n].lo, cl->v[i].addr, 16);
+			bits = cl->v[i].prefix;
+		} else
+			continue;
+		memcpy(sp[n].hi, sp[n].lo, 16);
+		for (k = bits; k < 128; k++)
+			sp[n].hi[k / 8] |= (unsigned char)(0x80 >> (k % 8));
+		n++;
+	}
+	qsort(sp, n, sizeof(*sp), span_cmp);
+	memset(reach, 0, sizeof(reach));	/* the first address not covered */
+	memset(top, 0xff, sizeof(top));
+	if (family == AF_INET)
+		memset(top, 0, 12);
+	for (i = 0; i < n; i++) {
+		if (memcmp(sp[i].lo, reach, 16) > 0)
+			break;			/* a gap */
+		if (memcmp(sp[i].hi, reach, 16) < 0)
+			continue;
+		if (memcmp(sp[i].hi, top, 16) == 0) {
+			rc = 1;
+			break;
+		}
+		memcpy(reach, sp[i].hi, 16);
+		for (k = 16; k-- > 0 && ++reach[k] == 0;)
+			;
+	}
+	free(sp);
+	return (rc);
+}
+
+/*
+ * Warn when exempt-clients, global (${rule} POLICY_NRULES) or of a rule,
+ * leaves a whole address family uninspected.
+ */
+static int
+warn_exempt(struct config *cfg, const struct cidr_list *cl, int rule)
+{
+	const char *fam;
+	int	v4, v6;
+
+	if ((v4 = covers_all(cl, AF_INET)) < 0 ||
+	    (v6 = covers_all(cl, AF_INET6)) < 0)
+		return (-1);
+	if (!v4 && !v6)
+		return (0);
+	fam = v4 && v6 ? "" : v4 ? "IPv4 " : "IPv6 ";
+	if (rule == POLICY_NRULES)
+		return (warn(cfg, load_ctx->exempt_line[rule], "exempt-clients "
+		    "covers every %saddress: no %sclient is inspected", fam,
+		    fam));
+	return (warn(cfg, load_ctx->exempt_line[rule], "rule \"%s\": "
+	    "exempt-clients covers every %saddress: the rule never fires%s%s%s",
+	    policy_rule_name(rule), fam, *fam ? " for an " : "", fam,
+	    *fam ? "client" : ""));
+}
+
+/* What a rule with limit = 0 fires on ("gt": any value above 0). */
+static const char *
+limit0_fires_on(enum policy_rule rule)
+{
+	switch (rule) {
+	case POLICY_RCPT_COUNT:
+		return ("every recipient");
+	case POLICY_SENDER_LENGTH:
+		return ("every sender but the null sender <>");
+	case POLICY_BODY_LINE_LENGTH:
+		return ("every message whose body has a line");
+	case POLICY_MIME_FILENAME_LENGTH:
+		return ("every attachment with a name");
+	default:
+		return ("every message");
+	}
+}
+
 static int
 build_rules(struct config *cfg, cfg_t *c)
 {
@@ -1071,7 +1193,15 @@ build_rules(struct config *cfg, cfg_t *c)
 		    rule_defaults[r].action[cfg->profile];
 		cr->log = cfg_getbool(sec, "log") ? 1 : 0;
 		if (str_make(&cr->reply, sec, "reply") != 0 ||
-		    cidrs_make(&cr->exempt, sec, "exempt-clients") != 0)
+		    cidrs_make(&cr->exempt, sec, "exempt-clients") != 0 ||
+		    warn_exempt(cfg, &cr->exempt, r) != 0)
+			return (-1);
+		/* An explicit 0 (no default is 0) with a refusing action. */
+		if (policy_rule_has_limit(r) && cr->limit == 0 &&
+		    cr->action >= POLICY_TEMPFAIL &&
+		    warn(cfg, load_ctx->limit_line[r], "rule \"%s\": limit = 0 "
+		    "with action = %s fires on %s", policy_rule_name(r),
+		    policy_action_name(cr->action), limit0_fires_on(r)) != 0)
 			return (-1);
 		if (r != POLICY_DUPLICATE_HEADER)
 			continue;
@@ -1145,6 +1275,10 @@ build_shim(struct config *cfg, cfg_t *c)
 	if (s->starttls == CONFIG_TLS_ALLOW &&
 	    warn(cfg, load_ctx->starttls_line, "%s", CONFIG_STARTTLS_ALLOW) != 0)
 		return (-1);
+	if (s->proxy_protocol == CONFIG_PROXY_NONE &&
+	    warn(cfg, load_ctx->proxy_line, "proxy-protocol = none: the MTA "
+	    "sees the shim's address as the client of every session") != 0)
+		return (-1);
 	return (0);
 }
 
@@ -1168,6 +1302,7 @@ build(cfg_t *c, const char *path)
 	cfg->milter.on_error = (enum config_on_error)cfg_getint(m, "on-error");
 	if ((cfg->path = strdup(path)) == NULL ||
 	    cidrs_make(&cfg->exempt, c, "exempt-clients") != 0 ||
+	    warn_exempt(cfg, &cfg->exempt, POLICY_NRULES) != 0 ||
 	    str_make(&cfg->user, c, "user") != 0 ||
 	    str_make(&cfg->group, c, "group") != 0 ||
 	    str_make(&cfg->milter.socket, m, "socket") != 0 ||

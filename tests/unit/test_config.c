@@ -785,6 +785,47 @@ ParameterizedTestParameters(config, warnings)
 		{ "shim {\n  starttls = strip # starttls = allow\n"
 		  "  banner-text = \"starttls = allow\"\n"
 		  "  /* starttls = allow */ // starttls = allow\n}", "" },
+		/* proxy-protocol = none */
+		{ "shim {\n  starttls = strip\n  proxy-protocol = none\n}",
+		  ":3: proxy-protocol = none: the MTA sees the shim's address as "
+		  "the client of every session" },
+		{ "shim { starttls = strip proxy-protocol = v1 }", "" },
+		/* exempt-clients covering a whole family */
+		{ "exempt-clients = { \"0.0.0.0/0\", \"::/0\" }", ALLOW "\n:1: "
+		  "exempt-clients covers every address: no client is inspected" },
+		{ "exempt-clients = {\n  \"0.0.0.0/1\",\n  \"128.0.0.0/1\" }",
+		  ALLOW "\n:3: exempt-clients covers every IPv4 address: no IPv4 "
+		  "client is inspected" },
+		{ "exempt-clients = { \"::/1\", \"8000::/2\", \"c000::/2\" }",
+		  ALLOW "\n:1: exempt-clients covers every IPv6 address: no IPv6 "
+		  "client is inspected" },
+		{ "exempt-clients = { \"0.0.0.0/0\", \"::/1\", \"8000::/1\" }",
+		  ALLOW "\n:1: exempt-clients covers every address: no client is "
+		  "inspected" },
+		{ "exempt-clients = { \"0.0.0.0/1\", \"128.0.0.0/2\", "
+		  "\"::/1\", \"c000::/2\" }", ALLOW },
+		{ "rule rcpt-count {\n  exempt-clients = { \"0.0.0.0/0\" }\n}",
+		  ALLOW "\n:2: rule \"rcpt-count\": exempt-clients covers every "
+		  "IPv4 address: the rule never fires for an IPv4 client" },
+		{ "rule sender-length { exempt-clients = { \"::/0\", \"0.0.0.0/0\" "
+		  "} }", ALLOW "\n:1: rule \"sender-length\": exempt-clients "
+		  "covers every address: the rule never fires" },
+		/* a refusing rule with limit = 0 */
+		{ "rule rcpt-count {\n  limit = 0\n}", ALLOW "\n:2: rule "
+		  "\"rcpt-count\": limit = 0 with action = tempfail fires on "
+		  "every recipient" },
+		{ "rule header-line-length { limit = 0 action = drop-connection }",
+		  ALLOW "\n:1: rule \"header-line-length\": limit = 0 with "
+		  "action = drop-connection fires on every message" },
+		{ "profile = asa\nrule sender-length { limit = 0 }", ":2: rule "
+		  "\"sender-length\": limit = 0 with action = drop-connection "
+		  "fires on every sender but the null sender <>" },
+		{ "rule mime-filename-length { limit = 0 }", ALLOW "\n:1: rule "
+		  "\"mime-filename-length\": limit = 0 with action = reject fires "
+		  "on every attachment with a name" },
+		{ "rule body-line-length { limit = 0 }", ALLOW },
+		{ "rule rcpt-count { limit = 0 action = log }", ALLOW },
+		{ "rule rcpt-count { limit = 1 }", ALLOW },
 		/* a block the end of the file closes */
 		{ "mode = enforce\nshim {\n  starttls = strip\n", ":2: \"shim\" "
 		  "has no closing \"}\": the end of the file closes it" },
@@ -792,6 +833,11 @@ ParameterizedTestParameters(config, warnings)
 		{ "mode = enforce\nmode = monitor\nshim { starttls = allow }",
 		  ":2: \"mode\" given twice (also line 1); the last one wins\n"
 		  ":3: " CONFIG_STARTTLS_ALLOW },
+		{ "mode = enforce\nexempt-clients = { \"::/0\" }\n"
+		  "shim { proxy-protocol = none }\nmode = monitor", ALLOW "\n:2: "
+		  "exempt-clients covers every IPv6 address: no IPv6 client is "
+		  "inspected\n:3: proxy-protocol = none: the MTA sees the shim's "
+		  "address as the client of every session\n:4: \"mode\"" ONE },
 	};
 	return cr_make_param_array(struct warn_row, rows,
 	    sizeof(rows) / sizeof(rows[0]));
