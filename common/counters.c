@@ -207,6 +207,20 @@ daemon_word(enum counters_daemon daemon)
 	return (daemon == COUNTERS_SHIM ? "shim" : "milter");
 }
 
+/* A counter family esmtp_inspect_${name} with one ${label}, a series per name. */
+static void
+family(FILE *fp, const char *name, const char *help, const char *label,
+    const char *const *names, const unsigned long long *v, int n)
+{
+	int	i;
+
+	(void)fprintf(fp, "# HELP esmtp_inspect_%s %s\n"
+	    "# TYPE esmtp_inspect_%s counter\n", name, help, name);
+	for (i = 0; i < n; i++)
+		(void)fprintf(fp, "esmtp_inspect_%s{%s=\"%s\"} %llu\n", name,
+		    label, names[i], v[i]);
+}
+
 /** counters_prometheus(snap, cfg, daemon, fp): Prometheus text format 0.0.4. */
 void
 counters_prometheus(const struct counters_snap *snap,
@@ -231,40 +245,22 @@ counters_prometheus(const struct counters_snap *snap,
 					    action_name(a), m ? "monitor" :
 					    "enforce", snap->match[w][a][m]);
 	}
-	if (daemon == COUNTERS_MILTER) {
-		(void)fputs("# HELP esmtp_inspect_messages_total Messages by "
-		    "the answer the MTA got.\n"
-		    "# TYPE esmtp_inspect_messages_total counter\n", fp);
-		for (w = 0; w < COUNTERS_NVERDICT; w++)
-			(void)fprintf(fp, "esmtp_inspect_messages_total"
-			    "{verdict=\"%s\"} %llu\n", verdict_names[w],
-			    snap->verdict[w]);
-	} else {
-		(void)fputs("# HELP esmtp_inspect_sessions_total Sessions "
-		    "ended, by reason.\n"
-		    "# TYPE esmtp_inspect_sessions_total counter\n", fp);
-		for (w = 0; w < COUNTERS_NREASON; w++)
-			(void)fprintf(fp, "esmtp_inspect_sessions_total"
-			    "{reason=\"%s\"} %llu\n", reason_names[w],
-			    snap->reason[w]);
+	if (daemon == COUNTERS_MILTER)
+		family(fp, "messages_total", "Messages by the answer the MTA got.",
+		    "verdict", verdict_names, snap->verdict, COUNTERS_NVERDICT);
+	else {
+		family(fp, "sessions_total", "Sessions ended, by reason.",
+		    "reason", reason_names, snap->reason, COUNTERS_NREASON);
 		(void)fprintf(fp, "# HELP esmtp_inspect_sessions_active "
 		    "Sessions open now.\n"
 		    "# TYPE esmtp_inspect_sessions_active gauge\n"
 		    "esmtp_inspect_sessions_active %lld\n", snap->active);
-		(void)fputs("# HELP esmtp_inspect_limit_refusals_total "
-		    "Clients refused or sessions ended by a limit.\n"
-		    "# TYPE esmtp_inspect_limit_refusals_total counter\n", fp);
-		for (w = 0; w < COUNTERS_NLIMIT; w++)
-			(void)fprintf(fp, "esmtp_inspect_limit_refusals_total"
-			    "{limit=\"%s\"} %llu\n", limit_names[w],
-			    snap->limit[w]);
+		family(fp, "limit_refusals_total", "Clients refused or sessions "
+		    "ended by a limit.", "limit", limit_names, snap->limit,
+		    COUNTERS_NLIMIT);
 	}
-	(void)fputs("# HELP esmtp_inspect_config_reloads_total "
-	    "Configuration reloads by result.\n"
-	    "# TYPE esmtp_inspect_config_reloads_total counter\n", fp);
-	for (w = 0; w < COUNTERS_NRELOAD; w++)
-		(void)fprintf(fp, "esmtp_inspect_config_reloads_total"
-		    "{result=\"%s\"} %llu\n", reload_names[w], snap->reload[w]);
+	family(fp, "config_reloads_total", "Configuration reloads by result.",
+	    "result", reload_names, snap->reload, COUNTERS_NRELOAD);
 	(void)fprintf(fp, "# HELP esmtp_inspect_build_info The version "
 	    "running.\n# TYPE esmtp_inspect_build_info gauge\n"
 	    "esmtp_inspect_build_info{version=\"%s\"} 1\n", VERSION);

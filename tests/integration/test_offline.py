@@ -20,11 +20,12 @@ import socket
 import subprocess
 
 import harness
+import test_content
 from harness import SMTPSession
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
-SENDER = "sender@example.test"
-RCPT = "user@dest.test"
+SENDER = test_content.SENDER          # send() uses its envelope
+RCPT = test_content.RCPT
 IDENT = harness.Milter.IDENT
 ACCEPTED = "250 2.0.0 accepted"
 
@@ -86,22 +87,11 @@ def sync_log(ctx):
 
 
 def send(ctx, msg):
-    """One transaction with ${msg} through Postfix: (reply line, client
-    field, client port)."""
-    s = SMTPSession(ctx.smtp_port)
-    try:
-        s.greet()
-        s.expect("MAIL FROM:<%s>" % SENDER, 250)
-        s.expect("RCPT TO:<%s>" % RCPT, 250)
-        r = s.data(msg)
-        assert r is not None, "connection closed at the end of DATA"
-        if r.code == 421:
-            s.expect_eof()
-        else:
-            s.expect("QUIT", 221)
-        return "%d %s" % (r.code, r.text), s.local_port
-    finally:
-        s.close()
+    """One transaction with ${msg} through Postfix (test_content.send()):
+    (reply line, client port)."""
+    r, port, _ = test_content.send(ctx, msg)
+    assert r is not None, "connection closed at the end of DATA"
+    return "%d %s" % (r.code, r.text), port
 
 
 def daemon_lines(ctx, mark, port):
