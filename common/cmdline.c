@@ -7,6 +7,8 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,6 +229,21 @@ cmdline_start(const struct cmdline *cl,
 		    strerror_r(errno, err, sizeof(err)));
 	*cfgp = cfg;
 	return (-1);
+}
+
+/** cmdline_hold_signals(): SIGHUP, SIGUSR1 held; SIGUSR2, SIGPIPE ignored. */
+void
+cmdline_hold_signals(void)
+{
+	sigset_t set;
+
+	(void)sigemptyset(&set);
+	(void)sigaddset(&set, SIGHUP);
+	(void)sigaddset(&set, SIGUSR1);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0 ||
+	    signal(SIGUSR2, SIG_IGN) == SIG_ERR ||
+	    signal(SIGPIPE, SIG_IGN) == SIG_ERR)
+		cmdline_fatal(EX_OSERR, "cannot set the signal mask");
 }
 
 /** cmdline_settings(cfg): "profile=P mode=M". */

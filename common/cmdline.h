@@ -71,6 +71,14 @@ int	cmdline_start(const struct cmdline *cl,
 	    int (*check)(const struct config *, char *, size_t),
 	    struct config **cfgp, struct privs *ids, char **abspathp);
 
+/**
+ * cmdline_hold_signals(): from the very start of a daemon, SIGHUP and
+ * SIGUSR1 wait (blocked) until it handles them, SIGUSR2 and SIGPIPE are
+ * ignored: one sent by habit while it loads its file, binds and drops
+ * privileges stops nothing (SPEC 2).  Exits 71 if the mask cannot be set.
+ */
+void	cmdline_hold_signals(void);
+
 /** cmdline_settings(cfg): "profile=P mode=M" of ${cfg}, for the start and reload lines. */
 const char *cmdline_settings(const struct config *cfg);
 

@@ -97,6 +97,13 @@ void
 counters_session_end(enum counters_reason r)
 {
 	(void)atomic_fetch_sub_explicit(&active_n, 1, memory_order_relaxed);
+	counters_session_count(r);
+}
+
+/** counters_session_count(r): a connection ended, never a session. */
+void
+counters_session_count(enum counters_reason r)
+{
 	ADD(reason_n[r]);
 }
 

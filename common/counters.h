@@ -85,6 +85,9 @@ void	counters_session_open(void);
 /** counters_session_end(r): a session ended for reason ${r}. */
 void	counters_session_end(enum counters_reason r);
 
+/** counters_session_count(r): a connection that never became a session (a balancer's without a PROXY header) ended for reason ${r}. */
+void	counters_session_count(enum counters_reason r);
+
 /** counters_limit(l): a limit refused a client or ended a session. */
 void	counters_limit(enum counters_limit l);
 

@@ -1,7 +1,8 @@
 /*
  * metrics.h - the HTTP side of the counters (SPEC 8): metrics-listen
  * serves GET /metrics (Prometheus text format 0.0.4) and GET /stats (the
- * ASA's "show service-policy inspect esmtp" shape) with libevent's evhttp.
+ * ASA's "show service-policy inspect esmtp" shape), one bounded request
+ * per connection (metrics.c says why not evhttp).
  *
  * The socket is bound at start, while still privileged (metrics_bind());
  * the server runs on an event base of the caller's (the shim's loop) or
@@ -19,7 +20,7 @@
 struct event_base;
 struct metrics;
 
-/* Seconds a metrics connection may stay idle or take over a request. */
+/* Seconds a metrics connection lives, from its accept. */
 #define METRICS_TIMEOUT		10
 
 /**

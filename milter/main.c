@@ -216,6 +216,8 @@ main(int argc, char **argv)
 		free(cl.rcpt);
 		return (ch);
 	}
+	if (!cl.check)
+		cmdline_hold_signals();
 
 	if ((ch = cmdline_start(&cl, NULL, &cfg, &ids, &abspath)) >= 0)
 		return (ch);

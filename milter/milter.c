@@ -350,8 +350,10 @@ milter_verdict_finish(SMFICTX *ctx, const struct milter_conn *c,
 
 	if (v->action < POLICY_TEMPFAIL)
 		return (SMFIS_CONTINUE);
-	/* A refused recipient is not a refused message (SPEC 8). */
-	if (strcmp(v->stage, "rcpt") != 0)
+	/* A refused recipient is not a refused message (SPEC 8); a
+	 * drop-connection there drops the message too. */
+	if (strcmp(v->stage, "rcpt") != 0 ||
+	    v->action == POLICY_DROP_CONNECTION)
 		counters_verdict(v->action == POLICY_REJECT ? COUNTERS_REJECT :
 		    v->action == POLICY_TEMPFAIL ? COUNTERS_TEMPFAIL :
 		    COUNTERS_DROP);

@@ -190,8 +190,13 @@ answered(struct session *s, const struct pend *e, const char *buf,
 	case P_QUIT:
 		if (code != 221)
 			s->hold = 0;
-		else
+		else {
+			/* A QUIT held behind DATA or AUTH when the client
+			 * half-closed: its 221 says how the session ended. */
+			if (s->reason == COUNTERS_CLIENT_CLOSE)
+				s->reason_set = 0;
 			session_reason(s, COUNTERS_QUIT);
+		}
 		break;
 	case P_UNKNOWN:
 		s->hold = 0;

@@ -74,6 +74,8 @@ client_log(const struct client *cl, int level, const char *pre,
 static void
 ep_log(struct endpoint *ep, const char *why)
 {
+	if (ep->reason == 0)
+		ep->reason = COUNTERS_POLICY + 1;
 	client_log(&ep->cl, LOG_WARNING, "event=proxy-error", why);
 }
 
@@ -81,6 +83,12 @@ ep_log(struct endpoint *ep, const char *why)
 void
 endpoint_free(struct endpoint *ep)
 {
+	/* A balancer's connection that never became a session is counted
+	 * as one that ended (SPEC 8). */
+	if (!ep->handed)
+		counters_session_count(ep->reason > 0 ?
+		    (enum counters_reason)(ep->reason - 1) :
+		    COUNTERS_CLIENT_CLOSE);
 	if (ep->ended != NULL)
 		ep->ended(ep, ep->arg);
 	if (ep->rd != NULL)
@@ -128,6 +136,7 @@ ep_ready(struct endpoint *ep, const struct sockaddr_storage *src,
 	}
 	(void)event_del(ep->rd);
 	(void)event_del(ep->timer);
+	ep->handed = 1;
 	ep->ready(ep, ep->arg);		/* takes ep->fd, reads ep->in */
 	endpoint_free(ep);
 }
@@ -163,6 +172,7 @@ ep_read(evutil_socket_t fd, short what, void *arg)
 		/* An internal error, as a session's: come back later. */
 		client_log(&ep->cl, LOG_ERR, "event=error stage=relay",
 		    "out of memory");
+		ep->reason = COUNTERS_ERROR_CLOSE + 1;
 		(void)send(fd, shim_reply(SR_UNAVAILABLE),
 		    shim_reply_len(SR_UNAVAILABLE), MSG_DONTWAIT | MSG_NOSIGNAL);
 		endpoint_close(ep);
@@ -190,6 +200,7 @@ ep_timeout(evutil_socket_t fd, short what, void *arg)
 		endpoint_free(ep);
 		return;
 	}
+	ep->reason = COUNTERS_TIMEOUT + 1;
 	ep_log(ep, "no PROXY header");
 	endpoint_close(ep);
 }

@@ -212,6 +212,7 @@ main(int argc, char **argv)
 	struct main_ctx m;
 	struct event *ev_hup, *ev_term, *ev_int, *ev_usr1, *ev_log;
 	struct metrics *metrics = NULL;
+	sigset_t held;
 	int	ch, *fds, mfd = -1;
 	size_t	i;
 	static char libs[256];
@@ -222,14 +223,11 @@ main(int argc, char **argv)
 	cmdline_set_libraries(libs);
 	if ((ch = cmdline_parse(argc, argv, PROGNAME, &cl)) >= 0)
 		return (ch);
+	if (!cl.check)
+		cmdline_hold_signals();
 
 	if ((ch = cmdline_start(&cl, check_tls, &cfg, &ids, &m.path)) >= 0)
 		return (ch);
-	/* No signal a postmaster might send by habit stops the shim. */
-	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR ||
-	    signal(SIGUSR2, SIG_IGN) == SIG_ERR)
-		cmdline_fatal(EX_OSERR, "signal(SIGPIPE) failed");
-
 	if ((fds = calloc(cfg->shim.listen.n, sizeof(*fds))) == NULL)
 		cmdline_fatal(EX_OSERR, "out of memory");
 	for (i = 0; i < cfg->shim.listen.n; i++)
@@ -273,6 +271,12 @@ main(int argc, char **argv)
 	    evsignal_add(ev_term, NULL) != 0 ||
 	    evsignal_add(ev_int, NULL) != 0)
 		cmdline_fatal(EX_SOFTWARE, "cannot set up signal handling");
+	/* Held since the start (cmdline_hold_signals()): the loop takes
+	 * them now, any that came meanwhile first. */
+	(void)sigemptyset(&held);
+	(void)sigaddset(&held, SIGHUP);
+	(void)sigaddset(&held, SIGUSR1);
+	(void)sigprocmask(SIG_UNBLOCK, &held, NULL);
 
 	audit_log(LOG_INFO, NULL, "event=start version=%s config=%s %s "
 	    "listen=%s upstream=%s%s%s%s", VERSION, m.path,

@@ -134,6 +134,9 @@ struct endpoint {
 	struct evbuffer *in;		/* read so far */
 	size_t	hdrlen;			/* the header's octets, once read */
 	int	closing;
+	int	handed;			/* ready() took it: a session now */
+	int	reason;			/* its end, counted when not handed:
+					 * COUNTERS_* + 1, 0 for client-close */
 	void	(*ready)(struct endpoint *, void *);	/* takes fd */
 	void	(*ended)(struct endpoint *, void *);	/* freed after */
 	void   *arg;

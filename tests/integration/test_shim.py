@@ -1017,6 +1017,21 @@ def test_half_close(ctx):
                         % (sid, client(port), len(b"EHLO client.harness.test\r\nQUIT\r\n"),
                            out), LOG_INFO, lm, variable={"{MS}": MS})
 
+    # A QUIT pipelined behind DATA, then the half-close: the 221 still
+    # makes it a quit (the QUIT had not gone upstream at the EOF).
+    lm = ctx.syslog.mark()
+    with connect(ctx) as s:
+        s.greet()
+        s.send(("MAIL FROM:<%s>\r\nRCPT TO:<to@dest.test>\r\nDATA\r\n" % SENDER).encode()
+               + b"Subject: pipelined\r\n\r\nbody\r\n.\r\nQUIT\r\n")
+        s.sock.shutdown(socket.SHUT_WR)
+        assert [s.reply().code for _ in range(5)] == [250, 250, 354, 250, 221]
+        s.expect_eof()
+        port = s.local_port
+    ctx.shim.expect_log("%s: event=disconnect %s duration={MS} reason=quit commands=5 "
+                        "messages=1 in={N} out={N}" % (session_id(ctx, port, lm), client(port)),
+                        LOG_INFO, lm, variable={"{MS}": MS, "{N}": N})
+
     # the client's EOF reaches Postfix as EOF after its command, not as a reset
     with connect(ctx) as s:
         s.send(b"NOOP\r\n")
@@ -1267,6 +1282,13 @@ def test_inbound_proxy_refused(ctx):
     dt = time.monotonic() - t0
     sock.close()
     assert ended and dt < 4, "a flooding balancer held its connection %.1fs" % dt
+    # each is counted as a session that ended (SPEC 8): by policy (not a
+    # header: the first and the flood) or timeout; none is open
+    ls = ctx.syslog.mark()
+    ctx.shim.proc.send_signal(signal.SIGUSR1)
+    ctx.shim.expect_log("NOQUEUE: event=stats counter=sessions active=0 quit=0 "
+                        "client-close=0 upstream-close=0 timeout=2 limit=0 policy=2 "
+                        "desync=0 error=0 shutdown=0", LOG_INFO, ls)
     # a client that is not a balancer sends a header: refused, not relayed
     restart(ctx, STD, "")
     lm = ctx.syslog.mark()
@@ -1542,3 +1564,93 @@ def test_sessions_counted_by_how_they_end(ctx):
                     LOG_INFO, ls)
     shim.expect_log("NOQUEUE: event=stats rule=command-other action=reject mode=enforce "
                     "matches=3", LOG_INFO, ls)
+
+
+def test_metrics_port_cannot_hurt_mail(ctx):
+    """A client of metrics-listen holds at most its share of the shim:
+    connections past the cap are closed at once, a request is read up to
+    8 KiB however much is sent (a pipelined flood that reads nothing
+    leaves the shim's memory as it was), every connection ends within its
+    deadline, and out of descriptors the listener pauses instead of
+    crashing (libevent handed the old evhttp error callback the wrong
+    data: a NULL call).  Mail flows meanwhile."""
+    import resource
+    import test_milter as tm
+    import test_shim_framing as tf
+    mport = harness.free_port()
+    shim = start(ctx, STD, 'metrics-listen = "127.0.0.1:%d"' % mport)
+    harness.wait_listening(mport, 10, "metrics-listen", shim.proc)
+
+    def nfds():
+        return len(os.listdir("/proc/%d/fd" % shim.pid))
+
+    def send_ok():
+        with connect(ctx) as s:
+            s.greet()
+            s.expect("QUIT", 221)
+
+    base = nfds()
+    held = [socket.create_connection(("127.0.0.1", mport)) for _ in range(40)]
+    harness.poll(lambda: nfds() >= base + 16, 10, "16 metrics connections held")
+    # The 40 are all accepted by the kernel; the shim keeps 16 and closes
+    # the rest, which see their end.
+    def ended(c):
+        try:
+            return c.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            return False
+        except ConnectionResetError:
+            return True
+    harness.poll(lambda: len([c for c in held if ended(c)]) == 40 - 16, 10,
+                 "the connections past the cap closed")
+    assert nfds() == base + 16, nfds() - base
+    send_ok()
+    # Each held one ends at its deadline (10 s from accept), silent or not.
+    harness.poll(lambda: nfds() == base, 15, "the held connections to end")
+    for c in held:
+        c.close()
+
+    # A pipelined flood that reads nothing: one answer, then the end.
+    rss0 = tf.rss_kib(shim.pid)
+    c = socket.socket()
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    c.connect(("127.0.0.1", mport))
+    c.settimeout(10)
+    sent = 0
+    try:
+        while sent < 64 << 20:
+            c.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n" * 1000)
+            sent += 37 * 1000
+    except (BrokenPipeError, ConnectionResetError, socket.timeout):
+        pass
+    c.close()
+    send_ok()
+    assert tf.rss_kib(shim.pid) - rss0 < 16 * 1024, (rss0, tf.rss_kib(shim.pid))
+    code, _, body = tm.http_get(mport, "/stats")
+    assert code == 200 and body.startswith("Inspect: esmtp esmtp-inspect-shim"), body
+
+    # Out of descriptors: the metrics listener pauses, the shim lives.
+    soft, hard = resource.prlimit(shim.pid, resource.RLIMIT_NOFILE)
+    limit = nfds() + 4
+
+    def nfds_limit():
+        return limit
+    resource.prlimit(shim.pid, resource.RLIMIT_NOFILE, (limit, hard))
+    try:
+        filler = []
+        for _ in range(8):
+            filler.append(socket.create_connection(("127.0.0.1", shim.port)))
+        probes = [socket.create_connection(("127.0.0.1", mport)) for _ in range(4)]
+        # accept() fails on them for now: the listener waits a second.
+        harness.poll(lambda: len(os.listdir("/proc/%d/fd" % shim.pid)) >= nfds_limit(),
+                     10, "the shim out of descriptors")
+        for p in probes:
+            p.close()
+        for f in filler:
+            f.close()
+    finally:
+        resource.prlimit(shim.pid, resource.RLIMIT_NOFILE, (soft, hard))
+    assert shim.running(), "the shim died out of descriptors"
+    harness.poll(lambda: tm.http_get(mport, "/metrics")[0] == 200, 10,
+                 "metrics served again")
+    send_ok()

@@ -21,6 +21,7 @@
 
 #include "audit.h"
 #include "config.h"
+#include "counters.h"
 #include "hdrcount.h"
 #include "milter.h"
 
@@ -1478,4 +1479,46 @@ Test(milter, kept_objects_start_clean)
 	}
 	log = capture_end();
 	free(log);
+}
+
+/*
+ * Each message is counted once by the answer it got (SPEC 8): refused
+ * at MAIL, at the end of headers (held in no-reply steps, counted once),
+ * accepted at its end; a refused recipient is not a refused message,
+ * but a drop-connection there drops the message.
+ */
+Test(milter, messages_counted_by_verdict)
+{
+	static const char *const long_hdr[MAXH][2] = {
+		{ "From", " <a@d.test>" }, { "X-Long", " @999:a@" } };
+	static const char *const ok_hdr[MAXH][2] = {
+		{ "From", " <a@d.test>" } };
+	static const char *const body[MAXB] = { "hi\r\n" };
+	struct counters_snap snap;
+	SMFICTX *ctx = stub_ctx_new();
+	char	trace[256], *log;
+
+	load_conf("rule sender-length { limit = 20 }\n"
+	    "rule address-characters { action = drop-connection }\n");
+	capture_begin();
+	cr_assert_eq(do_connect(ctx), SMFIS_CONTINUE);
+	cr_assert_eq(do_mail(ctx, "<a-very-long-sender@d.test>"), SMFIS_REJECT);
+	start_message(ctx);
+	cr_assert_eq(do_rcpt(ctx, "<x|y@d.test>"), SMFIS_TEMPFAIL);
+	start_message(ctx);
+	run_message(ctx, long_hdr, body, trace, sizeof(trace));
+	cr_expect_str_eq(trace, "eoh=reject");
+	start_message(ctx);
+	run_message(ctx, ok_hdr, body, trace, sizeof(trace));
+	cr_expect_str_eq(final_word(trace), "");
+	milter_close(ctx);
+	log = capture_end();
+	free(log);
+	counters_read(&snap);
+	cr_expect_eq(snap.verdict[COUNTERS_REJECT], 2);
+	cr_expect_eq(snap.verdict[COUNTERS_DROP], 1);
+	cr_expect_eq(snap.verdict[COUNTERS_ACCEPT], 1);
+	cr_expect_eq(snap.verdict[COUNTERS_TEMPFAIL], 0);
+	cr_expect_eq(snap.match[POLICY_SENDER_LENGTH][POLICY_REJECT][0], 1);
+	stub_ctx_free(ctx);
 }
