@@ -7,7 +7,8 @@
  * Postfix 3.x handles a message in three steps, each mirrored here on
  * the records it passes along (a record is a line, or a piece of
  * MSGFILE_LINE_LIMIT octets of a longer one, "cont" when more follows):
- *   smtpd(8)   cuts lines into records, turns UNIX From_ lines at the
+ *   smtpd(8)   cuts lines into records as smtp_get() reads them from
+ *              the client (in_raw()), turns UNIX From_ lines at the
  *              very start into X-Mailbox-Line: fields, and puts an empty
  *              record before a first line that starts with white space
  *              (so that it cannot continue smtpd's own Received: field);
@@ -97,8 +98,10 @@ struct msgfile_rec {
 /* The records of the input, and smtpd(8)'s changes at its start. */
 struct msgfile_in {
 	const char *p, *e;		/* input not yet cut into lines */
-	const char *line;		/* the current line, without its end */
-	size_t	linelen, off;		/* octets of it already returned */
+	const char *line;		/* the current line, without its LF */
+	size_t	linelen;
+	size_t	wlen, off;		/* the line on the wire; octets of it read */
+	int	stuffed;		/* the client sends the line's "." twice */
 	int	in_line;
 	int	first;			/* smtpd: still at the first line */
 	int	held;			/* a record held behind an empty one */
@@ -106,11 +109,38 @@ struct msgfile_in {
 	struct msgfile_buf mbox;	/* an X-Mailbox-Line: record */
 };
 
-/* The next record of the input as it comes; 0 at the end. */
+/*
+ * Octet ${i} of the current line as the client sends it: a "." first if
+ * the line starts with one, then the line, then LF, or CRLF after a last
+ * line without LF.
+ */
+static int
+in_wire(const struct msgfile_in *in, size_t i)
+{
+	if (i < (size_t)in->stuffed)
+		return ('.');
+	i -= (size_t)in->stuffed;
+	if (i < in->linelen)
+		return ((unsigned char)in->line[i]);
+	/* The line end: LF, or CR then LF. */
+	return (i - in->linelen + 1 <
+	    in->wlen - (size_t)in->stuffed - in->linelen ? '\r' : '\n');
+}
+
+/*
+ * The next record of the input as smtpd(8) reads it; 0 at the end.
+ * smtp_get() reads the SMTP stream at most MSGFILE_LINE_LIMIT octets at
+ * a time, up to an LF; a read that ends in CR also takes the LF right
+ * after it.  A read that ends the line loses its LF and every CR before
+ * it; any other read is a record that the next one continues, its CRs
+ * kept.  Then smtpd removes the "." the client doubled (so the first
+ * record of such a line holds one octet less of it).
+ */
 static int
 in_raw(struct msgfile_in *in, struct msgfile_rec *r)
 {
 	const char *lf;
+	size_t	end, start, stop;
 
 	if (!in->in_line) {
 		if (in->p >= in->e)
@@ -123,22 +153,33 @@ in_raw(struct msgfile_in *in, struct msgfile_rec *r)
 			in->linelen = (size_t)(in->e - in->p);
 			in->p = in->e;
 		}
-		/* smtp_get(): CRs before the LF go with the line end. */
-		while (in->linelen > 0 && in->line[in->linelen - 1] == '\r')
-			in->linelen--;
+		in->stuffed = in->linelen > 0 && in->line[0] == '.';
+		in->wlen = (size_t)in->stuffed + in->linelen + (lf != NULL ? 1 : 2);
 		in->off = 0;
 		in->in_line = 1;
 	}
-	r->s = in->line + in->off;
-	if (in->linelen - in->off >= MSGFILE_LINE_LIMIT) {
-		r->len = MSGFILE_LINE_LIMIT;
-		r->cont = 1;
-		in->off += MSGFILE_LINE_LIMIT;
-	} else {
-		r->len = in->linelen - in->off;
+	/* The wire's [off, end): the LF is its last octet, wlen - 1. */
+	end = in->wlen - 1;
+	if (end - in->off < MSGFILE_LINE_LIMIT ||
+	    (end - in->off == MSGFILE_LINE_LIMIT &&
+	    in_wire(in, end - 1) == '\r')) {
 		r->cont = 0;
 		in->in_line = 0;
+	} else {
+		end = in->off + MSGFILE_LINE_LIMIT;
+		r->cont = 1;
 	}
+	/* In the line: without the doubled "." and the CR the client adds. */
+	start = in->off > (size_t)in->stuffed ? in->off - (size_t)in->stuffed : 0;
+	stop = end - (size_t)in->stuffed;
+	if (stop > in->linelen)
+		stop = in->linelen;
+	if (!r->cont)
+		while (stop > start && in->line[stop - 1] == '\r')
+			stop--;
+	r->s = in->line + start;
+	r->len = stop - start;
+	in->off = end;
 	return (1);
 }
 

@@ -12,7 +12,9 @@
  * line ended by CRLF.  The header ends at an empty line, or at the first
  * line that is neither a field nor a continuation (that line is then the
  * first body line).  Input lines end in LF or CRLF; a last line without
- * one counts as a line.
+ * one counts as a line.  CRs before the LF go with the line end, except
+ * one that ends one of Postfix's MSGFILE_LINE_LIMIT-octet reads of a
+ * longer line.
  *
  * Pure: no libmilter, no I/O.  Untrusted input of any octets, NUL
  * included, with an explicit length.

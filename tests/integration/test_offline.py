@@ -342,3 +342,38 @@ def test_offline_exit_status(ctx):
     r = subprocess.run([b, "-c", c, "-t", "-"], input=b"Subject: x\r\n\r\nbody\r\n",
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
     assert r.returncode == 64 and b"-r RCPT" in r.stderr, r
+
+
+# smtp_get() reads at most 2048 octets a record: a CR that ends such a read
+# stays in the record unless an LF follows it; only the CRs before the LF
+# of the record that ends the line go with the line end.  The client's
+# doubled "." counts in the 2048 (then smtpd removes it), and a last line
+# without LF is sent with CRLF.  Every line is logged with its length.
+RECORD_CONF = """profile = standard
+rule header-line-length { limit = 2040 action = log }
+rule body-line-length { limit = 2040 action = log }
+"""
+RECORD_CRS = {
+    "hdr-cr-at-2048": b"Subject: " + b"x" * 2038 + b"\r\r\n\r\nb\r\n",
+    "hdr-crs-across": b"Subject: " + b"x" * 2031 + b"\r" * 20 + b"\n\r\nb\r\n",
+    "hdr-cont-cr": b"Subject: a\r\n\t" + b"y" * 2046 + b"\r\r\n\r\nb\r\n",
+    "body-cr-at-2048": b"X-A: 1\r\n\r\n" + b"b" * 2047 + b"\r\r\n",
+    "body-crlf-at-2048": b"X-A: 1\r\n\r\n" + b"b" * 2047 + b"\r\n" + b"c" * 2048 + b"\r\n",
+    "body-cr-then-text": b"X-A: 1\r\n\r\n" + b"b" * 2047 + b"\rc\r\n",
+    "body-many-crs": b"X-A: 1\r\n\r\n" + b"b" * 100 + b"\r" * 3000 + b"\n",
+    "body-dot-cr": b"X-A: 1\r\n\r\n." + b"b" * 2045 + b"\r\r\n",
+    "body-dot-2048": b"X-A: 1\r\n\r\n." + b"b" * 2046 + b"\r\r\n",
+    "body-last-cr": b"X-A: 1\r\n\r\n" + b"b" * 2047 + b"\r",
+    "body-4096-cr": b"X-A: 1\r\n\r\n" + b"b" * 4095 + b"\r\r\r\n",
+}
+
+
+def test_offline_record_boundary_crs(ctx):
+    """CRs at Postfix's record boundaries: -t keeps those smtp_get() keeps."""
+    messages = []
+    for name, msg in RECORD_CRS.items():
+        path = os.path.join(ctx.tmp, name + ".eml")
+        with open(path, "wb") as f:
+            f.write(msg)
+        messages.append((name, path))
+    same_as_postfix(ctx, RECORD_CONF, messages)

@@ -13,6 +13,8 @@
 #include "msgfile.h"
 
 #define S(x)	x, sizeof(x) - 1
+/* What a CR that is not part of a line end reaches the milter as. */
+#define KEPT_CR	'\r'
 
 struct parse_row {
 	char	in[160];
@@ -147,6 +149,86 @@ Test(msgfile, long_lines)
 	cr_assert_eq(m.bodylen, 2048 + 5);
 	msgfile_free(&m);
 	free(buf);
+}
+
+/*
+ * Records at Postfix's line_length_limit: smtp_get() reads 2048 octets at
+ * a time, and a read ending in CR keeps it unless an LF follows; the
+ * client's doubled "." counts in the 2048, and it sends CRLF after a last
+ * line without LF.  Rows: "X: 1", an empty line, then [.] nb "b" and the
+ * tail; the body must be [.] nb "b", ncr kept CRs, CRLF.
+ */
+struct record_row {
+	size_t	nb;
+	char	tail[24];
+	int	dot;
+	size_t	want_nb, want_ncr;
+};
+
+ParameterizedTestParameters(msgfile, records)
+{
+	static struct record_row rows[] = {
+		{ 2047, "\r\r\n", 0, 2047, 1 },
+		{ 2047, "\r\n", 0, 2047, 0 },
+		{ 2046, "\r\r\n", 0, 2046, 0 },
+		{ 2048, "\r\n", 0, 2048, 0 },
+		{ 2040, "\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\n", 0, 2040, 8 },
+		{ 4095, "\r\r\r\n", 0, 4095, 1 },
+		{ 2047, "\r", 0, 2047, 1 },	/* no LF at the end */
+		{ 2047, "", 0, 2047, 0 },
+		{ 2045, "\r\r\n", 1, 2045, 1 },	/* ".." on the wire */
+		{ 2046, "\r\r\n", 1, 2046, 0 },
+		{ 2046, "\r\n", 1, 2046, 0 },
+	};
+	return cr_make_param_array(struct record_row, rows, sizeof(rows) / sizeof(rows[0]));
+}
+
+ParameterizedTest(struct record_row *r, msgfile, records)
+{
+	static const char head[] = "X: 1\r\n\r\n";
+	struct msgfile m;
+	char   *in, *want;
+	size_t	inlen, wantlen, d = (size_t)r->dot;
+
+	in = malloc(sizeof(head) + 1 + r->nb + strlen(r->tail));
+	want = malloc(1 + r->want_nb + r->want_ncr + 2);
+	cr_assert(in != NULL && want != NULL);
+	memcpy(in, head, sizeof(head) - 1);
+	inlen = sizeof(head) - 1;
+	in[inlen] = '.';
+	memset(in + inlen + d, 'b', r->nb);
+	inlen += d + r->nb;
+	memcpy(in + inlen, r->tail, strlen(r->tail));
+	inlen += strlen(r->tail);
+	want[0] = '.';
+	memset(want + d, 'b', r->want_nb);
+	memset(want + d + r->want_nb, KEPT_CR, r->want_ncr);
+	wantlen = d + r->want_nb + r->want_ncr;
+	memcpy(want + wantlen, "\r\n", 2);
+	wantlen += 2;
+	cr_assert_null(msgfile_parse(&m, in, inlen));
+	cr_assert_eq(m.bodylen, wantlen, "%zu b, tail \"%s\": body %zu octets",
+	    r->nb, r->tail, m.bodylen);
+	cr_assert_eq(memcmp(m.body, want, wantlen), 0);
+	msgfile_free(&m);
+	free(in);
+	free(want);
+}
+
+/* A header line's CR at the end of a record stays (header-line-length). */
+Test(msgfile, record_cr_header)
+{
+	struct msgfile m;
+	char	buf[2100];
+
+	memcpy(buf, "Subject: ", 9);
+	memset(buf + 9, 'x', 2038);
+	memcpy(buf + 2047, "\r\r\n\r\n", 5);
+	cr_assert_null(msgfile_parse(&m, buf, 2052));
+	cr_assert_eq(m.nfield, 1);
+	cr_assert_eq(m.field[0].valuelen, 2040);
+	cr_assert_eq(m.field[0].value[2039], KEPT_CR);
+	msgfile_free(&m);
 }
 
 /*
