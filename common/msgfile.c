@@ -12,7 +12,8 @@
  *              very start into X-Mailbox-Line: fields, and puts an empty
  *              record before a first line that starts with white space
  *              (so that it cannot continue smtpd's own Received: field);
- *   cleanup(8) reads the header with mime_state(3): a field is a line
+ *   cleanup(8) makes each CR left in a record a space (in_next()), then
+ *              reads the header with mime_state(3): a field is a line
  *              that is_header() accepts, continued by lines starting with
  *              space or tab, joined with "\n", white space before the
  *              colon dropped, and nothing appended once the header limit
@@ -107,6 +108,7 @@ struct msgfile_in {
 	int	held;			/* a record held behind an empty one */
 	struct msgfile_rec hold;
 	struct msgfile_buf mbox;	/* an X-Mailbox-Line: record */
+	struct msgfile_buf clean;	/* a record without CR */
 };
 
 /*
@@ -183,12 +185,9 @@ in_raw(struct msgfile_in *in, struct msgfile_rec *r)
 	return (1);
 }
 
-/*
- * The next record as smtpd(8) passes it to cleanup(8); 0 at the end, -1
- * without memory.  Records stay valid until the next call.
- */
+/* The next record as smtpd(8) passes it to cleanup(8); as in_next(). */
 static int
-in_next(struct msgfile_in *in, struct msgfile_rec *r)
+in_smtpd(struct msgfile_in *in, struct msgfile_rec *r)
 {
 	static const char mbox[] = "X-Mailbox-Line: ";
 	size_t	gt;
@@ -222,6 +221,30 @@ in_next(struct msgfile_in *in, struct msgfile_rec *r)
 		r->len = 0;
 		r->cont = 0;
 	}
+	return (1);
+}
+
+/*
+ * The next record as cleanup(8) reads it: as smtpd(8) passes it, each CR
+ * in it a space (cleanup_replace_stray_cr_lf = yes: a record holds no
+ * LF, and the CRs of its line end are gone).  0 at the end, -1 without
+ * memory.  Records stay valid until the next call.
+ */
+static int
+in_next(struct msgfile_in *in, struct msgfile_rec *r)
+{
+	size_t	i;
+	int	more;
+
+	if ((more = in_smtpd(in, r)) <= 0 || memchr(r->s, '\r', r->len) == NULL)
+		return (more);
+	in->clean.len = 0;
+	if (buf_add(&in->clean, r->s, r->len) != 0)
+		return (-1);
+	for (i = 0; i < r->len; i++)
+		if (in->clean.p[i] == '\r')
+			in->clean.p[i] = ' ';
+	r->s = in->clean.p;
 	return (1);
 }
 
@@ -376,21 +399,26 @@ msgfile_parse(struct msgfile *m, const char *buf, size_t len)
 	struct msgfile_buf hb = { NULL, 0, 0 }, tmp = { NULL, 0, 0 };
 	struct msgfile_buf body = { NULL, 0, 0 };
 	size_t	namelen = 0, hl;
-	int	more, in_field = 0, prev_cont = 0;
+	int	more, in_field, prev_cont = 0, hidden;
 
 	memset(m, 0, sizeof(*m));
 	memset(&in, 0, sizeof(in));
 	in.p = buf;
 	in.e = buf + len;
 	in.first = 1;
-	/* The header, as mime_state_update() reads it in cleanup(8). */
+	/*
+	 * The header, as mime_state_update() reads it in cleanup(8).  It
+	 * starts with smtpd's own Received: field, never shown to milters,
+	 * nor what continues it (a first line that starts with a CR).
+	 */
+	in_field = hidden = 1;
 	for (;;) {
 		if ((more = in_next(&in, &r)) < 0)
 			goto fail;
 		if (in_field && more) {
 			if (prev_cont || (r.len > 0 &&
 			    (r.s[0] == ' ' || r.s[0] == '\t'))) {
-				if (hb.len < MSGFILE_HEADER_LIMIT &&
+				if (!hidden && hb.len < MSGFILE_HEADER_LIMIT &&
 				    ((!prev_cont && buf_add(&hb, "\n", 1) != 0) ||
 				    buf_add(&hb, r.s, strnlen(r.s, r.len)) != 0))
 					goto fail;
@@ -399,9 +427,10 @@ msgfile_parse(struct msgfile *m, const char *buf, size_t len)
 			}
 		}
 		if (in_field) {
-			if (msgfile_field_out(m, &hb, namelen, &tmp) != 0)
+			if (!hidden && msgfile_field_out(m, &hb, namelen,
+			    &tmp) != 0)
 				goto fail;
-			in_field = 0;
+			in_field = hidden = 0;
 		}
 		if (!more)
 			break;
@@ -435,11 +464,13 @@ msgfile_parse(struct msgfile *m, const char *buf, size_t len)
 	free(hb.p);
 	free(tmp.p);
 	free(in.mbox.p);
+	free(in.clean.p);
 	return (NULL);
 fail:
 	free(hb.p);
 	free(tmp.p);
 	free(in.mbox.p);
+	free(in.clean.p);
 	free(body.p);
 	msgfile_free(m);
 	return (msgfile_nomem);

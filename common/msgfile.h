@@ -14,7 +14,7 @@
  * first body line).  Input lines end in LF or CRLF; a last line without
  * one counts as a line.  CRs before the LF go with the line end, except
  * one that ends one of Postfix's MSGFILE_LINE_LIMIT-octet reads of a
- * longer line.
+ * longer line; every other CR reaches the milter as a space.
  *
  * Pure: no libmilter, no I/O.  Untrusted input of any octets, NUL
  * included, with an explicit length.

@@ -377,3 +377,40 @@ def test_offline_record_boundary_crs(ctx):
             f.write(msg)
         messages.append((name, path))
     same_as_postfix(ctx, RECORD_CONF, messages)
+
+
+# cleanup(8) replaces every CR left in a line (cleanup_replace_stray_cr_lf
+# = yes) with a space before it reads the message: names are measured
+# with that space (the scanner drops a CR from a field), lines with it.
+STRAY_CR_CONF = """profile = standard
+rule mime-filename-length { action = log }
+rule header-line-length { limit = 50 action = log }
+rule body-line-length { limit = 50 action = log }
+"""
+CR_NAME = b'"' + b"a" * 127 + b"\r" + b"a" * 128 + b'"'
+STRAY_CRS = {
+    "cr-in-filename-top": b"From: a@x\r\nContent-Disposition: attachment; filename=" +
+                          CR_NAME + b"\r\n\r\nbody\r\n",
+    "cr-in-name-folded": b"From: a@x\r\nContent-Type: application/x;\r\n\tname=" +
+                         CR_NAME + b"\r\n\r\nbody\r\n",
+    "cr-in-part-filename": b"From: a@x\r\nMIME-Version: 1.0\r\n"
+                           b"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+                           b"--b\r\nContent-Disposition: attachment; filename=" + CR_NAME +
+                           b"\r\n\r\ndata\r\n--b--\r\n",
+    "cr-in-lines": b"X-A: a\rb\r\n\r\nx\ry\r" + b"z" * 60 + b"\r\n",
+    # smtpd sees no white space first, cleanup then does: the line
+    # continues Postfix's own Received: field, hidden from milters
+    "cr-first": b"\rX-A: " + b"q" * 60 + b"\r\n\r" + b"r" * 60 + b"\r\nX-A: 2\r\n\r\nbody\r\n",
+    "cr-continuation": b"X-A: 1\r\n\r" + b"s" * 60 + b"\r\n\r\nbody\r\n",
+}
+
+
+def test_offline_stray_crs(ctx):
+    """A CR that is not part of a line end reaches the milter as a space."""
+    messages = []
+    for name, msg in STRAY_CRS.items():
+        path = os.path.join(ctx.tmp, name + ".eml")
+        with open(path, "wb") as f:
+            f.write(msg)
+        messages.append((name, path))
+    same_as_postfix(ctx, STRAY_CR_CONF, messages)

@@ -14,7 +14,7 @@
 
 #define S(x)	x, sizeof(x) - 1
 /* What a CR that is not part of a line end reaches the milter as. */
-#define KEPT_CR	'\r'
+#define KEPT_CR	' '
 
 struct parse_row {
 	char	in[160];
@@ -66,9 +66,14 @@ ParameterizedTestParameters(msgfile, parse)
 		{ S("A: 1"), "A: 1|", S("") },
 		{ S("A: 1\r\n\r\n"), "A: 1|", S("") },
 		{ S("A: 1\r\n\r\n\r\n"), "A: 1|", S("\r\n") },
-		/* CRs before the LF go with the line end; others stay */
+		/* CRs before the LF go with the line end; others are spaces */
 		{ S("A: 1\r\r\n\r\nb\r\r\n"), "A: 1|", S("b\r\n") },
-		{ S("A: x\ry\r\n\r\nb\rc\r\n"), "A: x\ry|", S("b\rc\r\n") },
+		{ S("A: x\ry\r\n\r\nb\rc\r\n"), "A: x y|", S("b c\r\n") },
+		/* a CR first: smtpd sees no white space, cleanup then does */
+		{ S("\rA: 1\r\n\tB\r\nC: 2\r\n\r\nb\r\n"), "C: 2|", S("b\r\n") },
+		{ S("\rA: 1\r\n\r\nb\r\n"), "", S("b\r\n") },
+		{ S("From a\r\r\nA: x\r\n \ry\r\n"),
+		    "X-Mailbox-Line: From a|A: x\n  y|", S("") },
 		/* a NUL ends a header line (not the field), never a body line */
 		{ S("A: x\0y\r\n\tz\0w\r\nB: 2\r\n\r\nb\0c\r\n"),
 		    "A: x\n\tz|B: 2|", S("b\0c\r\n") },
