@@ -4,7 +4,7 @@
  * Interface: msgfile_parse() and msgfile_free(); msgfile_envelope() and
  * msgfile_env_free().  See msgfile.h for what a milter sees.
  *
- * Postfix 3.x handles a message in three steps, each mirrored here on
+ * Postfix 3.7 handles a message in three steps, each mirrored here on
  * the records it passes along (a record is a line, or a piece of
  * MSGFILE_LINE_LIMIT octets of a longer one, "cont" when more follows):
  *   smtpd(8)   cuts lines into records as smtp_get() reads them from
@@ -13,19 +13,26 @@
  *              record before a first line that starts with white space
  *              (so that it cannot continue smtpd's own Received: field);
  *   cleanup(8) makes each CR left in a record a space (in_next()), then
- *              reads the header with mime_state(3): a field is a line
- *              that is_header() accepts, continued by lines starting with
- *              space or tab, joined with "\n", white space before the
- *              colon dropped, and nothing appended once the header limit
- *              (MSGFILE_HEADER_LIMIT) is reached, each record cut at a NUL; the first other line
- *              ends the header (an empty line is put before it if it is
- *              not empty); the fields of message_drop_headers are
- *              dropped; each field is written out line by line, cut at
- *              the header limit (at the last line boundary when that
- *              keeps 90% of it, else at the limit itself);
- *   milter8    sends each field as name and value, and the body without
- *              the empty line that ends the header, every record followed
- *              by CRLF unless it is continued.
+ *              reads the records with mime_state(3) (msgfile_update(),
+ *              a port of mime_state_update() as far as it changes what a
+ *              milter gets): header blocks are the message header, each
+ *              multipart part header and each header that starts a
+ *              message/rfc822 or message/global body; boundaries are
+ *              followed as it follows them (by prefix, innermost first,
+ *              MSGFILE_MIME_DEPTH deep).  In a header block a field is a
+ *              line that is_header() accepts, continued by lines starting
+ *              with space or tab, joined with "\n", white space before the
+ *              colon dropped, each record cut at a NUL, nothing appended
+ *              once MSGFILE_HEADER_LIMIT is reached; the first other line
+ *              ends the block (after an empty line put before it, in the
+ *              message header only).  Each field is written out line by
+ *              line, cut at the header limit (at the last line boundary
+ *              when that keeps 90% of it, else at the limit itself): a
+ *              message header field to the header, but the fields of
+ *              message_drop_headers; a part header field to the body;
+ *   milter8    sends each message header field as name and value, and the
+ *              body without its first line (the empty line that ends the
+ *              header), every record followed by CRLF unless continued.
  * Postfix's own Received: field is never shown to milters, and
  * local_header_rewrite_clients (address rewriting, missing Date:,
  * Message-Id:, From:, To: added) is not applied: the defaults for a
@@ -277,6 +284,13 @@ msgfile_is_header(const char *s, size_t len)
 	return (0);
 }
 
+/* 1 if the field name ${name} of ${len} octets is ${want} (lower case). */
+static int
+msgfile_name_is(const char *name, size_t len, const char *want)
+{
+	return (strlen(want) == len && strncasecmp(want, name, len) == 0);
+}
+
 /* 1 if the field name ${name} is one that Postfix drops. */
 static int
 msgfile_dropped(const char *name, size_t len)
@@ -284,8 +298,7 @@ msgfile_dropped(const char *name, size_t len)
 	size_t	i;
 
 	for (i = 0; i < sizeof(msgfile_drop) / sizeof(msgfile_drop[0]); i++)
-		if (strlen(msgfile_drop[i]) == len &&
-		    strncasecmp(msgfile_drop[i], name, len) == 0)
+		if (msgfile_name_is(name, len, msgfile_drop[i]))
 			return (1);
 	return (0);
 }
@@ -377,13 +390,440 @@ msgfile_free(struct msgfile *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* Append record ${r} to the body: CRLF after it unless it goes on. */
+/*
+ * cleanup(8)'s mime_state(3), as far as it changes what a milter gets:
+ * which lines are header fields (of the message, of a multipart part, of
+ * a message/rfc822 or message/global body) and which are body.  Its
+ * states, the content types it tells apart, and record types (0: none).
+ */
+enum { MS_PRIMARY, MS_MULTIPART, MS_NESTED, MS_BODY };
+enum { CT_OTHER, CT_TEXT, CT_MESSAGE, CT_MULTIPART };
+enum { ST_OTHER, ST_PLAIN, ST_RFC822, ST_PARTIAL, ST_EXTERN_BODY, ST_GLOBAL };
+enum { REC_NONE, REC_NORM, REC_CONT };
+
+/* A multipart boundary on mime_state's stack, innermost first. */
+struct msgfile_bound {
+	int	def_ctype, def_stype;	/* of a part without Content-Type */
+	char   *s;			/* at most MSGFILE_BOUNDARY_LIMIT octets */
+	size_t	len;
+	struct msgfile_bound *next;
+};
+
+/* header_token()'s tokens: a special is its own octet. */
+#define TOK_TOKEN	256
+#define TOK_QSTRING	257
+#define TOK_MAX		3		/* MIME_MAX_TOKEN */
+struct msgfile_tok {
+	int	type;
+	size_t	off;			/* in the token buffer, NUL-terminated */
+};
+
+/* A message being read. */
+struct msgfile_reader {
+	struct msgfile m;		/* the result */
+	struct msgfile_in in;		/* smtpd(8) */
+	/* cleanup(8): mime_state(3) */
+	int	state, ctype, stype;
+	int	prev;			/* the previous record's type */
+	struct msgfile_buf hdr;		/* the field being read; "" none */
+	size_t	namelen;
+	int	hidden;			/* hdr is Postfix's own Received: */
+	struct msgfile_bound *stack;
+	int	nesting;		/* depth of the stack - 1 */
+	struct msgfile_buf tok;		/* header_token()'s buffer */
+	struct msgfile_tok t[TOK_MAX];
+	struct msgfile_buf out;		/* cleanup_out_header()'s */
+	/* milter8 */
+	int	body_seen;		/* the first body line is never shown */
+	struct msgfile_buf body;
+};
+
+/*
+ * milter8: body record ${s} of ${len} octets, continued if ${cont}, as
+ * the milter gets it: CRLF after it unless it goes on; not the first one
+ * (the empty line that ends the header, or the one cleanup put there).
+ */
 static int
-msgfile_body_add(struct msgfile_buf *body, const struct msgfile_rec *r)
+msgfile_body_out(struct msgfile_reader *p, const char *s, size_t len, int cont)
 {
-	if (buf_add(body, r->s, r->len) != 0)
+	if (!p->body_seen) {
+		p->body_seen = 1;
+		return (0);
+	}
+	if (buf_add(&p->body, s, len) != 0)
 		return (-1);
-	return (r->cont ? 0 : buf_add(body, "\r\n", 2));
+	return (cont ? 0 : buf_add(&p->body, "\r\n", 2));
+}
+
+#define TOK_LWSP(c)	((c) == ' ' || (c) == '\t' || (c) == '\r' || (c) == '\n')
+#define TOK_CNTRL(c)	((c) < 0x20 || (c) == 0x7f)
+#define TOK_SPECIAL(c)	((c) < 0x80 && strchr("()<>@,;:\\\"/[]?=", (c)) != NULL)
+
+/*
+ * header_token() with MIME_MAX_TOKEN tokens, RFC 2045 specials and ";"
+ * as terminator: the next parameter of the NUL-terminated text at *${pp}
+ * into ${p}->t (the first TOK_MAX tokens); *${pp} moves past it.  Returns
+ * its number of tokens, or -1 at the end.
+ */
+static long
+msgfile_token(struct msgfile_reader *p, const char **pp)
+{
+	const unsigned char *cp = (const unsigned char *)*pp;
+	long	n = 0;
+	int	ch, level;
+
+#define TOK_ADD(c)	do { char _c = (char)(c); \
+	if (buf_add(&p->tok, &_c, 1) != 0) return (-2); } while (0)
+
+	p->tok.len = 0;
+	while ((ch = *cp) != 0) {
+		cp++;
+		if (TOK_LWSP(ch))
+			continue;
+		if (ch == ';')
+			break;
+		if (ch == '(') {			/* a comment; they nest */
+			level = 1;
+			while ((ch = *cp) != 0) {
+				cp++;
+				if (ch == '(')
+					level++;
+				else if (ch == ')') {
+					if (--level == 0)
+						break;
+				} else if (ch == '\\') {
+					if ((ch = *cp) == 0)
+						break;
+					cp++;
+				}
+			}
+			continue;
+		}
+		if (ch == '"') {
+			if (n < TOK_MAX) {
+				p->t[n].off = p->tok.len;
+				p->t[n].type = TOK_QSTRING;
+			}
+			while ((ch = *cp) != 0) {
+				cp++;
+				if (ch == '"')
+					break;
+				if (ch == '\n') {	/* unfold */
+					if (n < TOK_MAX)
+						while (p->tok.len > 0 &&
+						    TOK_LWSP(p->tok.p[p->tok.len - 1]))
+							p->tok.len--;
+					continue;
+				}
+				if (ch == '\\') {
+					if ((ch = *cp) == 0)
+						break;
+					cp++;
+				}
+				if (n < TOK_MAX)
+					TOK_ADD(ch);
+			}
+			if (n < TOK_MAX) {
+				TOK_ADD(0);
+				n++;
+			}
+			continue;
+		}
+		if (TOK_SPECIAL(ch) || TOK_CNTRL(ch)) {
+			if (n < TOK_MAX) {
+				p->t[n].off = p->tok.len;
+				p->t[n].type = ch;
+				TOK_ADD(ch);
+				TOK_ADD(0);
+				n++;
+			}
+			continue;
+		}
+		if (n < TOK_MAX) {
+			p->t[n].off = p->tok.len;
+			p->t[n].type = TOK_TOKEN;
+			TOK_ADD(ch);
+		}
+		while ((ch = *cp) != 0 && !TOK_LWSP(ch) && !TOK_CNTRL(ch) &&
+		    !TOK_SPECIAL(ch)) {
+			cp++;
+			if (n < TOK_MAX)
+				TOK_ADD(ch);
+		}
+		if (n < TOK_MAX) {
+			TOK_ADD(0);
+			n++;
+		}
+	}
+#undef TOK_ADD
+	if (n == 0 && ch == 0)
+		return (-1);
+	*pp = (const char *)cp;
+	return (n);
+}
+
+/* Token ${i} of the last msgfile_token(). */
+#define TOK_VALUE(p, i)		((p)->tok.p + (p)->t[i].off)
+#define TOK_MATCH(p, i, s)	((p)->t[i].type == TOK_TOKEN && \
+				strcasecmp(TOK_VALUE(p, i), (s)) == 0)
+
+/* mime_state_push(): boundary ${b} onto the stack. */
+static int
+msgfile_push(struct msgfile_reader *p, int ctype, int stype, const char *b)
+{
+	struct msgfile_bound *sp;
+
+	if ((sp = malloc(sizeof(*sp))) == NULL)
+		return (-1);
+	if ((sp->len = strlen(b)) > MSGFILE_BOUNDARY_LIMIT)
+		sp->len = MSGFILE_BOUNDARY_LIMIT;
+	if ((sp->s = strndup(b, sp->len)) == NULL) {
+		free(sp);
+		return (-1);
+	}
+	sp->def_ctype = ctype;
+	sp->def_stype = stype;
+	sp->next = p->stack;
+	p->stack = sp;
+	p->nesting++;
+	return (0);
+}
+
+/* mime_state_pop(): the innermost boundary off the stack. */
+static void
+msgfile_pop(struct msgfile_reader *p)
+{
+	struct msgfile_bound *sp = p->stack;
+
+	p->stack = sp->next;
+	p->nesting--;
+	free(sp->s);
+	free(sp);
+}
+
+/*
+ * mime_state_content_type(): the Content-Type field in ${p}->hdr sets
+ * the content type, and a multipart one pushes each of its boundary
+ * parameters (up to the nesting limit).  A type that is none of text,
+ * message, multipart leaves the one before; an empty field is "other".
+ */
+static int
+msgfile_content_type(struct msgfile_reader *p)
+{
+	const char *cp = p->hdr.p + p->namelen + 1;
+	long	n;
+	int	dct, dst;
+
+	if ((n = msgfile_token(p, &cp)) < -1)
+		return (-1);
+	if (n <= 0) {
+		p->ctype = CT_OTHER;
+		return (0);
+	}
+	if (TOK_MATCH(p, 0, "text")) {
+		p->ctype = CT_TEXT;
+		p->stype = n >= 3 && p->t[1].type == '/' &&
+		    TOK_MATCH(p, 2, "plain") ? ST_PLAIN : ST_OTHER;
+	} else if (TOK_MATCH(p, 0, "message")) {
+		p->ctype = CT_MESSAGE;
+		p->stype = ST_OTHER;
+		if (n >= 3 && p->t[1].type == '/') {
+			if (TOK_MATCH(p, 2, "rfc822"))
+				p->stype = ST_RFC822;
+			else if (TOK_MATCH(p, 2, "partial"))
+				p->stype = ST_PARTIAL;
+			else if (TOK_MATCH(p, 2, "external-body"))
+				p->stype = ST_EXTERN_BODY;
+			else if (TOK_MATCH(p, 2, "global"))
+				p->stype = ST_GLOBAL;
+		}
+	} else if (TOK_MATCH(p, 0, "multipart")) {
+		p->ctype = CT_MULTIPART;
+		if (n >= 3 && p->t[1].type == '/' && TOK_MATCH(p, 2, "digest")) {
+			dct = CT_MESSAGE;
+			dst = ST_RFC822;
+		} else {
+			dct = CT_TEXT;
+			dst = ST_PLAIN;
+		}
+		/* Every boundary parameter, whatever its value's form. */
+		while ((n = msgfile_token(p, &cp)) >= 0)
+			if (n >= 3 && TOK_MATCH(p, 0, "boundary") &&
+			    p->t[1].type == '=' && p->nesting <= MSGFILE_MIME_DEPTH &&
+			    msgfile_push(p, dct, dst, TOK_VALUE(p, 2)) != 0)
+				return (-1);
+		if (n < -1)
+			return (-1);
+	}
+	return (0);
+}
+
+/*
+ * The field read into ${p}->hdr is complete: its Content-Type read, then
+ * a field of the message header to the list (Postfix's own Received:
+ * only counted), or a part header field written to the body as
+ * cleanup_out_header() writes it to the queue file.
+ */
+static int
+msgfile_head_out(struct msgfile_reader *p)
+{
+	const char *s;
+	size_t	i, n;
+
+	if (msgfile_name_is(p->hdr.p, p->namelen, "content-type") &&
+	    msgfile_content_type(p) != 0)
+		return (-1);
+	if (p->state == MS_PRIMARY) {
+		if (p->hidden) {
+			p->hidden = 0;
+			return (0);
+		}
+		return (msgfile_field_out(&p->m, &p->hdr, p->namelen, &p->out));
+	}
+	if (msgfile_cut(p->hdr.p, p->hdr.len, &p->out) != 0)
+		return (-1);
+	for (i = 0, s = p->out.p; i <= p->out.len; i++)
+		if (i == p->out.len || p->out.p[i] == '\n') {
+			n = (size_t)(p->out.p + i - s);
+			if (msgfile_body_out(p, s, n, 0) != 0)
+				return (-1);
+			s = p->out.p + i + 1;
+		}
+	return (0);
+}
+
+/* Append record text ${s} of ${len} octets to the field, up to a NUL. */
+static int
+msgfile_hdr_add(struct msgfile_reader *p, const char *s, size_t len)
+{
+	return (buf_add(&p->hdr, s, strnlen(s, len)));
+}
+
+#define SPACE_TAB(c)	((c) == ' ' || (c) == '\t')
+
+/*
+ * mime_state_update() on record ${s} of ${len} octets of type ${type}
+ * (REC_NORM or REC_CONT): a header line is kept until the field is
+ * complete, any other line is body.  Returns 0, or -1 without memory.
+ */
+static int
+msgfile_update(struct msgfile_reader *p, const char *s, size_t len, int type)
+{
+	struct msgfile_bound *sp;
+	size_t	hl;
+
+	if (p->state != MS_BODY) {
+		if (p->hdr.len > 0) {
+			/* The rest of a line, or a continuation line. */
+			if (p->prev == REC_CONT || (len > 0 && SPACE_TAB(s[0]))) {
+				if (p->hdr.len < MSGFILE_HEADER_LIMIT &&
+				    ((p->prev != REC_CONT &&
+				    buf_add(&p->hdr, "\n", 1) != 0) ||
+				    msgfile_hdr_add(p, s, len) != 0))
+					return (-1);
+				p->prev = type;
+				return (0);
+			}
+			if (msgfile_head_out(p) != 0)
+				return (-1);
+			p->prev = REC_NONE;
+			p->hdr.len = 0;
+		}
+		if ((hl = msgfile_is_header(s, len)) > 0) {
+			/* "Name :" becomes "Name:". */
+			p->namelen = hl;
+			if (buf_add(&p->hdr, s, hl) != 0)
+				return (-1);
+			while (hl < len && SPACE_TAB(s[hl]))
+				hl++;
+			if (msgfile_hdr_add(p, s + hl, len - hl) != 0)
+				return (-1);
+			p->prev = type;
+			return (0);
+		}
+		/*
+		 * The end of the header block.  After an empty line, a
+		 * message/rfc822 or message/global body starts with one;
+		 * another line ends the message header after an empty line
+		 * put before it, a part header without one.
+		 */
+		if (len == 0) {
+			if (p->ctype == CT_MESSAGE && (p->stype == ST_RFC822 ||
+			    p->stype == ST_GLOBAL)) {
+				p->state = MS_NESTED;
+				p->ctype = CT_TEXT;
+				p->stype = ST_PLAIN;
+			} else {
+				if (p->ctype == CT_MULTIPART) {
+					p->ctype = CT_OTHER;
+					p->stype = ST_OTHER;
+				}
+				p->state = MS_BODY;
+			}
+		} else {
+			if (p->state == MS_PRIMARY &&
+			    msgfile_body_out(p, "", 0, 0) != 0)
+				return (-1);
+			p->state = MS_BODY;
+		}
+	}
+	/*
+	 * A body line: a boundary line of any multipart around it ("--",
+	 * the boundary, "--" or anything) ends the parts inside, and opens
+	 * a part header, or ends that multipart too.  Not after a record
+	 * that goes on.
+	 */
+	if (p->stack != NULL && p->prev != REC_CONT && len > 2 &&
+	    s[0] == '-' && s[1] == '-')
+		for (sp = p->stack; sp != NULL; sp = sp->next) {
+			if (len < 2 + sp->len || memcmp(s + 2, sp->s, sp->len) != 0)
+				continue;
+			while (sp != p->stack)
+				msgfile_pop(p);
+			if (len >= 4 + sp->len &&
+			    memcmp(s + 2 + sp->len, "--", 2) == 0) {
+				msgfile_pop(p);
+				p->state = MS_BODY;
+				p->ctype = CT_OTHER;
+				p->stype = ST_OTHER;
+			} else {
+				p->state = MS_MULTIPART;
+				p->ctype = sp->def_ctype;
+				p->stype = sp->def_stype;
+			}
+			break;
+		}
+	if (msgfile_body_out(p, s, len, type == REC_CONT) != 0)
+		return (-1);
+	p->prev = type;
+	return (0);
+}
+
+/* The end of the message to mime_state(3): a field being read is complete. */
+static int
+msgfile_update_end(struct msgfile_reader *p)
+{
+	if (p->prev == REC_CONT && msgfile_update(p, "", 0, REC_NORM) != 0)
+		return (-1);
+	if (p->state != MS_BODY && p->hdr.len > 0 && msgfile_head_out(p) != 0)
+		return (-1);
+	p->hdr.len = 0;
+	p->state = MS_BODY;
+	return (0);
+}
+
+/* Free ${p} but its result ${p}->m. */
+static void
+msgfile_reader_free(struct msgfile_reader *p)
+{
+	while (p->stack != NULL)
+		msgfile_pop(p);
+	free(p->in.mbox.p);
+	free(p->in.clean.p);
+	free(p->hdr.p);
+	free(p->tok.p);
+	free(p->out.p);
+	free(p->body.p);
 }
 
 /**
@@ -394,85 +834,43 @@ msgfile_body_add(struct msgfile_buf *body, const struct msgfile_rec *r)
 const char *
 msgfile_parse(struct msgfile *m, const char *buf, size_t len)
 {
-	struct msgfile_in in;
+	struct msgfile_reader p;
 	struct msgfile_rec r;
-	struct msgfile_buf hb = { NULL, 0, 0 }, tmp = { NULL, 0, 0 };
-	struct msgfile_buf body = { NULL, 0, 0 };
-	size_t	namelen = 0, hl;
-	int	more, in_field, prev_cont = 0, hidden;
+	int	more;
 
 	memset(m, 0, sizeof(*m));
-	memset(&in, 0, sizeof(in));
-	in.p = buf;
-	in.e = buf + len;
-	in.first = 1;
+	memset(&p, 0, sizeof(p));
+	p.in.p = buf;
+	p.in.e = buf + len;
+	p.in.first = 1;
+	p.state = MS_PRIMARY;
+	p.ctype = CT_TEXT;
+	p.stype = ST_PLAIN;
+	p.nesting = -1;
 	/*
-	 * The header, as mime_state_update() reads it in cleanup(8).  It
-	 * starts with smtpd's own Received: field, never shown to milters,
-	 * nor what continues it (a first line that starts with a CR).
+	 * The header starts with smtpd's own Received: field, never shown
+	 * to milters, nor what continues it (a first line that starts with
+	 * a CR).
 	 */
-	in_field = hidden = 1;
-	for (;;) {
-		if ((more = in_next(&in, &r)) < 0)
-			goto fail;
-		if (in_field && more) {
-			if (prev_cont || (r.len > 0 &&
-			    (r.s[0] == ' ' || r.s[0] == '\t'))) {
-				if (!hidden && hb.len < MSGFILE_HEADER_LIMIT &&
-				    ((!prev_cont && buf_add(&hb, "\n", 1) != 0) ||
-				    buf_add(&hb, r.s, strnlen(r.s, r.len)) != 0))
-					goto fail;
-				prev_cont = r.cont;
-				continue;
-			}
-		}
-		if (in_field) {
-			if (!hidden && msgfile_field_out(m, &hb, namelen,
-			    &tmp) != 0)
-				goto fail;
-			in_field = hidden = 0;
-		}
-		if (!more)
-			break;
-		if ((hl = msgfile_is_header(r.s, r.len)) > 0) {
-			/* "Name :" becomes "Name:". */
-			hb.len = 0;
-			namelen = hl;
-			for (; hl < r.len && (r.s[hl] == ' ' || r.s[hl] == '\t');
-			    hl++)
-				;
-			if (buf_add(&hb, r.s, namelen) != 0 ||
-			    buf_add(&hb, r.s + hl, strnlen(r.s + hl,
-			    r.len - hl)) != 0)
-				goto fail;
-			in_field = 1;
-			prev_cont = r.cont;
-			continue;
-		}
-		/* The end of the header; a line that is not empty is body. */
-		if (r.len > 0 && msgfile_body_add(&body, &r) != 0)
-			goto fail;
-		break;
-	}
-	while (more && (more = in_next(&in, &r)) > 0)
-		if (msgfile_body_add(&body, &r) != 0)
-			goto fail;
-	if (more < 0)
+	p.hidden = 1;
+	if (buf_add(&p.hdr, "Received:", 9) != 0)
 		goto fail;
-	m->body = body.p;
-	m->bodylen = body.len;
-	free(hb.p);
-	free(tmp.p);
-	free(in.mbox.p);
-	free(in.clean.p);
+	p.namelen = 8;
+	while ((more = in_next(&p.in, &r)) > 0)
+		if (msgfile_update(&p, r.s, r.len, r.cont ? REC_CONT :
+		    REC_NORM) != 0)
+			goto fail;
+	if (more < 0 || msgfile_update_end(&p) != 0)
+		goto fail;
+	*m = p.m;
+	m->body = p.body.p;
+	m->bodylen = p.body.len;
+	p.body.p = NULL;
+	msgfile_reader_free(&p);
 	return (NULL);
 fail:
-	free(hb.p);
-	free(tmp.p);
-	free(in.mbox.p);
-	free(in.clean.p);
-	free(body.p);
-	msgfile_free(m);
+	msgfile_reader_free(&p);
+	msgfile_free(&p.m);
 	return (msgfile_nomem);
 }
 

@@ -9,7 +9,10 @@
  * LF, fields longer than MSGFILE_HEADER_LIMIT cut, a UNIX From_ first line
  * turned into X-Mailbox-Line:; the fields of message_drop_headers marked
  * (Postfix removes them before milters see them); the body with every
- * line ended by CRLF.  The header ends at an empty line, or at the first
+ * line ended by CRLF, its MIME part headers (multipart parts, the header
+ * of a message/rfc822 body) rewritten as cleanup(8) writes them: white
+ * space before the colon dropped, a line cut at a NUL, a field cut at
+ * MSGFILE_HEADER_LIMIT.  The header ends at an empty line, or at the first
  * line that is neither a field nor a continuation (that line is then the
  * first body line).  Input lines end in LF or CRLF; a last line without
  * one counts as a line.  CRs before the LF go with the line end, except
@@ -29,6 +32,8 @@
 /* header_size_limit (102400), lowered by cleanup(8) to 60000 when milters
  * are on, so that a field fits libmilter's 65535-octet packets. */
 #define MSGFILE_HEADER_LIMIT	60000
+#define MSGFILE_MIME_DEPTH	100	/* mime_nesting_limit */
+#define MSGFILE_BOUNDARY_LIMIT	2048	/* mime_boundary_length_limit */
 
 /* One top-level header field. */
 struct msgfile_field {

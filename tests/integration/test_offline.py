@@ -414,3 +414,113 @@ def test_offline_stray_crs(ctx):
             f.write(msg)
         messages.append((name, path))
     same_as_postfix(ctx, STRAY_CR_CONF, messages)
+
+
+# cleanup(8) reads every MIME part header (after a multipart boundary, at
+# the start of a message/rfc822 or message/global body) as it reads the
+# top-level one, and writes it to the body so: each record cut at a NUL,
+# white space before the colon dropped, a field cut at 60000 octets.  It
+# follows boundaries up to its nesting limit, reads its Content-Type
+# fields as mime_state(3) does, and inserts no empty line into a part.
+PART_CONF = """profile = standard
+rule mime-filename-length { action = log }
+rule mime-structure { action = log }
+rule header-line-length { limit = 50 action = log }
+rule body-line-length { limit = 50 action = log }
+"""
+X300 = b"x" * 300
+
+
+def pad(k):
+    """A field of 50 + ${k} octets, 50 without its ${k} spaces before the colon."""
+    return b"X-Pad" + b" " * k + b":" + b"p" * 44
+
+
+PAD = pad(2)
+
+
+def multipart(part, content=b"data\r\n", ctype=b"multipart/mixed"):
+    return (b"From: a@x\r\nMIME-Version: 1.0\r\nContent-Type: " + ctype +
+            b'; boundary="b"\r\n\r\npreamble\r\n--b\r\n' + part + b"\r\n" +
+            content + b"--b--\r\nepilogue\r\n")
+
+
+def nested_multipart(depth):
+    """${depth} multiparts, each inside a part of the one around it."""
+    msg = b'From: a@x\r\nContent-Type: multipart/mixed; boundary="n000"\r\n\r\n'
+    for i in range(1, depth):
+        msg += b'--n%03d\r\nContent-Type: multipart/mixed; boundary="n%03d"\r\n%s\r\n\r\n' % (
+            i - 1, i, pad(i))
+    msg += b"--n%03d\r\n%s\r\n\r\ninnermost\r\n" % (depth - 1, pad(depth))
+    for i in reversed(range(depth)):
+        msg += b"--n%03d--\r\n" % i
+    return msg
+
+
+def many_boundaries(n):
+    """One Content-Type with ${n} boundary parameters, parts after a few."""
+    msg = b"From: a@x\r\nContent-Type: multipart/mixed" + b"".join(
+        b';\r\n boundary="a%03d"' % i for i in range(n)) + b"\r\n\r\n"
+    for i in (101, 60, 102, 0):
+        msg += b"--a%03d\r\n%s\r\n\r\npart after a%03d\r\n" % (i, pad(i + 1), i)
+    return msg + b"--a000--\r\n"
+
+
+NESTED = (b"From: c@y\r\nContent-Disposition : attachment; filename=\"z\0" + X300 +
+          b"\"\r\n" + PAD + b"\r\n\r\nnested body\r\n")
+PART_HEADERS = {
+    "part-nul-filename": multipart(b'Content-Type: text/plain\r\n'
+                                   b'Content-Disposition: attachment; filename="a.txt\0' +
+                                   X300 + b'"\r\n'),
+    "part-nul-continuation": multipart(b'Content-Disposition: attachment;\r\n'
+                                       b'\tfilename="a.txt\0' + X300 + b'"\r\n'),
+    "part-nul-name": multipart(b'Content-Type: application/octet-stream; name="a\0' +
+                               X300 + b'"\r\n'),
+    "part-space-colon": multipart(b'Content-Disposition : attachment; filename="' +
+                                  b"n" * 300 + b'"\r\n' + PAD + b"\r\n"),
+    "part-long-line": multipart(b"X-Long: " + b"l" * 70000 + b"\r\n"),
+    # lines of 48 octets, one of 52 past the cut (at the last line before 60000)
+    "part-long-folded": multipart(b"X-Fold: a" + (b"\r\n\t" + b"f" * 47) * 1240 +
+                                  b"\r\n\t" + b"F" * 51 + b"\r\n"),
+    # a boundary ends where the one on the stack does: "--bogus" is "--b"
+    "boundary-prefix": multipart(b"Content-Type: text/plain\r\n",
+                                 content=b"x\r\n--bogus\r\n" + PAD + b"\r\n\r\ny\r\n"),
+    "part-nul-in-record": multipart(b"X-Nul: " + b"u" * 93 + b"\0" + b"v" * 1990 +
+                                    b"w" * 17 + b"\r\n"),
+    "part-garbage-end": multipart(b"Content-Type: text/plain\r\nnot a header " +
+                                  b"g" * 60 + b"\r\n" + PAD + b"\r\n"),
+    "part-body-nul": multipart(b"Content-Type: text/plain\r\n",
+                               content=b"a\0b " + b"c" * 60 + b"\r\n" + PAD + b"\r\n"),
+    "nested-rfc822": multipart(b"Content-Type: message/rfc822\r\n", content=NESTED),
+    "nested-global": multipart(b"Content-Type: message/global\r\n", content=NESTED),
+    "nested-partial": multipart(b"Content-Type: message/partial; id=1; number=1\r\n",
+                                content=NESTED),
+    "digest-default": multipart(b"", content=NESTED, ctype=b"multipart/digest"),
+    "ctype-stays": multipart(b"Content-Type: message/rfc822\r\n"
+                             b"Content-Type: application/x\r\n", content=NESTED),
+    "top-rfc822": b"From: a@x\r\nContent-Type: message/rfc822\r\n\r\n" + NESTED,
+    "rfc822-multipart": multipart(
+        b"Content-Type: message/rfc822\r\n",
+        content=b'From: c@y\r\nContent-Type: multipart/mixed; boundary="c"\r\n\r\n'
+                b'--c\r\nContent-Disposition: attachment; filename="q\0' + X300 +
+                b'"\r\n' + PAD + b"\r\n\r\ninner\r\n--c--\r\n"),
+    "deep-nesting": nested_multipart(105),
+    "many-boundaries": many_boundaries(120),
+    "boundary-2100": b'From: a@x\r\nContent-Type: multipart/mixed; boundary="' +
+                     b"B" * 2100 + b'"\r\n\r\n--' + b"B" * 2100 + b"\r\n" + PAD +
+                     b"\r\n\r\nx\r\n--" + b"B" * 2100 + b"--\r\n",
+    "boundary-line-continued": multipart(
+        b"Content-Type: text/plain\r\n",
+        content=b"x\r\n--b" + b" " * 2045 + PAD + b"\r\n" + PAD + b"\r\n\r\ny\r\n"),
+}
+
+
+def test_offline_part_headers(ctx):
+    """MIME part headers reach the milter as cleanup(8) writes them."""
+    messages = []
+    for name, msg in PART_HEADERS.items():
+        path = os.path.join(ctx.tmp, name + ".eml")
+        with open(path, "wb") as f:
+            f.write(msg)
+        messages.append((name, path))
+    same_as_postfix(ctx, PART_CONF, messages)

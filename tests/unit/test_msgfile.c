@@ -20,7 +20,7 @@ struct parse_row {
 	char	in[160];
 	size_t	inlen;
 	char	fields[160];	/* each "name:value|", "-" before a dropped one */
-	char	body[80];
+	char	body[100];
 	size_t	bodylen;
 };
 
@@ -78,6 +78,36 @@ ParameterizedTestParameters(msgfile, parse)
 		{ S("A: x\0y\r\n\tz\0w\r\nB: 2\r\n\r\nb\0c\r\n"),
 		    "A: x\n\tz|B: 2|", S("b\0c\r\n") },
 		{ S("A\0: 1\r\n"), "", S("A\0: 1\r\n") },
+		/* MIME part headers are written to the body as cleanup writes them */
+		{ S("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+		    "X : 1\0z\r\n\tc\0d\r\n\r\nX : 2\0z\r\n--b--\r\n"),
+		    "Content-Type: multipart/mixed; boundary=b|",
+		    S("--b\r\nX: 1\r\n\tc\r\n\r\nX : 2\0z\r\n--b--\r\n") },
+		/* ... no empty line put after one ended by another line */
+		{ S("Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+		    "X : 1\r\nno field\r\nY : 2\r\n"),
+		    "Content-Type: multipart/mixed; boundary=b|",
+		    S("--b\r\nX: 1\r\nno field\r\nY : 2\r\n") },
+		/* a boundary that starts with one on the stack is that one */
+		{ S("Content-Type: multipart/mixed; boundary=b\r\n\r\n--bx\r\n"
+		    "X : 1\r\n"), "Content-Type: multipart/mixed; boundary=b|",
+		    S("--bx\r\nX: 1\r\n") },
+		/* message/rfc822: the body starts with a header */
+		{ S("Content-Type: message/rfc822\r\n\r\nX : 1\0z\r\n\r\nY : 2\r\n"),
+		    "Content-Type: message/rfc822|", S("X: 1\r\n\r\nY : 2\r\n") },
+		/* a type none of text, message, multipart keeps the one before */
+		{ S("Content-Type: message/rfc822\r\nContent-Type: image/png\r\n"
+		    "\r\nX : 1\r\n"), "Content-Type: message/rfc822|"
+		    "Content-Type: image/png|", S("X: 1\r\n") },
+		{ S("Content-Type: message/rfc822\r\nContent-Type: text/x\r\n"
+		    "\r\nX : 1\r\n"), "Content-Type: message/rfc822|"
+		    "Content-Type: text/x|", S("X : 1\r\n") },
+		{ S("Content-Type: message/partial\r\n\r\nX : 1\r\n"),
+		    "Content-Type: message/partial|", S("X : 1\r\n") },
+		/* multipart/digest: a part is message/rfc822 unless it says */
+		{ S("Content-Type: multipart/digest; boundary=\"b\" (c)\r\n\r\n"
+		    "--b\r\n\r\nX : 1\r\n"), "Content-Type: multipart/digest;"
+		    " boundary=\"b\" (c)|", S("--b\r\n\r\nX: 1\r\n") },
 	};
 	return cr_make_param_array(struct parse_row, rows, sizeof(rows) / sizeof(rows[0]));
 }
@@ -289,6 +319,60 @@ Test(msgfile, header_size_limit)
 	cr_assert_eq(2 + m.field[0].valuelen, MSGFILE_HEADER_LIMIT);
 	msgfile_free(&m);
 	free(buf);
+}
+
+/* Part headers are cut at the header limit as the message header is. */
+Test(msgfile, part_header_limit)
+{
+	static const char head[] = "Content-Type: multipart/mixed; boundary=b"
+	    "\r\n\r\n--b\r\nX: ";
+	struct msgfile m;
+	char   *buf, *p;
+
+	buf = malloc(100000);
+	cr_assert_not_null(buf);
+	memcpy(buf, head, sizeof(head) - 1);
+	p = fill(buf + sizeof(head) - 1, 'a', 70000);
+	memcpy(p, "\r\n\r\nz\r\n--b--\r\n", 14);
+	p += 14;
+	cr_assert_null(msgfile_parse(&m, buf, (size_t)(p - buf)));
+	/* "--b", the field cut at the limit, "", "z", "--b--" */
+	cr_assert_eq(m.bodylen, 5 + MSGFILE_HEADER_LIMIT + 2 + 2 + 3 + 7);
+	cr_assert_eq(memcmp(m.body + 5 + MSGFILE_HEADER_LIMIT - 1, "a\r\n\r\nz", 6), 0);
+	msgfile_free(&m);
+	free(buf);
+}
+
+/*
+ * mime_nesting_limit: boundaries are pushed while the stack is at most
+ * MSGFILE_MIME_DEPTH + 1 deep; a part past that is body, its "header"
+ * not rewritten.  Boundaries n000..n101 are followed, not n102.
+ */
+Test(msgfile, nesting_limit)
+{
+	struct msgfile m;
+	char   *buf, *want, *p, *w;
+	int	i;
+
+	buf = malloc(40000);
+	want = malloc(40000);
+	cr_assert(buf != NULL && want != NULL);
+	p = buf + sprintf(buf, "Content-Type: multipart/mixed; boundary=n000\r\n\r\n");
+	w = want;
+	for (i = 1; i <= 104; i++) {
+		p += sprintf(p, "--n%03d\r\nContent-Type: multipart/mixed; "
+		    "boundary=n%03d\r\nX : %d\r\n\r\n", i - 1, i, i);
+		w += sprintf(w, "--n%03d\r\nContent-Type: multipart/mixed; "
+		    "boundary=n%03d\r\nX%s: %d\r\n\r\n", i - 1, i,
+		    i <= 102 ? "" : " ", i);
+	}
+	cr_assert_null(msgfile_parse(&m, buf, (size_t)(p - buf)));
+	cr_assert_eq(m.bodylen, (size_t)(w - want));
+	cr_assert_eq(memcmp(m.body, want, m.bodylen), 0, "%.*s",
+	    (int)m.bodylen, m.body);
+	msgfile_free(&m);
+	free(buf);
+	free(want);
 }
 
 struct env_row {
