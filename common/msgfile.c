@@ -1,21 +1,27 @@
 /*
  * msgfile.c - a message file read as Postfix hands it to a milter.
  *
- * Interface: msgfile_parse() and msgfile_free(); msgfile_envelope() and
- * msgfile_env_free().  See msgfile.h for what a milter sees.
+ * Interface: msgfile_open(), msgfile_feed(), msgfile_full() and
+ * msgfile_close(), or msgfile_parse() at once; msgfile_free();
+ * msgfile_envelope() and msgfile_env_free().  See msgfile.h for what a
+ * milter sees.
  *
  * Postfix 3.7 handles a message in three steps, each mirrored here on
  * the records it passes along (a record is a line, or a piece of
  * MSGFILE_LINE_LIMIT octets of a longer one, "cont" when more follows):
  *   smtpd(8)   cuts lines into records as smtp_get() reads them from
- *              the client (in_raw()), turns UNIX From_ lines at the
- *              very start into X-Mailbox-Line: fields, and puts an empty
+ *              the client (msgfile_octet()), turns UNIX From_ lines at
+ *              the very start into X-Mailbox-Line: fields, puts an empty
  *              record before a first line that starts with white space
- *              (so that it cannot continue smtpd's own Received: field);
- *   cleanup(8) makes each CR left in a record a space (in_next()), then
- *              reads the records with mime_state(3) (msgfile_update(),
- *              a port of mime_state_update() as far as it changes what a
- *              milter gets): header blocks are the message header, each
+ *              (so that it cannot continue smtpd's own Received: field),
+ *              and passes nothing on once the records' octets, 2 more
+ *              each, pass MSGFILE_SIZE_LIMIT (msgfile_smtpd());
+ *   cleanup(8) makes each CR left in a record a space, counts the
+ *              Received: fields of the message header (MSGFILE_HOP_LIMIT,
+ *              its own included), and reads the records with mime_state(3)
+ *              (msgfile_update(), a port of mime_state_update() as far as
+ *              it changes what a milter gets): header blocks are the
+ *              message header, each
  *              multipart part header and each header that starts a
  *              message/rfc822 or message/global body; boundaries are
  *              followed as it follows them (by prefix, innermost first,
@@ -38,8 +44,10 @@
  * Message-Id:, From:, To: added) is not applied: the defaults for a
  * remote client.
  *
- * Invariants: nothing reads outside [buf, buf + len); every allocation is
- * checked and freed by msgfile_free() / msgfile_env_free().
+ * Invariants: nothing reads outside the input given; the input is not
+ * kept, and nothing is stored once the size limit is passed; every
+ * allocation is checked and freed by msgfile_close(), msgfile_free() or
+ * msgfile_env_free().
  */
 #include <stdlib.h>
 #include <string.h>
@@ -94,165 +102,6 @@ buf_add(struct msgfile_buf *b, const char *s, size_t n)
 	b->len += n;
 	b->p[b->len] = '\0';
 	return (0);
-}
-
-/* One record: a line or a piece of one; cont: the line goes on. */
-struct msgfile_rec {
-	const char *s;
-	size_t	len;
-	int	cont;
-};
-
-/* The records of the input, and smtpd(8)'s changes at its start. */
-struct msgfile_in {
-	const char *p, *e;		/* input not yet cut into lines */
-	const char *line;		/* the current line, without its LF */
-	size_t	linelen;
-	size_t	wlen, off;		/* the line on the wire; octets of it read */
-	int	stuffed;		/* the client sends the line's "." twice */
-	int	in_line;
-	int	first;			/* smtpd: still at the first line */
-	int	held;			/* a record held behind an empty one */
-	struct msgfile_rec hold;
-	struct msgfile_buf mbox;	/* an X-Mailbox-Line: record */
-	struct msgfile_buf clean;	/* a record without CR */
-};
-
-/*
- * Octet ${i} of the current line as the client sends it: a "." first if
- * the line starts with one, then the line, then LF, or CRLF after a last
- * line without LF.
- */
-static int
-in_wire(const struct msgfile_in *in, size_t i)
-{
-	if (i < (size_t)in->stuffed)
-		return ('.');
-	i -= (size_t)in->stuffed;
-	if (i < in->linelen)
-		return ((unsigned char)in->line[i]);
-	/* The line end: LF, or CR then LF. */
-	return (i - in->linelen + 1 <
-	    in->wlen - (size_t)in->stuffed - in->linelen ? '\r' : '\n');
-}
-
-/*
- * The next record of the input as smtpd(8) reads it; 0 at the end.
- * smtp_get() reads the SMTP stream at most MSGFILE_LINE_LIMIT octets at
- * a time, up to an LF; a read that ends in CR also takes the LF right
- * after it.  A read that ends the line loses its LF and every CR before
- * it; any other read is a record that the next one continues, its CRs
- * kept.  Then smtpd removes the "." the client doubled (so the first
- * record of such a line holds one octet less of it).
- */
-static int
-in_raw(struct msgfile_in *in, struct msgfile_rec *r)
-{
-	const char *lf;
-	size_t	end, start, stop;
-
-	if (!in->in_line) {
-		if (in->p >= in->e)
-			return (0);
-		in->line = in->p;
-		if ((lf = memchr(in->p, '\n', (size_t)(in->e - in->p))) != NULL) {
-			in->linelen = (size_t)(lf - in->p);
-			in->p = lf + 1;
-		} else {
-			in->linelen = (size_t)(in->e - in->p);
-			in->p = in->e;
-		}
-		in->stuffed = in->linelen > 0 && in->line[0] == '.';
-		in->wlen = (size_t)in->stuffed + in->linelen + (lf != NULL ? 1 : 2);
-		in->off = 0;
-		in->in_line = 1;
-	}
-	/* The wire's [off, end): the LF is its last octet, wlen - 1. */
-	end = in->wlen - 1;
-	if (end - in->off < MSGFILE_LINE_LIMIT ||
-	    (end - in->off == MSGFILE_LINE_LIMIT &&
-	    in_wire(in, end - 1) == '\r')) {
-		r->cont = 0;
-		in->in_line = 0;
-	} else {
-		end = in->off + MSGFILE_LINE_LIMIT;
-		r->cont = 1;
-	}
-	/* In the line: without the doubled "." and the CR the client adds. */
-	start = in->off > (size_t)in->stuffed ? in->off - (size_t)in->stuffed : 0;
-	stop = end - (size_t)in->stuffed;
-	if (stop > in->linelen)
-		stop = in->linelen;
-	if (!r->cont)
-		while (stop > start && in->line[stop - 1] == '\r')
-			stop--;
-	r->s = in->line + start;
-	r->len = stop - start;
-	in->off = end;
-	return (1);
-}
-
-/* The next record as smtpd(8) passes it to cleanup(8); as in_next(). */
-static int
-in_smtpd(struct msgfile_in *in, struct msgfile_rec *r)
-{
-	static const char mbox[] = "X-Mailbox-Line: ";
-	size_t	gt;
-
-	if (in->held) {
-		in->held = 0;
-		*r = in->hold;
-		return (1);
-	}
-	if (!in_raw(in, r))
-		return (0);
-	if (!in->first)
-		return (1);
-	for (gt = 0; gt < r->len && r->s[gt] == '>'; gt++)
-		;
-	if (r->len - gt >= 5 && memcmp(r->s + gt, "From ", 5) == 0) {
-		/* Written with "%s": the record ends at a NUL. */
-		in->mbox.len = 0;
-		if (buf_add(&in->mbox, mbox, sizeof(mbox) - 1) != 0 ||
-		    buf_add(&in->mbox, r->s, strnlen(r->s, r->len)) != 0)
-			return (-1);
-		r->s = in->mbox.p;
-		r->len = in->mbox.len;
-		return (1);			/* still the first line */
-	}
-	in->first = 0;
-	if (r->len > 0 && (r->s[0] == ' ' || r->s[0] == '\t')) {
-		in->hold = *r;
-		in->held = 1;
-		r->s = "";
-		r->len = 0;
-		r->cont = 0;
-	}
-	return (1);
-}
-
-/*
- * The next record as cleanup(8) reads it: as smtpd(8) passes it, each CR
- * in it a space (cleanup_replace_stray_cr_lf = yes: a record holds no
- * LF, and the CRs of its line end are gone).  0 at the end, -1 without
- * memory.  Records stay valid until the next call.
- */
-static int
-in_next(struct msgfile_in *in, struct msgfile_rec *r)
-{
-	size_t	i;
-	int	more;
-
-	if ((more = in_smtpd(in, r)) <= 0 || memchr(r->s, '\r', r->len) == NULL)
-		return (more);
-	in->clean.len = 0;
-	if (buf_add(&in->clean, r->s, r->len) != 0)
-		return (-1);
-	for (i = 0; i < r->len; i++)
-		if (in->clean.p[i] == '\r')
-			in->clean.p[i] = ' ';
-	r->s = in->clean.p;
-	return (1);
 }
 
 /*
@@ -375,7 +224,7 @@ msgfile_field_out(struct msgfile *m, const struct msgfile_buf *hb,
 	return (0);
 }
 
-/** msgfile_free(m): free what msgfile_parse() put in ${m}; an empty ${m} is fine. */
+/** msgfile_free(m): free what msgfile_close() put in ${m}; an empty ${m} is fine. */
 void
 msgfile_free(struct msgfile *m)
 {
@@ -421,13 +270,25 @@ struct msgfile_tok {
 /* A message being read. */
 struct msgfile_reader {
 	struct msgfile m;		/* the result */
-	struct msgfile_in in;		/* smtpd(8) */
+	const char *err;		/* no memory (sticky) */
+	/* smtpd(8): smtp_get() and the DATA loop */
+	char	wire[MSGFILE_LINE_LIMIT];	/* the read in progress */
+	size_t	wlen;
+	int	bol;			/* the next octet starts a line */
+	int	in_line;		/* a line started, its LF not yet read */
+	int	cr_wait;		/* wire is full and ends in CR */
+	int	smtpd_prev;		/* the previous record's type */
+	int	first;			/* still at the message's first line */
+	size_t	size;			/* octets counted against the limit */
+	int	full;			/* MSGFILE_SIZE_LIMIT passed */
+	struct msgfile_buf mbox;	/* an X-Mailbox-Line: record */
 	/* cleanup(8): mime_state(3) */
 	int	state, ctype, stype;
 	int	prev;			/* the previous record's type */
 	struct msgfile_buf hdr;		/* the field being read; "" none */
 	size_t	namelen;
 	int	hidden;			/* hdr is Postfix's own Received: */
+	size_t	hops;			/* Received: fields, Postfix's included */
 	struct msgfile_bound *stack;
 	int	nesting;		/* depth of the stack - 1 */
 	struct msgfile_buf tok;		/* header_token()'s buffer */
@@ -463,7 +324,7 @@ msgfile_body_out(struct msgfile_reader *p, const char *s, size_t len, int cont)
  * header_token() with MIME_MAX_TOKEN tokens, RFC 2045 specials and ";"
  * as terminator: the next parameter of the NUL-terminated text at *${pp}
  * into ${p}->t (the first TOK_MAX tokens); *${pp} moves past it.  Returns
- * its number of tokens, or -1 at the end.
+ * its number of tokens, -1 at the end, or -2 without memory.
  */
 static long
 msgfile_token(struct msgfile_reader *p, const char **pp)
@@ -674,6 +535,9 @@ msgfile_head_out(struct msgfile_reader *p)
 	    msgfile_content_type(p) != 0)
 		return (-1);
 	if (p->state == MS_PRIMARY) {
+		/* Only those of the message header count, as cleanup counts. */
+		if (msgfile_name_is(p->hdr.p, p->namelen, "received"))
+			p->hops++;
 		if (p->hidden) {
 			p->hidden = 0;
 			return (0);
@@ -812,66 +676,247 @@ msgfile_update_end(struct msgfile_reader *p)
 	return (0);
 }
 
-/* Free ${p} but its result ${p}->m. */
+/* Free ${p}, its result included; NULL is fine. */
 static void
 msgfile_reader_free(struct msgfile_reader *p)
 {
+	if (p == NULL)
+		return;
 	while (p->stack != NULL)
 		msgfile_pop(p);
-	free(p->in.mbox.p);
-	free(p->in.clean.p);
+	msgfile_free(&p->m);
+	free(p->mbox.p);
 	free(p->hdr.p);
 	free(p->tok.p);
 	free(p->out.p);
 	free(p->body.p);
+	free(p);
+}
+
+/*
+ * cleanup(8) on record ${s} of ${len} octets (changed in place) of type
+ * ${type}, as smtpd(8) sends it: each CR in it made a space
+ * (cleanup_replace_stray_cr_lf = yes; a record holds no LF, and the CRs
+ * of its line end are gone), then mime_state(3).
+ */
+static void
+msgfile_cleanup(struct msgfile_reader *p, char *s, size_t len, int type)
+{
+	char   *cr;
+
+	if (p->err != NULL)
+		return;
+	for (cr = s; (cr = memchr(cr, '\r', len - (size_t)(cr - s))) != NULL;
+	    cr++)
+		*cr = ' ';
+	if (msgfile_update(p, s, len, type) != 0)
+		p->err = msgfile_nomem;
+}
+
+/*
+ * smtpd(8)'s DATA loop on the record read into ${p}->wire, of type
+ * ${type}: at the very start a UNIX From_ line becomes an X-Mailbox-Line:
+ * field, and an empty record goes before a first line that starts with
+ * white space (it must not continue smtpd's own Received: field); the "."
+ * the client doubled goes; then the record counts its octets + 2 against
+ * MSGFILE_SIZE_LIMIT, and from the one that passes it none goes on.
+ */
+static void
+msgfile_smtpd(struct msgfile_reader *p, int type)
+{
+	static const char mbox[] = "X-Mailbox-Line: ";
+	char	empty[1] = "";
+	char   *s = p->wire;
+	size_t	len = p->wlen, gt;
+	int	prev = p->smtpd_prev;
+
+	p->smtpd_prev = type;
+	p->wlen = 0;
+	if (p->first) {
+		for (gt = 0; gt < len && s[gt] == '>'; gt++)
+			;
+		if (len - gt >= 5 && memcmp(s + gt, "From ", 5) == 0) {
+			/* Written with "%s": the record ends at a NUL. */
+			p->mbox.len = 0;
+			if (buf_add(&p->mbox, mbox, sizeof(mbox) - 1) != 0 ||
+			    buf_add(&p->mbox, s, strnlen(s, len)) != 0)
+				p->err = msgfile_nomem;
+			else
+				msgfile_cleanup(p, p->mbox.p, p->mbox.len, type);
+			return;			/* still the first line */
+		}
+		p->first = 0;
+		if (len > 0 && SPACE_TAB(s[0]))
+			msgfile_cleanup(p, empty, 0, REC_NORM);
+	}
+	if (prev != REC_CONT && len > 0 && s[0] == '.') {
+		s++;
+		len--;
+	}
+	if (p->full || MSGFILE_SIZE_LIMIT - p->size < len + 2) {
+		p->full = 1;
+		return;
+	}
+	p->size += len + 2;
+	msgfile_cleanup(p, s, len, type);
+}
+
+/* A read of smtp_get() ends: at an LF (with every CR before it), or full. */
+static void
+msgfile_read_end(struct msgfile_reader *p, int lf)
+{
+	if (!lf) {
+		msgfile_smtpd(p, REC_CONT);
+		return;
+	}
+	while (p->wlen > 0 && p->wire[p->wlen - 1] == '\r')
+		p->wlen--;
+	p->bol = 1;
+	p->in_line = 0;
+	msgfile_smtpd(p, REC_NORM);
+}
+
+/*
+ * smtp_get() on the next octet ${c} the client sends: it reads at most
+ * MSGFILE_LINE_LIMIT octets at a time, up to an LF; a read that ends in
+ * CR also takes the LF right after it.  The client sends a line that
+ * starts with "." with one more.
+ */
+static void
+msgfile_octet(struct msgfile_reader *p, int c)
+{
+	if (p->cr_wait) {
+		p->cr_wait = 0;
+		if (c == '\n') {
+			msgfile_read_end(p, 1);
+			return;
+		}
+		msgfile_read_end(p, 0);		/* the CR stays */
+	}
+	if (p->bol) {
+		p->bol = 0;
+		p->in_line = 1;
+		if (c == '.')
+			p->wire[p->wlen++] = '.';
+	}
+	if (c == '\n') {
+		msgfile_read_end(p, 1);
+		return;
+	}
+	p->wire[p->wlen++] = (char)c;
+	if (p->wlen == MSGFILE_LINE_LIMIT) {
+		if (c == '\r')
+			p->cr_wait = 1;
+		else
+			msgfile_read_end(p, 0);
+	}
 }
 
 /**
- * msgfile_parse(m, buf, len): read the message ${buf} of ${len} octets
- * into ${m} (msgfile.h says how).  Returns NULL, or an error message
- * (no memory) with ${m} left empty.
+ * msgfile_open(): a reader for one message, to be given its octets with
+ * msgfile_feed() and ended with msgfile_close().  NULL without memory.
  */
-const char *
-msgfile_parse(struct msgfile *m, const char *buf, size_t len)
+struct msgfile_reader *
+msgfile_open(void)
 {
-	struct msgfile_reader p;
-	struct msgfile_rec r;
-	int	more;
+	struct msgfile_reader *p;
 
-	memset(m, 0, sizeof(*m));
-	memset(&p, 0, sizeof(p));
-	p.in.p = buf;
-	p.in.e = buf + len;
-	p.in.first = 1;
-	p.state = MS_PRIMARY;
-	p.ctype = CT_TEXT;
-	p.stype = ST_PLAIN;
-	p.nesting = -1;
+	if ((p = calloc(1, sizeof(*p))) == NULL)
+		return (NULL);
+	p->bol = p->first = 1;
+	p->state = MS_PRIMARY;
+	p->ctype = CT_TEXT;
+	p->stype = ST_PLAIN;
+	p->nesting = -1;
 	/*
 	 * The header starts with smtpd's own Received: field, never shown
 	 * to milters, nor what continues it (a first line that starts with
 	 * a CR).
 	 */
-	p.hidden = 1;
-	if (buf_add(&p.hdr, "Received:", 9) != 0)
-		goto fail;
-	p.namelen = 8;
-	while ((more = in_next(&p.in, &r)) > 0)
-		if (msgfile_update(&p, r.s, r.len, r.cont ? REC_CONT :
-		    REC_NORM) != 0)
-			goto fail;
-	if (more < 0 || msgfile_update_end(&p) != 0)
-		goto fail;
-	*m = p.m;
-	m->body = p.body.p;
-	m->bodylen = p.body.len;
-	p.body.p = NULL;
-	msgfile_reader_free(&p);
-	return (NULL);
-fail:
-	msgfile_reader_free(&p);
-	msgfile_free(&p.m);
-	return (msgfile_nomem);
+	p->hidden = 1;
+	p->namelen = 8;
+	if (buf_add(&p->hdr, "Received:", 9) != 0) {
+		msgfile_reader_free(p);
+		return (NULL);
+	}
+	return (p);
+}
+
+/**
+ * msgfile_feed(r, buf, len): the next ${len} octets of the message to ${r}.
+ * Returns NULL, or an error message (no memory; ${r} must then only be
+ * closed).  Once msgfile_full(${r}), input is read no further.
+ */
+const char *
+msgfile_feed(struct msgfile_reader *r, const char *buf, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len && r->err == NULL && !r->full; i++)
+		msgfile_octet(r, (unsigned char)buf[i]);
+	return (r->err);
+}
+
+/**
+ * msgfile_full(r): 1 if the message of ${r} is over MSGFILE_SIZE_LIMIT,
+ * so that no more input can change what msgfile_close() gives.
+ */
+int
+msgfile_full(const struct msgfile_reader *r)
+{
+	return (r->full);
+}
+
+/**
+ * msgfile_close(r, m): end the message of ${r} (NULL is fine), free ${r},
+ * and put the message into ${m}.  Returns NULL, or an error message (no
+ * memory, also from an earlier msgfile_feed() or a msgfile_open() that
+ * gave NULL) with ${m} left empty.
+ */
+const char *
+msgfile_close(struct msgfile_reader *r, struct msgfile *m)
+{
+	const char *err;
+
+	memset(m, 0, sizeof(*m));
+	if (r == NULL)
+		return (msgfile_nomem);
+	/* The client ends a last line without LF with CRLF. */
+	if (r->err == NULL && !r->full && r->in_line) {
+		msgfile_octet(r, '\r');
+		msgfile_octet(r, '\n');
+	}
+	/* Past the limit too: the fields read so far, for the envelope. */
+	if (r->err == NULL && msgfile_update_end(r) != 0)
+		r->err = msgfile_nomem;
+	if ((err = r->err) == NULL) {
+		*m = r->m;
+		memset(&r->m, 0, sizeof(r->m));
+		m->body = r->body.p;
+		m->bodylen = r->body.len;
+		r->body.p = NULL;
+		if (r->full)
+			m->refused = MSGFILE_TOO_BIG;
+		else if (r->hops >= MSGFILE_HOP_LIMIT)
+			m->refused = MSGFILE_TOO_MANY_HOPS;
+	}
+	msgfile_reader_free(r);
+	return (err);
+}
+
+/**
+ * msgfile_parse(m, buf, len): read the message ${buf} of ${len} octets
+ * into ${m}: msgfile_open(), msgfile_feed() and msgfile_close() at once.
+ * Returns NULL, or an error message (no memory) with ${m} left empty.
+ */
+const char *
+msgfile_parse(struct msgfile *m, const char *buf, size_t len)
+{
+	struct msgfile_reader *r;
+
+	if ((r = msgfile_open()) != NULL)
+		(void)msgfile_feed(r, buf, len);
+	return (msgfile_close(r, m));
 }
 
 /* What msgfile_envelope() collects into. */

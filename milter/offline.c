@@ -18,6 +18,12 @@
  * message, then abort (smtpd's mail_reset()) and close.  A refusal at
  * MAIL or of the message ends the transaction there; a refused
  * recipient is only that recipient, and with none left there is no DATA.
+ * A message Postfix refuses before milters see its header (too big, too
+ * many hops: msgfile.c) gets Postfix's reply after DATA.
+ *
+ * The message is read in pieces into msgfile.c, never whole: memory is
+ * what msgfile.c keeps, at most about Postfix's message_size_limit, and
+ * reading stops there (Postfix refuses the message whatever follows).
  *
  * The daemon's log lines come here through audit_set_sink() and are
  * printed on standard output as they are logged, each with the id TEST;
@@ -264,6 +270,11 @@ offline_content(struct offline *o, const struct smfiDesc *d, SMFICTX *ctx,
 	    (next = offline_answer(o, d->xxfi_data(ctx), SMFIP_NR_DATA,
 	    "DATA")) != OFFLINE_GO)
 		return (next);
+	if (m->refused != NULL) {
+		(void)fprintf(o->out, "%s\n", m->refused);
+		o->refused = 1;
+		return (OFFLINE_REFUSES);
+	}
 	if (OFFLINE_SENDS(o, d->xxfi_header, SMFIP_NOHDRS))
 		for (i = 0; i < m->nfield; i++) {
 			f = &m->field[i];
@@ -454,47 +465,58 @@ offline_path(const char *addr)
 	return (p);
 }
 
-/* Read all of ${path} ("-": standard input) into *${buf}; -1 with errno. */
-static int
-offline_read(const char *path, char **buf, size_t *len)
-{
-	char   *b = NULL, *nb;
-	size_t	size = 0, n = 0;
-	ssize_t	r;
-	int	fd, saved;
+/* Read chunk for offline_load(). */
+#define OFFLINE_READ	65536
 
+/*
+ * Read ${path} ("-": standard input) into ${m} as msgfile.c reads a
+ * message, in pieces, up to its end or until msgfile_full().  Returns 0;
+ * -1 with errno on a read error; -2 with *${err} without memory.
+ */
+static int
+offline_load(const char *path, struct msgfile *m, const char **err)
+{
+	struct msgfile_reader *r;
+	char   *buf;
+	ssize_t	n;
+	int	fd, saved = 0;
+
+	memset(m, 0, sizeof(*m));
 	if (strcmp(path, "-") == 0)
 		fd = STDIN_FILENO;
 	else if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return (-1);
-	for (;;) {
-		if (n == size) {
-			size = size == 0 ? 65536 : size * 2;
-			if ((nb = realloc(b, size)) == NULL)
-				goto fail;
-			b = nb;
-		}
-		if ((r = read(fd, b + n, size - n)) < 0) {
+	*err = NULL;
+	if ((buf = malloc(OFFLINE_READ)) == NULL || (r = msgfile_open()) == NULL) {
+		if (fd != STDIN_FILENO)
+			(void)close(fd);
+		free(buf);
+		*err = "out of memory";
+		return (-2);
+	}
+	while (*err == NULL && !msgfile_full(r)) {
+		if ((n = read(fd, buf, OFFLINE_READ)) < 0) {
 			if (errno == EINTR)
 				continue;
-			goto fail;
-		}
-		if (r == 0)
+			saved = errno;
 			break;
-		n += (size_t)r;
+		}
+		if (n == 0)
+			break;
+		*err = msgfile_feed(r, buf, (size_t)n);
 	}
 	if (fd != STDIN_FILENO)
 		(void)close(fd);
-	*buf = b;
-	*len = n;
+	free(buf);
+	if (saved != 0) {
+		(void)msgfile_close(r, m);
+		msgfile_free(m);
+		errno = saved;
+		return (-1);
+	}
+	if ((*err = msgfile_close(r, m)) != NULL)
+		return (-2);
 	return (0);
-fail:
-	saved = errno;
-	if (fd != STDIN_FILENO)
-		(void)close(fd);
-	free(b);
-	errno = saved;
-	return (-1);
 }
 
 /* The message's name for errors. */
@@ -519,8 +541,8 @@ offline_main(const struct cmdline *cl)
 	struct msgfile_env env;
 	struct config *cfg;
 	const char *err;
-	char	ebuf[CONFIG_ERR_MAX], *buf = NULL;
-	size_t	len = 0, i;
+	char	ebuf[CONFIG_ERR_MAX];
+	size_t	i;
 	int	status = EX_OSERR;
 
 	memset(&o, 0, sizeof(o));
@@ -539,19 +561,20 @@ offline_main(const struct cmdline *cl)
 		(void)fprintf(stderr, "%s\n", ebuf);
 		return (CONFIG_EX);
 	}
-	if (offline_read(cl->test, &buf, &len) != 0) {
+	switch (offline_load(cl->test, &m, &err)) {
+	case -1:
 		(void)fprintf(stderr, "%s: %s: %s\n", OFFLINE_PROG,
 		    offline_name(cl->test), strerror_r(errno, ebuf, sizeof(ebuf)));
 		config_unref(cfg);
 		return (OFFLINE_NOINPUT);
-	}
-	if ((err = msgfile_parse(&m, buf, len)) != NULL ||
-	    (err = msgfile_envelope(&m, &env)) != NULL) {
+	case -2:
 		(void)fprintf(stderr, "%s: %s\n", OFFLINE_PROG, err);
 		goto done;
 	}
-	free(buf);
-	buf = NULL;
+	if ((err = msgfile_envelope(&m, &env)) != NULL) {
+		(void)fprintf(stderr, "%s: %s\n", OFFLINE_PROG, err);
+		goto done;
+	}
 
 	/* The envelope: -s and -r, else what the message implies. */
 	msg.m = &m;
@@ -592,7 +615,6 @@ nomem:
 	(void)fprintf(stderr, "%s: out of memory\n", OFFLINE_PROG);
 	status = EX_OSERR;
 done:
-	free(buf);
 	free(msg.sender);
 	for (i = 0; msg.rcpt != NULL && i < msg.nrcpt; i++)
 		free(msg.rcpt[i]);

@@ -6,6 +6,8 @@
  * names are printable ASCII without white space or colon, whose values
  * hold no NUL and continue only on lines starting with space or tab, no
  * longer than the header limit unless dropped; a body of CRLF lines.
+ * Fed to msgfile_feed() in three pieces (cut where the input's first
+ * octets say), the message must read the same.
  * msgfile_envelope() must give a sender and non-empty recipients.  Then
  * the whole input is an address list for addr_list(), with a buffer of
  * exactly its length (ASan sees any overrun).
@@ -56,6 +58,45 @@ check_field(const struct msgfile_field *f)
 		abort();
 }
 
+/* ${m} and ${n} are the same message. */
+static void
+check_same(const struct msgfile *m, const struct msgfile *n)
+{
+	size_t	i;
+
+	if (m->nfield != n->nfield || m->bodylen != n->bodylen ||
+	    m->refused != n->refused ||
+	    (m->bodylen > 0 && memcmp(m->body, n->body, m->bodylen) != 0))
+		abort();
+	for (i = 0; i < m->nfield; i++)
+		if (strcmp(m->field[i].name, n->field[i].name) != 0 ||
+		    strcmp(m->field[i].value, n->field[i].value) != 0 ||
+		    m->field[i].dropped != n->field[i].dropped)
+			abort();
+}
+
+/* ${m} read again from the ${size} octets at ${msg}, in three pieces. */
+static void
+check_pieces(const struct msgfile *m, const char *msg, size_t size)
+{
+	struct msgfile_reader *r;
+	struct msgfile n;
+	size_t	a = 0, b = 0;
+
+	if (size >= 2) {
+		a = ((unsigned char)msg[0] * 257u) % (size + 1);
+		b = a + ((unsigned char)msg[1] * 131u) % (size - a + 1);
+	}
+	if ((r = msgfile_open()) == NULL ||
+	    msgfile_feed(r, msg, a) != NULL ||
+	    msgfile_feed(r, msg + a, b - a) != NULL ||
+	    msgfile_feed(r, msg + b, size - b) != NULL ||
+	    msgfile_close(r, &n) != NULL)
+		abort();
+	check_same(m, &n);
+	msgfile_free(&n);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -73,6 +114,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	for (i = 0; i < m.nfield; i++)
 		check_field(&m.field[i]);
+	check_pieces(&m, msg, size);
 	/* Each line gains at most its CRLF. */
 	if (m.bodylen > 2 * size + 2 ||
 	    (m.bodylen > 0 && (m.bodylen < 2 || m.body[m.bodylen - 2] != '\r' ||

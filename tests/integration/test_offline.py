@@ -524,3 +524,71 @@ def test_offline_part_headers(ctx):
             f.write(msg)
         messages.append((name, path))
     same_as_postfix(ctx, PART_CONF, messages)
+
+
+# What Postfix refuses before a milter sees the content, with its default
+# message_size_limit (10240000: smtpd counts each record it reads from the
+# client as its octets + 2, the doubled "." not counted) and hopcount_limit
+# (50 Received: fields in the message header, its own included).
+SIZE_LIMIT = 10240000
+HEAD = b"From: a@x\r\nTo: b@y\r\n\r\n"            # records of 9, 7, 0 octets
+
+
+def sized(total):
+    """HEAD and lines of 998 octets, smtpd's count exactly ${total}."""
+    n, rest = divmod(total - 22, 1000)
+    assert rest >= 2
+    return HEAD + (b"x" * 998 + b"\r\n") * n + b"y" * (rest - 2) + b"\r\n"
+
+
+def received(n, extra=b""):
+    return (b"Received: from a by b; Mon, 1 Jan 2024 00:00:00 +0000\r\n" * n +
+            b"From: a@x\r\n" + extra + b"\r\nbody\r\n")
+
+
+REFUSALS = {
+    "hops-48": received(48),
+    "hops-49": received(49),
+    # "Received :" counts; a Received: in a part header does not
+    "hops-48-parts": received(47, b"RECEIVED : x\r\nContent-Type: multipart/mixed; "
+                                  b"boundary=b\r\n\r\n--b\r\n" + b"Received: y\r\n" * 5 +
+                                  b"\r\n--b--\r\n"),
+    "hops-49-space": received(48, b"received\t: x\r\n"),
+    "size-over": sized(SIZE_LIMIT + 1),
+    # a message far enough under the limit for Postfix's queue file too
+    "size-under": sized(SIZE_LIMIT - 60000),
+    # LF line ends: each line counts one octet more than in the file
+    "size-lf": b"From: a@x\n\n" + b"abcdefghij\n" * 853400,
+    # CRs before the LF do not count, dots the client doubles neither
+    "size-crs": b"From: a@x\r\n\r\n" + (b"\r" * 999 + b"\n") * 11000,
+    "size-dots": b"From: a@x\r\n\r\n" + b".\r\n" * 3400000 + b"..\r\n",
+}
+
+
+def test_offline_postfix_refusals(ctx):
+    """Too big or too many hops: -t prints the reply Postfix gives, before
+    the milter sees any of the content."""
+    messages = []
+    for name, msg in REFUSALS.items():
+        path = os.path.join(ctx.tmp, name + ".eml")
+        with open(path, "wb") as f:
+            f.write(msg)
+        messages.append((name, path))
+    same_as_postfix(ctx, STANDARD, messages)
+
+
+def test_offline_endless_input(ctx):
+    """-t stops reading where Postfix refuses the message whatever follows
+    (message_size_limit): an endless standard input ends in 552."""
+    ctx.milter.write_conf(STANDARD)
+    gen = subprocess.Popen(["yes", "To: a@x"], stdout=subprocess.PIPE)
+    try:
+        r = subprocess.run([ctx.milter_binary, "-c", ctx.milter.conf, "-t", "-",
+                            "-r", RCPT], stdin=gen.stdout, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+    finally:
+        gen.stdout.close()
+        gen.kill()
+        gen.wait()
+    assert (r.returncode, r.stdout, r.stderr) == (
+        1, b"552 5.3.4 Error: message file too big\n", b""), r

@@ -375,6 +375,150 @@ Test(msgfile, nesting_limit)
 	free(want);
 }
 
+/* ${m} and ${n} hold the same fields, body and verdict. */
+static void
+same_msgfile(const struct msgfile *m, const struct msgfile *n, const char *what)
+{
+	size_t	i;
+
+	cr_assert_eq(m->nfield, n->nfield, "%s", what);
+	for (i = 0; i < m->nfield; i++) {
+		cr_assert_str_eq(m->field[i].name, n->field[i].name, "%s", what);
+		cr_assert_str_eq(m->field[i].value, n->field[i].value, "%s", what);
+		cr_assert_eq(m->field[i].dropped, n->field[i].dropped, "%s", what);
+	}
+	cr_assert_eq(m->bodylen, n->bodylen, "%s", what);
+	cr_assert(m->bodylen == 0 || memcmp(m->body, n->body, m->bodylen) == 0,
+	    "%s", what);
+	cr_assert_eq(m->refused, n->refused, "%s", what);
+}
+
+/* Fed in two pieces, cut anywhere, a message reads as fed whole. */
+Test(msgfile, pieces)
+{
+	static const char *const in[] = {
+		"From a@x\r\n>From b\r\nA: 1\r\n \r\tc\r\n\r\n.b\r\r\n.\r\nend",
+		" x: 1\r\n\rA: 2\r\n",
+		"Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n"
+		    "X : 1\0z\r\n\r\nc\r\n--b--\r\n",
+	};
+	struct msgfile whole, cut;
+	struct msgfile_reader *r;
+	char   *big, what[64];
+	size_t	i, k, len;
+
+	for (i = 0; i < sizeof(in) / sizeof(in[0]); i++) {
+		len = strlen(in[i]);
+		cr_assert_null(msgfile_parse(&whole, in[i], len));
+		for (k = 0; k <= len; k++) {
+			(void)snprintf(what, sizeof(what), "row %zu cut at %zu", i, k);
+			cr_assert_not_null(r = msgfile_open());
+			cr_assert_null(msgfile_feed(r, in[i], k));
+			cr_assert_null(msgfile_feed(r, in[i] + k, len - k));
+			cr_assert_null(msgfile_close(r, &cut));
+			same_msgfile(&whole, &cut, what);
+			msgfile_free(&cut);
+		}
+		msgfile_free(&whole);
+	}
+	/* records of 2048 octets, CRs at their ends, cut octet by octet */
+	big = malloc(8200);
+	cr_assert_not_null(big);
+	memcpy(big, "X: 1\r\n\r\n", 8);
+	memset(big + 8, 'b', 8192);
+	big[8 + 2047] = big[8 + 2048] = big[8 + 4095] = '\r';
+	memcpy(big + 8 + 4096, "\r\r\n", 3);
+	cr_assert_null(msgfile_parse(&whole, big, 8200));
+	cr_assert_not_null(r = msgfile_open());
+	for (k = 0; k < 8200; k++)
+		cr_assert_null(msgfile_feed(r, big + k, 1));
+	cr_assert_null(msgfile_close(r, &cut));
+	same_msgfile(&whole, &cut, "octet by octet");
+	msgfile_free(&cut);
+	msgfile_free(&whole);
+	free(big);
+	/* closing what msgfile_open() did not give */
+	cr_assert_not_null(msgfile_close(NULL, &cut));
+	cr_assert_eq(cut.nfield, 0);
+}
+
+/*
+ * hopcount_limit: Postfix refuses a message whose header holds 49
+ * Received: fields (50 with its own); those of part headers do not count.
+ */
+Test(msgfile, hops)
+{
+	static const char rcvd[] = "Received: x\r\n";
+	struct msgfile m;
+	char	buf[2000], *p;
+	int	n;
+
+	for (n = 47; n <= 49; n++) {
+		p = buf;
+		p += sprintf(p, "%s", "received : y\r\n");
+		for (int i = 1; i < n; i++)
+			p += sprintf(p, "%s", rcvd);
+		p += sprintf(p, "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+		    "--b\r\nReceived: z\r\nReceived: z\r\n\r\n--b--\r\n");
+		cr_assert_null(msgfile_parse(&m, buf, (size_t)(p - buf)));
+		if (n < 49)
+			cr_assert_null(m.refused, "%d fields", n);
+		else
+			cr_assert_str_eq(m.refused, MSGFILE_TOO_MANY_HOPS);
+		cr_assert_eq(m.nfield, (size_t)n + 1);
+		msgfile_free(&m);
+	}
+}
+
+/*
+ * message_size_limit: smtpd counts each record it reads from the client,
+ * its octets + 2 (the "." the client doubled, the CRs before the LF not
+ * counted), and refuses past the limit; msgfile_full() says input no
+ * longer matters.
+ */
+Test(msgfile, size_limit)
+{
+	struct msgfile m;
+	struct msgfile_reader *r;
+	size_t	len, n;
+	char   *buf;
+
+	buf = malloc(MSGFILE_SIZE_LIMIT + 20000);	/* a CR more a line */
+	cr_assert_not_null(buf);
+	/* "A: 1" (6), then lines of "." + 998 octets: 999 + 2 each */
+	memcpy(buf, "A: 1\r\n", 6);
+	for (len = 6, n = 6; n + 1001 <= MSGFILE_SIZE_LIMIT; n += 1001) {
+		memcpy(buf + len, ".", 1);
+		memset(buf + len + 1, 'x', 998);
+		memcpy(buf + len + 999, "\r\r\n", 3);
+		len += 1002;
+	}
+	/* a last line up to the limit exactly, then one octet more */
+	memset(buf + len, 'y', MSGFILE_SIZE_LIMIT - n - 2);
+	len += MSGFILE_SIZE_LIMIT - n - 2;
+	cr_assert_null(msgfile_parse(&m, buf, len));
+	cr_assert_null(m.refused);
+	cr_assert_gt(m.bodylen, 0);
+	msgfile_free(&m);
+	buf[len] = 'y';
+	cr_assert_null(msgfile_parse(&m, buf, len + 1));
+	cr_assert_str_eq(m.refused, MSGFILE_TOO_BIG);
+	cr_assert_eq(m.nfield, 1);
+	msgfile_free(&m);
+
+	/* the limit passed (known at the line's end), the rest is not read */
+	cr_assert_not_null(r = msgfile_open());
+	cr_assert_null(msgfile_feed(r, buf, len + 1));
+	cr_assert(!msgfile_full(r));
+	cr_assert_null(msgfile_feed(r, "\r\r\n", 3));
+	cr_assert(msgfile_full(r));
+	cr_assert_null(msgfile_feed(r, "B: 2\r\n", 6));
+	cr_assert_null(msgfile_close(r, &m));
+	cr_assert_str_eq(m.refused, MSGFILE_TOO_BIG);
+	msgfile_free(&m);
+	free(buf);
+}
+
 struct env_row {
 	char	in[200];
 	char	sender[32];
