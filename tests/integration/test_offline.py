@@ -131,6 +131,18 @@ def same_as_postfix(ctx, conf, messages):
         len(diffs), len(messages), "\n".join(diffs))
 
 
+
+def same_as_postfix_table(ctx, conf, table):
+    """same_as_postfix() for each message of ${table} (name: bytes),
+    written into the test's directory first."""
+    messages = []
+    for name, msg in table.items():
+        path = os.path.join(ctx.tmp, name + ".eml")
+        with open(path, "wb") as f:
+            f.write(msg)
+        messages.append((name, path))
+    same_as_postfix(ctx, conf, messages)
+
 def fixtures():
     return [(n, os.path.join(DATA, n)) for n in corpus()]
 
@@ -269,13 +281,7 @@ READINGS = {
 def test_offline_postfix_readings(ctx):
     """Messages at the edges of how Postfix hands a message to a milter:
     -t reads each as Postfix does (common/msgfile.c)."""
-    messages = []
-    for name, msg in READINGS.items():
-        path = os.path.join(ctx.tmp, name + ".eml")
-        with open(path, "wb") as f:
-            f.write(msg)
-        messages.append((name, path))
-    same_as_postfix(ctx, READINGS_CONF, messages)
+    same_as_postfix_table(ctx, READINGS_CONF, READINGS)
 
 
 def test_offline_line_ends_stdin_and_no_syslog(ctx):
@@ -370,13 +376,7 @@ RECORD_CRS = {
 
 def test_offline_record_boundary_crs(ctx):
     """CRs at Postfix's record boundaries: -t keeps those smtp_get() keeps."""
-    messages = []
-    for name, msg in RECORD_CRS.items():
-        path = os.path.join(ctx.tmp, name + ".eml")
-        with open(path, "wb") as f:
-            f.write(msg)
-        messages.append((name, path))
-    same_as_postfix(ctx, RECORD_CONF, messages)
+    same_as_postfix_table(ctx, RECORD_CONF, RECORD_CRS)
 
 
 # cleanup(8) replaces every CR left in a line (cleanup_replace_stray_cr_lf
@@ -407,13 +407,7 @@ STRAY_CRS = {
 
 def test_offline_stray_crs(ctx):
     """A CR that is not part of a line end reaches the milter as a space."""
-    messages = []
-    for name, msg in STRAY_CRS.items():
-        path = os.path.join(ctx.tmp, name + ".eml")
-        with open(path, "wb") as f:
-            f.write(msg)
-        messages.append((name, path))
-    same_as_postfix(ctx, STRAY_CR_CONF, messages)
+    same_as_postfix_table(ctx, STRAY_CR_CONF, STRAY_CRS)
 
 
 # cleanup(8) reads every MIME part header (after a multipart boundary, at
@@ -517,13 +511,7 @@ PART_HEADERS = {
 
 def test_offline_part_headers(ctx):
     """MIME part headers reach the milter as cleanup(8) writes them."""
-    messages = []
-    for name, msg in PART_HEADERS.items():
-        path = os.path.join(ctx.tmp, name + ".eml")
-        with open(path, "wb") as f:
-            f.write(msg)
-        messages.append((name, path))
-    same_as_postfix(ctx, PART_CONF, messages)
+    same_as_postfix_table(ctx, PART_CONF, PART_HEADERS)
 
 
 # What Postfix refuses before a milter sees the content, with its default
@@ -568,13 +556,7 @@ REFUSALS = {
 def test_offline_postfix_refusals(ctx):
     """Too big or too many hops: -t prints the reply Postfix gives, before
     the milter sees any of the content."""
-    messages = []
-    for name, msg in REFUSALS.items():
-        path = os.path.join(ctx.tmp, name + ".eml")
-        with open(path, "wb") as f:
-            f.write(msg)
-        messages.append((name, path))
-    same_as_postfix(ctx, STANDARD, messages)
+    same_as_postfix_table(ctx, STANDARD, REFUSALS)
 
 
 def test_offline_endless_input(ctx):
