@@ -1,10 +1,12 @@
+# SPDX-License-Identifier: BSD-2-Clause
 # esmtp-inspect - GNU make, pkg-config.  See README.md.
 #
 #   make                 build esmtp-inspect-milter and esmtp-inspect-shim
-#                        into $(BUILD)
+#                        into $(BUILD) (says which packages are missing;
+#                        installs nothing)
 #   make check           install missing packages, build, run every test
-#                        (unit, integration, fuzz smoke, then all again
-#                        under ASan+UBSan)
+#                        (unit, integration, fuzz smoke, the Debian
+#                        package, then all again under ASan+UBSan)
 #   make demo            run the shim and the milter with a private Postfix
 #   make fuzz            run each libFuzzer target for FUZZ_SECONDS
 #   make fuzz-sessions   the session-level differential fuzzer of the shim
@@ -18,13 +20,15 @@
 #                        adds the shim of that git ref to the same rounds
 #   make scale           the shim with 10,000 idle sessions, and out of
 #                        file descriptors
-#   make install         PREFIX, DESTDIR, SYSCONFDIR
+#   make install         PREFIX, DESTDIR, SYSCONFDIR, SYSTEMDUNITDIR
+#   make deb             the Debian package, in $(BUILD)/deb
 #   make SANITIZE=address,undefined   sanitizer build
 
 PREFIX     ?= /usr/local
 SBINDIR    ?= $(PREFIX)/sbin
 MANDIR     ?= $(PREFIX)/share/man
 SYSCONFDIR ?= /etc
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 DESTDIR    ?=
 VERSION    := 0.1.0
 
@@ -33,7 +37,7 @@ SANITIZE   ?=
 FUZZ_SECONDS ?= 30
 FUZZ_SESSIONS_SECONDS ?= 300
 
-PKGS       := libconfuse milter gmime-3.0
+PKGS       := libconfuse milter gmime-3.0 libsystemd
 # Expanded when a recipe runs (=, not :=), so after "deps" has installed
 # the packages on a fresh machine, not when make reads this file.
 # The shim's event loop and its TLS; only esmtp-inspect-shim links them.
@@ -74,18 +78,29 @@ MILTER_BIN  := $(BUILD)/esmtp-inspect-milter
 SHIM_BIN    := $(BUILD)/esmtp-inspect-shim
 BINS        := $(MILTER_BIN) $(SHIM_BIN)
 MANS        := man/esmtp-inspect-milter.8 man/esmtp-inspect.conf.5
+# The systemd units, with this build's paths (contrib/systemd/*.in).
+UNITS       := $(BUILD)/systemd/esmtp-inspect-milter.service \
+	       $(BUILD)/systemd/esmtp-inspect-shim.service
 
 .PHONY: all deps test-deps check check-suite unit integration fuzz-smoke \
-	fuzz fuzz-sessions fuzz-sessions-smoke bench scale demo install clean
+	fuzz fuzz-sessions fuzz-sessions-smoke bench scale demo install clean \
+	units deb package-check
 
-all: deps $(BINS)
+all: deps $(BINS) units
 
-# Missing Debian packages are installed by the project's own script, so
-# that a fresh machine (and CI) needs nothing by hand.
+# make, make install and make deb only say what is missing; make check
+# and make demo install it with the project's own script, so that a
+# fresh machine (and CI) needs nothing by hand.
 deps:
-	@scripts/install-deps build
+	@scripts/install-deps --check build
 test-deps:
 	@scripts/install-deps test
+
+units: $(UNITS)
+
+$(BUILD)/systemd/%.service: contrib/systemd/%.service.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $< > $@
 
 $(BUILD)/%.o: %.c $(wildcard common/*.h) $(wildcard milter/*.h) $(wildcard shim/*.h) | deps
 	@mkdir -p $(dir $@)
@@ -182,15 +197,31 @@ fuzz-sessions: test-deps
 fuzz-sessions-smoke: $(SHIM_BIN)
 	tests/fuzz/fuzz-sessions --shim $(SHIM_BIN) --build $(BUILD) --seconds 30
 
-check-suite: $(BINS) unit integration fuzz-sessions-smoke
-	tests/contrib/check-units $(MILTER_BIN) $(SHIM_BIN)
+check-suite: $(BINS) units unit integration fuzz-sessions-smoke
+	tests/contrib/check-units --units $(BUILD)/systemd --sbin $(SBINDIR) \
+		$(MILTER_BIN) $(SHIM_BIN)
 	tests/layers
 	tests/man-lint
+	tests/license-check
 
 check: test-deps
-	$(MAKE) all check-suite fuzz-smoke
+	$(MAKE) all check-suite fuzz-smoke package-check
 	$(MAKE) BUILD=$(BUILD)/san SANITIZE=address,undefined CFLAGS='-O1 -g' all check-suite
 	@echo "make check: all suites passed"
+
+# The Debian package, built from a copy of the tree (dpkg-buildpackage
+# writes beside the source); dpkg-checkbuilddeps says what is missing.
+deb:
+	rm -rf $(BUILD)/deb
+	mkdir -p $(BUILD)/deb/esmtp-inspect-$(VERSION)
+	tar --exclude=./.git --exclude='./$(BUILD)' -cf - . | \
+		tar -C $(BUILD)/deb/esmtp-inspect-$(VERSION) -xf -
+	cd $(BUILD)/deb/esmtp-inspect-$(VERSION) && dpkg-buildpackage -us -uc -b
+	@ls $(BUILD)/deb/*.deb
+
+# The package: its files, lintian, and the binaries run from it.
+package-check: deb
+	tests/package/check-deb $(BUILD)/deb/esmtp-inspect_$(VERSION)_*.deb
 
 # Throughput of the milter over the real milter protocol, every rule on
 # against every rule off in the same run, and its memory over a 100 MB
@@ -242,10 +273,11 @@ scale: deps
 demo: deps test-deps $(BINS)
 	scripts/demo --milter $(MILTER_BIN) --shim $(SHIM_BIN) --build $(BUILD)
 
-install: $(BINS)
+install: $(BINS) units
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
-		$(DESTDIR)$(SYSCONFDIR)/esmtp-inspect
+		$(DESTDIR)$(SYSCONFDIR)/esmtp-inspect $(DESTDIR)$(SYSTEMDUNITDIR)
 	install -m 755 $(MILTER_BIN) $(SHIM_BIN) $(DESTDIR)$(SBINDIR)/
+	install -m 644 $(UNITS) $(DESTDIR)$(SYSTEMDUNITDIR)/
 	install -m 644 man/esmtp-inspect-milter.8 man/esmtp-inspect-shim.8 \
 		$(DESTDIR)$(MANDIR)/man8/
 	install -m 644 man/esmtp-inspect.conf.5 $(DESTDIR)$(MANDIR)/man5/

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * addr.h - envelope address parsing for MAIL FROM / RCPT TO arguments,
  * and the address lists of header fields (From:, To:, Return-Path:).

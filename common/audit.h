@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * audit.h - the audit log of SPEC 6: one syslog line per decision.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cidr.c - IPv4 and IPv6 network prefixes and matching client addresses.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmdline.c - the command line both daemons share (see cmdline.h).
  *
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include <confuse.h>
+#include <systemd/sd-daemon.h>
 #include <gmime/gmime.h>
 
 #include "audit.h"
@@ -244,6 +246,13 @@ cmdline_hold_signals(void)
 	    signal(SIGUSR2, SIG_IGN) == SIG_ERR ||
 	    signal(SIGPIPE, SIG_IGN) == SIG_ERR)
 		cmdline_fatal(EX_OSERR, "cannot set the signal mask");
+}
+
+/** cmdline_notify(state): sd_notify(), no-op outside systemd. */
+void
+cmdline_notify(const char *state)
+{
+	(void)sd_notify(0, state);
 }
 
 /** cmdline_settings(cfg): "profile=P mode=M". */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * cmdline.h - the command line both daemons share (SPEC 2):
  * [-c FILE] [-f] [-d] [-n] [-V|--version] [-h|--help], the milter's
@@ -78,6 +79,14 @@ int	cmdline_start(const struct cmdline *cl,
  * privileges stops nothing (SPEC 2).  Exits 71 if the mask cannot be set.
  */
 void	cmdline_hold_signals(void);
+
+/**
+ * cmdline_notify(state): tell systemd (Type=notify) ${state}:
+ * "READY=1" once the sockets are bound and the daemon serves,
+ * "RELOADING=1" and "READY=1" around a reload, "STOPPING=1".  Nothing
+ * without $NOTIFY_SOCKET (not started by systemd).
+ */
+void	cmdline_notify(const char *state);
 
 /** cmdline_settings(cfg): "profile=P mode=M" of ${cfg}, for the start and reload lines. */
 const char *cmdline_settings(const struct config *cfg);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * confscan.c - the configuration text read a second time, token by token
  * as libconfuse's own scanner reads it (see confscan.h for why).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * confscan.h - the configuration text read a second time, token by token
  * as libconfuse's own scanner reads it, for what libconfuse does not say.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * counters.c - the counters of SPEC 8 and their three renderings.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * counters.h - what each daemon counts from its start (SPEC 8): rule
  * matches by rule, action and mode; the milter's messages by verdict; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * dkim.h - the tag list of a DKIM-Signature field (RFC 6376 3.2, 3.5).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * hdrcount.h - top-level header fields counted by name, for the
  * duplicate-header and dkim-unsigned-duplicate rules (SPEC 4).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * linelen.c - line lengths of header fields and of the body (SPEC 4, the
  * header-line-length and body-line-length rules).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * linelen.h - line lengths of header fields and of the body (SPEC 4).
  *

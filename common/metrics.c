@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * metrics.c - GET /metrics and GET /stats on metrics-listen (SPEC 8).
  *

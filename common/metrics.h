@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * metrics.h - the HTTP side of the counters (SPEC 8): metrics-listen
  * serves GET /metrics (Prometheus text format 0.0.4) and GET /stats (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mime.c - a streaming MIME scanner that finds attachment names.
  *

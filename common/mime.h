@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mime.h - a streaming MIME scanner that finds attachment names.
  *

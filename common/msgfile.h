@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * msgfile.h - a message file read as Postfix hands it to a milter.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * policy.h - rules, actions and the SMTP replies they produce (SPEC 4, 5).
  *

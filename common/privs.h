@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * privs.h - giving up root after binding: the `user' and `group'
  * settings of the configuration, for both daemons.

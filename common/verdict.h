@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * verdict.h - the one verdict engine of the milter and the shim (SPEC 4).
  *

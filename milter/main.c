@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * main.c - esmtp-inspect-milter: command line, start-up, signals.
  *
@@ -69,13 +70,16 @@ reload(const char *path, const struct config *start)
 	struct config *cfg;
 	char	err[CONFIG_ERR_MAX];
 
+	cmdline_notify("RELOADING=1");
 	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
 		cmdline_reload_failed(path, err);
+		cmdline_notify("READY=1");
 		return;
 	}
 	audit_set_facility(cfg->facility);
 	cmdline_reloaded(start, cfg, path, NULL);
 	config_install(cfg);
+	cmdline_notify("READY=1");
 }
 
 /* SIGUSR1 from outside: the counters, as event=stats lines (SPEC 8). */
@@ -281,6 +285,8 @@ main(int argc, char **argv)
 		cmdline_fatal(EX_OSERR, "cannot start the metrics thread");
 	if (pthread_create(&tid, NULL, milter_thread, NULL) != 0)
 		cmdline_fatal(EX_OSERR, "cannot start the milter thread");
+	/* The socket was bound before daemon(): systemd may start the MTA. */
+	cmdline_notify("READY=1");
 
 	for (running = 1; running; ) {
 		if ((sig = sigwaitinfo(&set, NULL)) < 0)
@@ -304,6 +310,7 @@ main(int argc, char **argv)
 			break;
 		}
 	}
+	cmdline_notify("STOPPING=1");
 	stop_milter(tid);
 	metrics_thread_stop();
 	config_unref(start);

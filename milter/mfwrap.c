@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mfwrap.c - a thin wrapper over every libmilter (smfi_*) call we make.
  *

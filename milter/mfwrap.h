@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mfwrap.h - a thin wrapper over every libmilter (smfi_*) call we make.
  *

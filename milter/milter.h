@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * milter.h - the libmilter callbacks of esmtp-inspect-milter.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * offline.h - esmtp-inspect-milter -t: a message file checked offline
  * through the daemon's own callbacks (SPEC 9).

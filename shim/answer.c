@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * answer.c - the reply side of the shim: what the MTA answers, paired
  * with what it answers (SPEC 5.1, 5.2, 5.6).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * banner.c - rewriting the upstream SMTP greeting (SPEC 5.1).
  *

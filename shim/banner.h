@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * banner.h - rewriting the upstream SMTP greeting (SPEC 5.1): banner
  * asterisks (what the ASA does) and banner mask (a neutral text).

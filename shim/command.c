@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * command.c - the command side of the shim: what the client sends,
  * framed as the MTA frames it, checked, forwarded or refused (SPEC 5.3,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * ehlo.h - the EHLO reply rewriter (SPEC 5.2, 5.4 strip) and the command
  * line masker (SPEC 5.3) of the shim.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * endpoint.c - who a client is (SPEC 5.8, 6): its identity and the form
  * of its log lines, and the inbound PROXY header of a trusted load

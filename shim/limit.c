@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * limit.c - the shim's connection limits (SPEC 5.7).
  *

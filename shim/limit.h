@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * limit.h - the shim's connection limits (SPEC 5.7): max-connections,
  * max-connections-per-client and max-embryonic, with "logged once per

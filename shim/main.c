@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * main.c - esmtp-inspect-shim: command line, start-up, signals.
  *
@@ -98,6 +99,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
+	cmdline_notify("RELOADING=1");
 	/* New certificates too: a file that does not load keeps the old. */
 	if ((cfg = config_load(m->path, err, sizeof(err))) != NULL &&
 	    shim_tls(m->shim, cfg, err, sizeof(err)) != 0) {
@@ -106,6 +108,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	}
 	if (cfg == NULL) {
 		cmdline_reload_failed(m->path, err);
+		cmdline_notify("READY=1");
 		return;
 	}
 	audit_set_facility(cfg->facility);
@@ -113,6 +116,7 @@ on_hup(evutil_socket_t sig, short what, void *arg)
 	    cfg->shim.starttls == CONFIG_TLS_ALLOW ? CONFIG_STARTTLS_ALLOW :
 	    NULL);
 	config_install(cfg);
+	cmdline_notify("READY=1");
 }
 
 /* SIGUSR1: the counters, as event=stats lines (SPEC 8). */
@@ -140,6 +144,7 @@ on_term(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	config_unref(cfg);
+	cmdline_notify("STOPPING=1");
 	audit_log(LOG_INFO, NULL, "event=stopping signal=%s sessions=%d "
 	    "shutdown-timeout=%d", sig == SIGINT ? "INT" : "TERM",
 	    shim_sessions(m->shim), timeout);
@@ -286,6 +291,8 @@ main(int argc, char **argv)
 	m.start = config_ref(cfg);
 	config_install(cfg);		/* takes over our reference */
 	cfg = NULL;
+	/* Every listen address is bound: clients can be sent here. */
+	cmdline_notify("READY=1");
 
 	if (event_base_dispatch(m.base) < 0)
 		cmdline_fatal(EX_SOFTWARE, "event loop failed");

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pending.c - the shim's queue of commands awaiting a reply (pending.h).
  *

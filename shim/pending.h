@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pending.h - the shim's queue of commands awaiting a reply.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * pipe.c - one connected socket of a session and the octets on it: read,
  * write, backpressure, EOF, half-close, under a TLS filter too.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy.c - PROXY protocol headers (haproxy spec, v1 text and v2 binary).
  *

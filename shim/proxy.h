@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * proxy.h - PROXY protocol headers (haproxy spec, v1 text and v2 binary):
  * encode the header the shim sends upstream, parse an inbound one.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * relay.c - what happens on a session's two connections, state by state
  * (SPEC 5, 5.7, 5.8): the pipes' callbacks, starting the upstream

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * server.c - esmtp-inspect-shim's server (SPEC 5.7): listeners, accept,
  * admission against the connection limits, descriptor exhaustion, stop.

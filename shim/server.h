@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * server.h - esmtp-inspect-shim's relay as main.c sees it: the server
  * (listeners, limits, shutdown) and one session per client (SPEC 5).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * session.c - the life of one shim session (SPEC 5): its state, its one
  * timer, its log lines and rule decisions, closing, and the single

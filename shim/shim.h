@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * shim.h - the internal header of esmtp-inspect-shim's relay (SPEC 5):
  * the session object and the functions each module gives the others.

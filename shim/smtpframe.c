@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * smtpframe.c - SMTP framing for the shim (SPEC 5.3, 5.5, 5.6).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * smtpframe.h - SMTP framing for the shim (SPEC 5.3, 5.5, 5.6): the
  * client->server command framer (command lines, DATA content, BDAT

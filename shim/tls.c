@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * tls.c - TLS in the shim (SPEC 5.4): the contexts, STARTTLS under
  * starttls = allow (the MTA's own TLS, relayed blind) and terminate (the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * verb.c - the shim's table of SMTP verbs (SPEC 5.3, 5.6).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * verb.h - the shim's table of SMTP verbs (SPEC 5.3, 5.6): for each verb
  * it knows, what the shim does before forwarding it, what the MTA reads

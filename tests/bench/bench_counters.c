@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bench_counters.c - what counting costs (SPEC 8: no lock, one atomic add).
  *

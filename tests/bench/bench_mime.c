@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * bench_mime.c - in-process speed of the MIME scanner (issue 4: the
  * scanner alone should reach 1 GB/s of body on one core).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * leanmilter.c - the floor any policy milter pays in a Postfix: a
  * libmilter milter that does nothing and asks the MTA for no reply it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * milterbench - drive a milter over the real milter protocol and time it.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """shimlib - what the shim's benchmark (shimbench) and its scale test
 (shimscale) share: free ports, the descriptor limit, daemons started and
 waited for, and the shipped configuration made fit for a load run."""

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * smtptls - an SMTP load generator that can speak STARTTLS.
  *

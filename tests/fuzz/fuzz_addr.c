@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_addr.c - libFuzzer target for the untrusted-address path: the input
  * is a MAIL/RCPT argument, fed to addr_strip(), addr_badchars(),

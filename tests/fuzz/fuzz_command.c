@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_command.c - libFuzzer target, differential: the shim's reading of
  * one command line (smtpframe_cmd(), smtpframe_bdat_arg(), the verb

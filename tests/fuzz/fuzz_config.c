@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_config.c - libFuzzer target for config_load(): the input is written
  * to a temporary file (config_load() reads a path, as the daemons do) and

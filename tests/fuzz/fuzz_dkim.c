@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_dkim.c - libFuzzer target for the DKIM tag parser (dkim.c) and the
  * header counter (hdrcount.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_ehlo.c - libFuzzer target for the EHLO reply rewriter and the
  * command masker: the input is a reply as the MTA might send it.  Pass

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_hdrcount_oracle.c - differential libFuzzer target: the header
  * counter behind duplicate-header and dkim-unsigned-duplicate

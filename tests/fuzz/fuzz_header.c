@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_header.c - libFuzzer target for the line measurer (linelen.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_mime.c - libFuzzer target for the streaming MIME scanner.  The
  * input is a message: header fields up to the first empty line go to

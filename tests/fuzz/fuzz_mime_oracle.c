@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_mime_oracle.c - differential libFuzzer target: the streaming MIME
  * scanner (common/mime.c) against GMime's full parser as the oracle.

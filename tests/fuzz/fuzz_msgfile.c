@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_msgfile.c - libFuzzer target for milter -t's reading of a message
  * file (msgfile.c) and of header address lists (addr_list() in addr.c).

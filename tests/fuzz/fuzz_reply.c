@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_reply.c - libFuzzer target for the server->client path as the
  * relay drives it: after one byte choosing the chunk pattern and the size

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * fuzz_smtpframe.c - libFuzzer target for the shim's framing: the input
  * (after one byte choosing the line limit and one the chunk pattern) is

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
 """harness - a real, private Postfix, a /dev/log listener, the milter under test.
 
 Used by tests/integration/run (the test runner) and scripts/demo.  Python 3
@@ -858,6 +859,9 @@ class _Daemon:
         """[(addr, port)] the daemon listens on once started."""
         raise NotImplementedError
 
+    # Set by a test before start(): e.g. NOTIFY_SOCKET.
+    extra_env = {}
+
     def _start(self, args, timeout):
         """Run with ${args} and -c conf; wait until every address listens
         and event=start is logged."""
@@ -865,7 +869,8 @@ class _Daemon:
         mark = self.syslog.mark() if self.syslog else 0
         self.proc = subprocess.Popen([self.binary] + list(args) + ["-c", self.conf],
                                      stdin=subprocess.DEVNULL, stdout=self._stderr,
-                                     stderr=self._stderr)
+                                     stderr=self._stderr,
+                                     env=dict(os.environ, **self.extra_env))
         self.pid = self.proc.pid
         self._cleanup = add_cleanup(self.kill)
         for addr, port in self.addrs():
@@ -947,6 +952,37 @@ class _Daemon:
         return subprocess.run([self.binary] + list(args), stdin=subprocess.DEVNULL,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               timeout=timeout, text=True, errors="replace")
+
+
+class NotifySocket:
+    """What a daemon tells systemd (sd_notify): a datagram socket at
+    ${path}, as $NOTIFY_SOCKET names it; expect() waits for a state."""
+
+    def __init__(self, path):
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(path)
+        self.states = []
+
+    def expect(self, state, timeout=10):
+        """Wait for a datagram holding the line ${state} ("READY=1");
+        the ones before it are kept in ${states}."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError("no %s from the daemon; got %r" % (state, self.states))
+            self.sock.settimeout(left)
+            try:
+                msg = self.sock.recv(4096).decode()
+            except socket.timeout:
+                continue
+            self.states.append(msg)
+            if state in msg.split("\n"):
+                return
+
+    def close(self):
+        self.sock.close()
 
 
 class Milter(_Daemon):

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """test_content - the content rules of issue 4 through the private Postfix.
 
 header-line-length, body-line-length, mime-filename-length, duplicate-header,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """test_milter - esmtp-inspect-milter in front of a real Postfix (issue 3).
 
 Every test gets a Context (see run): ctx.postfix (the private Postfix,
@@ -621,3 +622,23 @@ def test_sighup_during_a_reload_reloads_again(ctx):
         s.expect("MAIL FROM:<%s>" % SENDER, 250)
         s.expect("QUIT", 221)
     assert m.running()
+
+
+def test_systemd_notify(ctx):
+    """Type=notify: READY=1 once the socket is bound (Postfix may then
+    start), RELOADING=1 and READY=1 around a reload, STOPPING=1."""
+    n = harness.NotifySocket(os.path.join(ctx.tmp, "notify"))
+    m = ctx.milter
+    m.extra_env = {"NOTIFY_SOCKET": n.path}
+    try:
+        m.start("profile = standard\n")
+        n.expect("READY=1")
+        assert harness.listening(m.port), "READY=1 before the socket listens"
+        m.reload()
+        n.expect("RELOADING=1")
+        n.expect("READY=1")
+        m.stop()
+        n.expect("STOPPING=1")
+    finally:
+        m.extra_env = {}
+        n.close()

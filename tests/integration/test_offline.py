@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """test_offline - esmtp-inspect-milter -t against the milter in Postfix (issue 16).
 
 SPEC 9: -t runs a message file through the same code the daemon runs.

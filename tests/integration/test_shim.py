@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """test_shim - esmtp-inspect-shim in front of a real Postfix (issue 5).
 
 Topology: client -> shim (ctx.shim, 127.0.0.1:free port) -> Postfix's PROXY
@@ -1654,3 +1655,24 @@ def test_metrics_port_cannot_hurt_mail(ctx):
     harness.poll(lambda: tm.http_get(mport, "/metrics")[0] == 200, 10,
                  "metrics served again")
     send_ok()
+
+
+def test_systemd_notify(ctx):
+    """Type=notify: READY=1 once every listen address is bound,
+    RELOADING=1 and READY=1 around a reload, STOPPING=1 at SIGTERM."""
+    ensure_milter(ctx)
+    n = harness.NotifySocket(os.path.join(ctx.tmp, "notify"))
+    shim = ctx.shim
+    shim.extra_env = {"NOTIFY_SOCKET": n.path}
+    try:
+        shim.start(STD)
+        n.expect("READY=1")
+        assert harness.listening(shim.port), "READY=1 before the shim listens"
+        shim.reload()
+        n.expect("RELOADING=1")
+        n.expect("READY=1")
+        shim.stop()
+        n.expect("STOPPING=1")
+    finally:
+        shim.extra_env = {}
+        n.close()

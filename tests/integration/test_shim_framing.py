@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: BSD-2-Clause
 """test_shim_framing - the shim and the MTA frame every octet alike (issue 12).
 
 Each attack of issue 12 through the shim in front of the private Postfix,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mimefeed.h - test helper shared by tests/unit/test_mime.c and the fuzz
  * targets: hand the header of a raw message to the MIME scanner (or any

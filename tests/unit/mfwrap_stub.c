@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * mfwrap_stub.c - a test double of milter/mfwrap.c for the unit tests.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_addr.c - addr_strip() and addr_badchars() rows.  Inputs carry an
  * explicit length so that NUL, CR and LF can sit inside them; rows hold

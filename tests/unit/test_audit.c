@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_audit.c - audit_escape() rows, exact audit_format_rule() lines and
  * levels, the stderr copy of audit_log()/audit_debug(), and the queue of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_banner.c - banner_asterisks() and banner_mask() over single- and
  * multi-line greetings, refusals of non-220 or incomplete replies, and

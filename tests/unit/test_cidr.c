@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_cidr.c - cidr_parse() good/bad rows, cidr_format(), matching
  * (IPv4-mapped IPv6 clients included).  Rows hold their strings inline:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_cmdline.c - the command line both daemons share (SPEC 2).
  */

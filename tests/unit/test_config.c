@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_config.c - config_load() bad rows (exact "FILE:LINE: message"), good
  * rows (a line of the -n output), profile and per-rule values, the -n round

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_confscan.c - the second reading of the configuration text: token
  * rows, the same tokens as libconfuse's own scanner (cfg_yylex, exported

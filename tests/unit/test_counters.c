@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_counters.c - the counters of SPEC 8 and their renderings: what is
  * counted where, which Prometheus series exist from the start (each rule

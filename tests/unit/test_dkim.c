@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_dkim.c - dkim_hnames() rows: the h= layouts real signers write,
  * folding, z= copied headers, and malformed tag lists.  A row holds the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_ehlo.c - the EHLO reply rewriter against Postfix's real reply and
  * the firewall captures of reference/asa-esmtp.md 4.3, with the asa and

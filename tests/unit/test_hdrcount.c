@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_hdrcount.c - hdrcount over whole header blocks: the MUST-flag and
  * MUST-NOT-flag layouts of mail-peers.md 2.3 / 2.4, reset between

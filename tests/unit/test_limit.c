@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_limit.c - the shim's connection limits: admission, the three
  * limits, exempt clients, IPv4/IPv4-mapped equivalence, IPv6 clients

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_linelen.c - linelen_header() and the streaming body measurer.
  * Body rows are fed in chunks of every size from 1 octet to the whole

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_milter.c - the milter callbacks, driven without an MTA.
  *

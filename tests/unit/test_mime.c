@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_mime.c - the streaming MIME scanner: every test message fed in
  * chunks of every size from 1 octet to the whole body (the names reported

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_msgfile.c - a message file read as Postfix hands it to a milter:
  * rows of (message, the fields, the body), Postfix's limits, and the

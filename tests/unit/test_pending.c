@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_pending.c - the shim's pending queue (shim/pending.c), without
  * sockets: a table of operation scripts, each checked step by step

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_policy.c - rule/action tables and policy_reply() (SPEC 4, decisions).
  */

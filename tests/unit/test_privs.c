@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_privs.c - user/group lookup, and the drop itself in a child
  * process (the tests run as root on the CI machines; skipped otherwise).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_proxy.c - PROXY protocol: golden bytes of proxy_encode_v1/_v2 (the
  * haproxy spec's own examples, IPv4 and IPv6, LOCAL/UNKNOWN), round trips

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_reply.c - the shim's own replies (shim/reply.c): each text as SPEC 5
  * writes it, and every entry one well-formed reply line.

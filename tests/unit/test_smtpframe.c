@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_smtpframe.c - the command framer, the reply parser and the verb
  * splitter.  Every stream is fed in chunks of every size from 1 octet to

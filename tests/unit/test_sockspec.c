@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_sockspec.c - libmilter socket specs, Postfix's spelling of them
  * and the shim's "ADDR:PORT" rows.  Rows hold their strings inline

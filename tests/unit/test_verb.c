@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_verb.c - the shim's verb table: what the MTA reads after each
  * verb (SPEC 5.6).  A verb whose next octets the MTA decides by its reply

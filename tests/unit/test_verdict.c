@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
 /*
  * test_verdict.c - the one verdict engine of the milter and the shim
  * (common/verdict.c): which action a stage ends with, the tie between
