@@ -95,6 +95,7 @@ deps:
 	@scripts/install-deps --check build
 test-deps:
 	@scripts/install-deps test
+	@scripts/sendmail-unpack $(BUILD)
 
 units: $(UNITS)
 
