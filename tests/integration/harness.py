@@ -609,6 +609,342 @@ class Postfix:
                     % client_port)
 
 
+# ----------------------------------------------------------------------
+# Private Sendmail (issue 18)
+
+# Where scripts/sendmail-unpack puts Debian's sendmail packages (dpkg -x):
+# <build>/sendmail-root.  Installing them would remove Postfix.
+SENDMAIL_ROOT_DEFAULT = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.dirname(os.path.abspath(__file__)))), "build", "sendmail-root")
+SENDMAIL_BIN = "usr/libexec/sendmail/sendmail"
+SENDMAIL_CF_DIR = "usr/share/sendmail/cf"
+
+# The delivery program of the private Sendmail's local mailer (A=deliver
+# BASE/mail $u): stdin, as Sendmail hands it over, into
+# BASE/mail/<user>/Maildir/new/<unique> (written to tmp/, then renamed), so
+# that mark(), delivered() and check_delivered() work as with Postfix.
+_SM_DELIVER = """#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
+import os, sys, time
+top, user = sys.argv[-2], sys.argv[-1]
+known = set(%r)
+d = os.path.join(top, user if user in known else %r, "Maildir")
+for sub in ("tmp", "new", "cur"):
+    os.makedirs(os.path.join(d, sub), exist_ok=True)
+name = "%%d.%%d.%%d" %% (time.time_ns(), os.getpid(), len(sys.argv))
+tmp = os.path.join(d, "tmp", name)
+with open(tmp, "wb") as f:
+    f.write(sys.stdin.buffer.read())
+os.rename(tmp, os.path.join(d, "new", name))
+"""
+
+
+class Sendmail:
+    """A private Sendmail 8.17 (Debian's, unpacked by scripts/sendmail-unpack
+    into ${root}, default build/sendmail-root) under ${base}: a .mc written
+    here and turned into base/sendmail.cf with the unpacked sendmail-cf m4
+    files, its own queue (base/queue), pid file, status file, aliases,
+    service switch (hosts from files only: no DNS) and a local mailer that
+    is a program writing each message into base/mail/<user>/Maildir/new
+    (every address at dest.test is local).  Started in the foreground as
+    `sendmail -bD -C base/sendmail.cf -L ${LOG_TAG}`, stopped with SIGTERM.
+    /etc/mail and the system's Postfix are never touched.
+
+    The daemon listens on 127.0.0.1:${smtp_port}; with ${milter_port} it
+    has INPUT_MAIL_FILTER(`esmtp-inspect', `S=inet:PORT@127.0.0.1, F=T')
+    (F=T: the milter unreachable tempfails, like Postfix's
+    milter_default_action = tempfail).  Sendmail logs only through
+    syslog(3): give ${syslog} (the runner's SyslogListener) and its lines,
+    tagged ${LOG_TAG}, are maillog_lines() / maillog_text().
+    """
+
+    NAME = "sendmail"
+    LOG_TAG = "sm-harness"
+
+    def __init__(self, base, smtp_port=None, milter_port=None, syslog=None,
+                 root=None, hostname="mx.harness.test", milter_flags="T",
+                 extra_mc=""):
+        self.base = os.path.abspath(base)
+        self.root = os.path.abspath(root or os.environ.get("ESMTP_SENDMAIL_ROOT")
+                                    or SENDMAIL_ROOT_DEFAULT)
+        self.binary = os.path.join(self.root, SENDMAIL_BIN)
+        self.cf_dir = os.path.join(self.root, SENDMAIL_CF_DIR)
+        self.smtp_port = smtp_port or free_port()
+        self.milter_port = milter_port
+        self.milter_flags = milter_flags
+        self.syslog = syslog
+        self.hostname = hostname
+        self.extra_mc = extra_mc
+        self.queue = os.path.join(self.base, "queue")
+        self.mail = os.path.join(self.base, "mail")
+        self.mc = os.path.join(self.base, "sendmail.mc")
+        self.cf = os.path.join(self.base, "sendmail.cf")
+        self.pid_file = os.path.join(self.base, "sendmail.pid")
+        self.proc = None
+        self.running = False
+        self._cleanup = None
+        self._stderr = None
+        # the syslog mark when start() began, and when the current test began
+        self.log_start = 0
+        self.log_from = 0
+
+    @classmethod
+    def available(cls, root=None):
+        """None if the unpacked Sendmail is usable, else why not."""
+        r = os.path.abspath(root or os.environ.get("ESMTP_SENDMAIL_ROOT")
+                            or SENDMAIL_ROOT_DEFAULT)
+        if not os.access(os.path.join(r, SENDMAIL_BIN), os.X_OK):
+            return "no Sendmail unpacked in %s (run scripts/sendmail-unpack)" % r
+        if not shutil.which("m4"):
+            return "m4 is missing (Debian package m4)"
+        return None
+
+    # -- configuration
+
+    def mc_text(self):
+        nu, ng = _uid_gid("nobody")
+        b = self.base
+        lines = [
+            "divert(-1)",
+            "# private Sendmail of the esmtp-inspect integration harness",
+            "divert(0)dnl",
+            "include(`%s/m4/cf.m4')dnl" % self.cf_dir,
+            "VERSIONID(`esmtp-inspect harness')dnl",
+            "OSTYPE(`linux')dnl",
+            "define(`MAIL_SETTINGS_DIR', `%s/')dnl" % b,
+            "define(`QUEUE_DIR', `%s')dnl" % self.queue,
+            "define(`confPID_FILE', `%s')dnl" % self.pid_file,
+            "define(`STATUS_FILE', `%s/statistics')dnl" % b,
+            "define(`ALIAS_FILE', `%s/aliases')dnl" % b,
+            "define(`HELP_FILE', `%s/helpfile')dnl" % b,
+            "define(`confSERVICE_SWITCH_FILE', `%s/service.switch')dnl" % b,
+            "define(`confHOSTS_FILE', `%s/hosts')dnl" % b,
+            "define(`confDOMAIN_NAME', `%s')dnl" % self.hostname,
+            "define(`confDONT_PROBE_INTERFACES', `True')dnl",
+            "define(`confBIND_OPTS', `-DNSRCH -DEFNAMES')dnl",
+            "define(`confDEF_USER_ID', `%d:%d')dnl" % (nu, ng),
+            "define(`confDONT_BLAME_SENDMAIL', "
+            "`GroupWritableDirPathSafe,ForwardFileInUnsafeDirPath')dnl",
+            "define(`confPRIVACY_FLAGS', `authwarnings,noexpn,novrfy')dnl",
+            "define(`confTO_IDENT', `0')dnl",
+            "define(`confLOG_LEVEL', `14')dnl",
+            "define(`confMILTER_LOG_LEVEL', `9')dnl",
+            "define(`confMAX_DAEMON_CHILDREN', `0')dnl",
+            "define(`confCONNECTION_RATE_THROTTLE', `0')dnl",
+            "define(`confREFUSE_LA', `0')dnl",
+            "define(`confQUEUE_LA', `0')dnl",
+            "define(`confDELAY_LA', `0')dnl",
+            "define(`confBAD_RCPT_THROTTLE', `0')dnl",
+            "define(`confCHECK_ALIASES', `False')dnl",
+            "FEATURE(`no_default_msa')dnl",
+            "FEATURE(`accept_unresolvable_domains')dnl",
+            "FEATURE(`accept_unqualified_senders')dnl",
+            "FEATURE(`nocanonify')dnl",
+            "FEATURE(`local_procmail', `%s/deliver', `deliver %s $u')dnl"
+            % (b, self.mail),
+            "DAEMON_OPTIONS(`Port=%d, Addr=127.0.0.1, Name=MTA, Family=inet')dnl"
+            % self.smtp_port,
+            "LOCAL_DOMAIN(`%s')dnl" % DOMAIN,
+        ]
+        if self.milter_port:
+            lines.append("INPUT_MAIL_FILTER(`esmtp-inspect', "
+                         "`S=inet:%d@127.0.0.1, F=%s, T=C:5s;S:20s;R:20s;E:60s')dnl"
+                         % (self.milter_port, self.milter_flags))
+        if self.extra_mc:
+            lines.append(self.extra_mc.rstrip("\n"))
+        # w: "user must have a passwd entry" (u1...u300 have none);
+        # f: "-f sender" before the arguments
+        lines += ["MODIFY_MAILER_FLAGS(`LOCAL', `-wf')dnl",
+                  "MAILER(`local')dnl", "MAILER(`smtp')dnl"]
+        return "\n".join(lines) + "\n"
+
+    def write_config(self):
+        os.makedirs(self.base, exist_ok=True)
+        os.chmod(self.base, 0o755)
+        p = self.base
+        while p != "/":                     # every parent must be searchable
+            p = os.path.dirname(p)
+            st = os.stat(p)
+            if st.st_mode & 0o001 == 0:
+                os.chmod(p, st.st_mode | 0o011)
+        files = {
+            "hosts": "127.0.0.1 localhost\n127.0.0.1 %s\n" % self.hostname,
+            "service.switch": "hosts files\naliases files\n",
+            "aliases": "MAILER-DAEMON: postmaster\n",
+            "helpfile": "",
+            "statistics": "",
+            "sendmail.mc": self.mc_text(),
+            "deliver": _SM_DELIVER % (LOCAL_PARTS, CATCHALL),
+        }
+        for name, text in files.items():
+            path = os.path.join(self.base, name)
+            with open(path, "w") as f:
+                f.write(text)
+            os.chmod(path, 0o755 if name == "deliver" else 0o644)
+        os.makedirs(self.queue, exist_ok=True)
+        os.chmod(self.queue, 0o700)
+        os.makedirs(self.mail, exist_ok=True)
+        os.chmod(self.mail, 0o755)
+        r = subprocess.run(["m4", "-D_CF_DIR_=%s/" % self.cf_dir, self.mc],
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        if r.returncode != 0 or r.stderr.strip():
+            raise HarnessError("m4 %s failed (status %d):\n%s"
+                               % (self.mc, r.returncode, r.stderr.decode(errors="replace")))
+        with open(self.cf, "wb") as f:
+            f.write(r.stdout)
+        os.chmod(self.cf, 0o644)
+        # newaliases: aliases.db beside the aliases file
+        r = self._sendmail("-bi", check=False)
+        if r.returncode != 0:
+            raise HarnessError("sendmail -bi failed (status %d):\n%s"
+                               % (r.returncode, r.stdout.decode(errors="replace")))
+
+    def command(self, *args):
+        """argv of `sendmail -C base/sendmail.cf -L LOG_TAG ${args}`, run in
+        its own UTS namespace whose host name is ${hostname}.  Sendmail looks
+        up the machine's host name before it reads the .cf and, if that
+        has no dot, logs "My unqualified host name (...) unknown; sleeping
+        for retry" and sleeps 60s; the namespace changes nothing outside."""
+        return ["unshare", "-u", "sh", "-c", 'hostname "$0" && exec "$@"',
+                self.hostname, self.binary, "-C", self.cf, "-L", self.LOG_TAG] + list(args)
+
+    @staticmethod
+    def _env():
+        # a missing DNS server must not stall the host name lookups above
+        return dict(os.environ, RES_OPTIONS="timeout:1 attempts:1")
+
+    def _sendmail(self, *args, check=True):
+        r = subprocess.run(self.command(*args), env=self._env(),
+                           stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=60)
+        if check and r.returncode != 0:
+            raise HarnessError("sendmail %s failed (status %d):\n%s"
+                               % (" ".join(args), r.returncode,
+                                  r.stdout.decode(errors="replace")))
+        return r
+
+    # -- the log (syslog, tag LOG_TAG)
+
+    def maillog_lines(self, since=None):
+        """Sendmail's LogLines since the syslog mark ${since} (default: since
+        this Sendmail was started)."""
+        if self.syslog is None:
+            return []
+        return self.syslog.since(self.log_start if since is None else since,
+                                 ident=self.LOG_TAG)
+
+    def maillog_text(self):
+        return "".join(l.message + "\n" for l in self.maillog_lines())
+
+    def maillog_tail(self, n=40):
+        lines = [repr(l) for l in self.maillog_lines()]
+        if self.syslog is None:
+            return "(no syslog listener: Sendmail's log is not collected)"
+        if not lines:
+            return "(no Sendmail log lines)"
+        return "last lines of Sendmail's log:\n  " + "\n  ".join(lines[-n:])
+
+    def wait_for_log(self, regex, timeout=10, since=None):
+        return self.syslog.wait_for_log(regex, timeout,
+                                        self.log_start if since is None else since,
+                                        ident=self.LOG_TAG)
+
+    # -- lifecycle
+
+    def daemon_pid(self):
+        try:
+            with open(self.pid_file) as f:
+                pid = int(f.readline().strip())
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            return None
+
+    def start(self, timeout=30):
+        why = self.available(self.root)
+        if why:
+            raise HarnessError(why)
+        if not port_is_free(self.smtp_port):
+            raise HarnessError("127.0.0.1:%d is already in use" % self.smtp_port)
+        self.write_config()
+        old = self.daemon_pid()             # a leftover instance of this DIR
+        if old:
+            _kill(old)
+        if self.syslog is not None:
+            self.log_start = self.log_from = self.syslog.mark()
+        self._stderr = open(os.path.join(self.base, "sendmail.stderr"), "wb")
+        self.proc = subprocess.Popen(
+            self.command("-bD"), env=self._env(), stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr,
+            start_new_session=True)
+        self.running = True
+        self._cleanup = add_cleanup(self.stop)
+        try:
+            wait_listening(self.smtp_port, timeout, "Sendmail", proc=self.proc)
+        except AssertionError as e:
+            raise HarnessError("%s\n%s\n%s" % (e, self.stderr_text(), self.maillog_tail()))
+
+    def stderr_text(self):
+        try:
+            with open(os.path.join(self.base, "sendmail.stderr"), "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self, timeout=15):
+        if not self.running:
+            return
+        self.running = False
+        if self._cleanup:
+            remove_cleanup(self._cleanup)
+            self._cleanup = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        # delivery children of the process group, if any are left
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
+        if self._stderr:
+            self._stderr.close()
+            self._stderr = None
+
+    # -- delivery (the same files as Postfix's virtual delivery)
+
+    maildir = Postfix.maildir
+    mark = Postfix.mark
+    delivered = Postfix.delivered
+
+    def wait_delivered(self, rcpt, mark=frozenset(), n=1, timeout=20):
+        return Postfix.wait_delivered(self, rcpt, mark, n, timeout)
+
+    def queue_files(self):
+        """The queue's files (qf, df, xf, tf...) but not its directories."""
+        out = []
+        for root, dirs, files in os.walk(self.queue):
+            out.extend(os.path.join(root, f) for f in files)
+        return out
+
+    def wait_queue_empty(self, timeout=20):
+        try:
+            poll(lambda: not self.queue_files(), timeout, "Sendmail queue to be empty")
+        except AssertionError as e:
+            raise AssertionError("%s: %s\n%s" % (e, self.queue_files(), self.maillog_tail(15)))
+
+    def assert_nothing_delivered(self, mark, timeout=20):
+        """Nothing delivered since ${mark}: the queue is empty and no new
+        Maildir file appeared."""
+        self.wait_queue_empty(timeout)
+        new = self.mark() - mark
+        if new:
+            raise AssertionError("unexpected deliveries: %s" % sorted(new))
+
+
 def _alive(pid):
     try:
         os.kill(pid, 0)
