@@ -647,7 +647,7 @@ class Sendmail:
     service switch (hosts from files only: no DNS) and a local mailer that
     is a program writing each message into base/mail/<user>/Maildir/new
     (every address at dest.test is local).  Started in the foreground as
-    `sendmail -bD -C base/sendmail.cf -L ${LOG_TAG}`, stopped with SIGTERM.
+    `sendmail -bD -q2s -C base/sendmail.cf -L ${LOG_TAG}`, stopped with SIGTERM.
     /etc/mail and the system's Postfix are never touched.
 
     The daemon listens on 127.0.0.1:${smtp_port}; with ${milter_port} it
@@ -660,6 +660,7 @@ class Sendmail:
 
     NAME = "sendmail"
     LOG_TAG = "sm-harness"
+    QUEUE_INTERVAL = 2          # seconds between queue runs (-q2s)
 
     def __init__(self, base, smtp_port=None, milter_port=None, syslog=None,
                  root=None, hostname="mx.harness.test", milter_flags="T",
@@ -731,9 +732,6 @@ class Sendmail:
             "define(`confMILTER_LOG_LEVEL', `9')dnl",
             "define(`confMAX_DAEMON_CHILDREN', `0')dnl",
             "define(`confCONNECTION_RATE_THROTTLE', `0')dnl",
-            "define(`confREFUSE_LA', `0')dnl",
-            "define(`confQUEUE_LA', `0')dnl",
-            "define(`confDELAY_LA', `0')dnl",
             "define(`confBAD_RCPT_THROTTLE', `0')dnl",
             "define(`confCHECK_ALIASES', `False')dnl",
             "FEATURE(`no_default_msa')dnl",
@@ -875,7 +873,7 @@ class Sendmail:
             self.log_start = self.log_from = self.syslog.mark()
         self._stderr = open(os.path.join(self.base, "sendmail.stderr"), "wb")
         self.proc = subprocess.Popen(
-            self.command("-bD"), env=self._env(), stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr,
+            self.command("-bD", "-q%ds" % self.QUEUE_INTERVAL), env=self._env(), stdin=subprocess.DEVNULL, stdout=self._stderr, stderr=self._stderr,
             start_new_session=True)
         self.running = True
         self._cleanup = add_cleanup(self.stop)
