@@ -36,6 +36,9 @@ BUILD      ?= build
 SANITIZE   ?=
 FUZZ_SECONDS ?= 30
 FUZZ_SESSIONS_SECONDS ?= 300
+# The private Sendmail of the integration tests (scripts/sendmail-unpack,
+# run by test-deps); the sanitizer pass of make check uses the same one.
+SENDMAIL_ROOT ?= $(BUILD)/sendmail-root
 
 PKGS       := libconfuse milter gmime-3.0 libsystemd
 # Expanded when a recipe runs (=, not :=), so after "deps" has installed
@@ -95,7 +98,7 @@ deps:
 	@scripts/install-deps --check build
 test-deps:
 	@scripts/install-deps test
-	@scripts/sendmail-unpack $(BUILD)
+	@scripts/sendmail-unpack $(patsubst %/,%,$(dir $(SENDMAIL_ROOT)))
 
 units: $(UNITS)
 
@@ -148,7 +151,8 @@ unit: $(UNIT_BINS)
 	done
 
 integration: $(BINS)
-	tests/integration/run --milter $(MILTER_BIN) --shim $(SHIM_BIN) --build $(BUILD)
+	tests/integration/run --milter $(MILTER_BIN) --shim $(SHIM_BIN) --build $(BUILD) \
+		--sendmail-root $(SENDMAIL_ROOT)
 
 # Fuzz targets, built with clang's libFuzzer (independent of $(CC)).
 FUZZ_CC     ?= clang
@@ -207,7 +211,8 @@ check-suite: $(BINS) units unit integration fuzz-sessions-smoke
 
 check: test-deps
 	$(MAKE) all check-suite fuzz-smoke package-check
-	$(MAKE) BUILD=$(BUILD)/san SANITIZE=address,undefined CFLAGS='-O1 -g' all check-suite
+	$(MAKE) BUILD=$(BUILD)/san SENDMAIL_ROOT=$(SENDMAIL_ROOT) \
+		SANITIZE=address,undefined CFLAGS='-O1 -g' all check-suite
 	@echo "make check: all suites passed"
 
 # The Debian package, built from a copy of the tree (dpkg-buildpackage
