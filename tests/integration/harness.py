@@ -725,7 +725,7 @@ class Sendmail:
             "define(`confBIND_OPTS', `-DNSRCH -DEFNAMES')dnl",
             "define(`confDEF_USER_ID', `%d:%d')dnl" % (nu, ng),
             "define(`confDONT_BLAME_SENDMAIL', "
-            "`GroupWritableDirPathSafe,ForwardFileInUnsafeDirPath')dnl",
+            "`GroupWritableDirPathSafe,MapInUnsafeDirPath,ForwardFileInUnsafeDirPath')dnl",
             "define(`confPRIVACY_FLAGS', `authwarnings,noexpn,novrfy')dnl",
             "define(`confTO_IDENT', `0')dnl",
             "define(`confLOG_LEVEL', `14')dnl",
