@@ -209,6 +209,29 @@ series_shown(const struct counters_snap *snap, const struct config *cfg,
 	    (cfg->mode == CONFIG_MONITOR) == m);
 }
 
+/* The series of ${daemon} shown for ${snap} and ${cfg}, in table order:
+ * (what, action, mode) triples into ${out}; their number. */
+static int
+series(const struct counters_snap *snap, const struct config *cfg,
+    enum counters_daemon daemon, int out[][3])
+{
+	int	w, a, m, n = 0;
+
+	for (w = 0; w < COUNTERS_NMATCH; w++) {
+		if (!match_of(w, daemon))
+			continue;
+		for (a = 0; a < COUNTERS_NACTION; a++)
+			for (m = 0; m < 2; m++)
+				if (series_shown(snap, cfg, w, a, m)) {
+					out[n][0] = w;
+					out[n][1] = a;
+					out[n][2] = m;
+					n++;
+				}
+	}
+	return (n);
+}
+
 static const char *
 daemon_word(enum counters_daemon daemon)
 {
@@ -234,25 +257,18 @@ void
 counters_prometheus(const struct counters_snap *snap,
     const struct config *cfg, enum counters_daemon daemon, FILE *fp)
 {
-	int	w, a, m;
+	int	sv[COUNTERS_NMATCH * COUNTERS_NACTION * 2][3];
+	int	i, n;
 
 	(void)fputs("# HELP esmtp_inspect_rule_matches_total Rule matches "
 	    "by rule, action and mode.\n"
 	    "# TYPE esmtp_inspect_rule_matches_total counter\n", fp);
-	for (w = 0; w < COUNTERS_NMATCH; w++) {
-		if (!match_of(w, daemon))
-			continue;
-		for (a = 0; a < COUNTERS_NACTION; a++)
-			for (m = 0; m < 2; m++)
-				if (series_shown(snap, cfg, w, a, m))
-					(void)fprintf(fp, "esmtp_inspect_rule_"
-					    "matches_total{daemon=\"%s\","
-					    "rule=\"%s\",action=\"%s\",mode="
-					    "\"%s\"} %llu\n",
-					    daemon_word(daemon), match_name(w),
-					    action_name(a), m ? "monitor" :
-					    "enforce", snap->match[w][a][m]);
-	}
+	for (i = 0, n = series(snap, cfg, daemon, sv); i < n; i++)
+		(void)fprintf(fp, "esmtp_inspect_rule_matches_total{daemon="
+		    "\"%s\",rule=\"%s\",action=\"%s\",mode=\"%s\"} %llu\n",
+		    daemon_word(daemon), match_name(sv[i][0]),
+		    action_name(sv[i][1]), sv[i][2] ? "monitor" : "enforce",
+		    snap->match[sv[i][0]][sv[i][1]][sv[i][2]]);
 	if (daemon == COUNTERS_MILTER)
 		family(fp, "messages_total", "Messages by the answer the MTA got.",
 		    "verdict", verdict_names, snap->verdict, COUNTERS_NVERDICT);
@@ -367,21 +383,15 @@ void
 counters_log(const struct counters_snap *snap, const struct config *cfg,
     enum counters_daemon daemon)
 {
+	int	sv[COUNTERS_NMATCH * COUNTERS_NACTION * 2][3];
 	char	kv[512];
-	int	w, a, m;
+	int	i, n;
 
-	for (w = 0; w < COUNTERS_NMATCH; w++) {
-		if (!match_of(w, daemon))
-			continue;
-		for (a = 0; a < COUNTERS_NACTION; a++)
-			for (m = 0; m < 2; m++)
-				if (series_shown(snap, cfg, w, a, m))
-					audit_log(LOG_INFO, NULL, "event=stats "
-					    "rule=%s action=%s mode=%s "
-					    "matches=%llu", match_name(w),
-					    action_name(a), m ? "monitor" :
-					    "enforce", snap->match[w][a][m]);
-	}
+	for (i = 0, n = series(snap, cfg, daemon, sv); i < n; i++)
+		audit_log(LOG_INFO, NULL, "event=stats rule=%s action=%s "
+		    "mode=%s matches=%llu", match_name(sv[i][0]),
+		    action_name(sv[i][1]), sv[i][2] ? "monitor" : "enforce",
+		    snap->match[sv[i][0]][sv[i][1]][sv[i][2]]);
 	if (daemon == COUNTERS_MILTER) {
 		list_kv(kv, sizeof(kv), verdict_names, snap->verdict,
 		    COUNTERS_NVERDICT);

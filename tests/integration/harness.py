@@ -80,6 +80,19 @@ def poll(cond, timeout, what, interval=0.02):
         time.sleep(interval)
 
 
+def make_searchable(path):
+    """Create ${path} (mode 0755) and make every parent searchable: the
+    MTA's unprivileged processes walk down to their files."""
+    os.makedirs(path, exist_ok=True)
+    os.chmod(path, 0o755)
+    p = path
+    while p != "/":
+        p = os.path.dirname(p)
+        st = os.stat(p)
+        if st.st_mode & 0o001 == 0:
+            os.chmod(p, st.st_mode | 0o011)
+
+
 def free_port(addr="127.0.0.1"):
     """A free TCP port on ${addr} (bind port 0, read it, close)."""
     s = socket.socket(socket.AF_INET6 if ":" in addr else socket.AF_INET,
@@ -344,14 +357,7 @@ class Postfix:
         return "\n".join(out) + "\n"
 
     def write_config(self):
-        os.makedirs(self.base, exist_ok=True)
-        os.chmod(self.base, 0o755)
-        p = self.base
-        while p != "/":                     # every parent must be searchable
-            p = os.path.dirname(p)
-            st = os.stat(p)
-            if st.st_mode & 0o001 == 0:
-                os.chmod(p, st.st_mode | 0o011)
+        make_searchable(self.base)
         os.makedirs(self.etc, exist_ok=True)
         os.chmod(self.etc, 0o755)
         with open(os.path.join(self.etc, "main.cf"), "w") as f:
@@ -757,14 +763,7 @@ class Sendmail:
         return "\n".join(lines) + "\n"
 
     def write_config(self):
-        os.makedirs(self.base, exist_ok=True)
-        os.chmod(self.base, 0o755)
-        p = self.base
-        while p != "/":                     # every parent must be searchable
-            p = os.path.dirname(p)
-            st = os.stat(p)
-            if st.st_mode & 0o001 == 0:
-                os.chmod(p, st.st_mode | 0o011)
+        make_searchable(self.base)
         files = {
             "hosts": "127.0.0.1 localhost\n127.0.0.1 %s\n" % self.hostname,
             "service.switch": "hosts files\naliases files\n",
