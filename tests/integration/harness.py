@@ -226,6 +226,11 @@ class Postfix:
     Cyrus SASL with a sasldb made with saslpasswd2(8) (package sasl2-bin).
     """
 
+    NAME = "postfix"
+    # The queue-id field of a milter line at MAIL: Postfix opens the queue
+    # file at the first accepted RCPT, so MAIL-stage lines say NOQUEUE.
+    MAIL_QID = "NOQUEUE"
+
     def __init__(self, base, smtp_port=None, milter_port=None,
                  hostname="mx.harness.test", extra_main=None, proxy_port=None,
                  tls=False, sasl_users=None, proxy_services=None, proxy_args=""):
@@ -597,6 +602,23 @@ class Postfix:
     # must not see earlier tests' sessions.
     log_from = 0
 
+    # -- what a client sees (the MTA interface of the parametrized tests,
+    # shared with Sendmail)
+
+    @staticmethod
+    def accepted_id(reply):
+        """The queue id in the reply to the end of DATA, which must be a
+        250: `250 2.0.0 Ok: queued as QID`."""
+        m = reply is not None and re.fullmatch(r"2\.0\.0 Ok: queued as ([0-9A-F]+)", reply.text)
+        assert reply is not None and reply.code == 250 and m, "DATA: %r" % (reply,)
+        return m.group(1)
+
+    @staticmethod
+    def refused(text, addr):
+        """The text of a milter's 5xx reply to MAIL or RCPT for ${addr} as
+        the client reads it: Postfix passes the milter's text on."""
+        return text
+
     def queue_id_for(self, client_port, timeout=10):
         """The queue id Postfix gave the session from 127.0.0.1:${client_port}
         since log_from (None when ${timeout} is 0 and there is none)."""
@@ -624,6 +646,9 @@ SENDMAIL_ROOT_DEFAULT = os.path.join(os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))), "build", "sendmail-root")
 SENDMAIL_BIN = "usr/libexec/sendmail/sendmail"
 SENDMAIL_CF_DIR = "usr/share/sendmail/cf"
+# The .mc lines of the milter, as shipped: the harness uses them as they are
+SENDMAIL_SNIPPET = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "contrib", "sendmail", "esmtp-inspect.mc")
 
 # The delivery program of the private Sendmail's local mailer (A=deliver
 # BASE/mail $u): stdin, as Sendmail hands it over, into
@@ -657,8 +682,8 @@ class Sendmail:
     /etc/mail and the system's Postfix are never touched.
 
     The daemon listens on 127.0.0.1:${smtp_port}; with ${milter_port} it
-    has INPUT_MAIL_FILTER(`esmtp-inspect', `S=inet:PORT@127.0.0.1, F=T')
-    (F=T: the milter unreachable tempfails, like Postfix's
+    has contrib/sendmail/esmtp-inspect.mc with S=inet:PORT@127.0.0.1 (F=T:
+    the milter unreachable tempfails, like Postfix's
     milter_default_action = tempfail).  Sendmail logs only through
     syslog(3): give ${syslog} (the runner's SyslogListener) and its lines,
     tagged ${LOG_TAG}, are maillog_lines() / maillog_text().
@@ -666,11 +691,14 @@ class Sendmail:
 
     NAME = "sendmail"
     LOG_TAG = "sm-harness"
+    # Sendmail's queue ids: 14 letters and digits (e.g. 6B5NF26r005891);
+    # it has one at MAIL already, so MAIL-stage milter lines carry it.
+    QID = r"[0-9A-Za-z]{14}"
+    MAIL_QID = QID
     QUEUE_INTERVAL = 2          # seconds between queue runs (-q2s)
 
     def __init__(self, base, smtp_port=None, milter_port=None, syslog=None,
-                 root=None, hostname="mx.harness.test", milter_flags="T",
-                 extra_mc=""):
+                 root=None, hostname="mx.harness.test", extra_mc=""):
         self.base = os.path.abspath(base)
         self.root = os.path.abspath(root or os.environ.get("ESMTP_SENDMAIL_ROOT")
                                     or SENDMAIL_ROOT_DEFAULT)
@@ -678,7 +706,6 @@ class Sendmail:
         self.cf_dir = os.path.join(self.root, SENDMAIL_CF_DIR)
         self.smtp_port = smtp_port or free_port()
         self.milter_port = milter_port
-        self.milter_flags = milter_flags
         self.syslog = syslog
         self.hostname = hostname
         self.extra_mc = extra_mc
@@ -740,6 +767,9 @@ class Sendmail:
             "define(`confCONNECTION_RATE_THROTTLE', `0')dnl",
             "define(`confBAD_RCPT_THROTTLE', `0')dnl",
             "define(`confCHECK_ALIASES', `False')dnl",
+            # Postfix's hopcount_limit: the corpus has a message with 30
+            # Received: fields (Sendmail's default MaxHopCount is 25)
+            "define(`confMAX_HOP', `50')dnl",
             "FEATURE(`no_default_msa')dnl",
             "FEATURE(`accept_unresolvable_domains')dnl",
             "FEATURE(`accept_unqualified_senders')dnl",
@@ -751,9 +781,7 @@ class Sendmail:
             "LOCAL_DOMAIN(`%s')dnl" % DOMAIN,
         ]
         if self.milter_port:
-            lines.append("INPUT_MAIL_FILTER(`esmtp-inspect', "
-                         "`S=inet:%d@127.0.0.1, F=%s, T=C:5s;S:20s;R:20s;E:60s')dnl"
-                         % (self.milter_port, self.milter_flags))
+            lines.append(self.milter_mc())
         if self.extra_mc:
             lines.append(self.extra_mc.rstrip("\n"))
         # w: "user must have a passwd entry" (u1...u300 have none);
@@ -761,6 +789,17 @@ class Sendmail:
         lines += ["MODIFY_MAILER_FLAGS(`LOCAL', `-wf')dnl",
                   "MAILER(`local')dnl", "MAILER(`smtp')dnl"]
         return "\n".join(lines) + "\n"
+
+    def milter_mc(self):
+        """contrib/sendmail/esmtp-inspect.mc, the snippet the README tells
+        administrators to add, with the port of ${milter_port}."""
+        with open(SENDMAIL_SNIPPET) as f:
+            text = f.read()
+        default = "S=inet:8899@127.0.0.1"
+        if text.count(default) != 1 or text.count("INPUT_MAIL_FILTER(") != 1:
+            raise HarnessError("%s: expected one INPUT_MAIL_FILTER with %s"
+                               % (SENDMAIL_SNIPPET, default))
+        return text.replace(default, "S=inet:%d@127.0.0.1" % self.milter_port).rstrip("\n")
 
     def write_config(self):
         make_searchable(self.base)
@@ -933,13 +972,57 @@ class Sendmail:
         except AssertionError as e:
             raise AssertionError("%s: %s\n%s" % (e, self.queue_files(), self.maillog_tail(15)))
 
-    def assert_nothing_delivered(self, mark, timeout=20):
+    def assert_nothing_delivered(self, mark, client_port=None, timeout=20):
         """Nothing delivered since ${mark}: the queue is empty and no new
-        Maildir file appeared."""
+        Maildir file appeared; with ${client_port}, Sendmail's log has no
+        stat=Sent for that session's queue id (if the milter logged one)."""
         self.wait_queue_empty(timeout)
         new = self.mark() - mark
         if new:
             raise AssertionError("unexpected deliveries: %s" % sorted(new))
+        if client_port is not None:
+            qid = self.queue_id_for(client_port, timeout=0)
+            if qid and re.search(r"(?m)^%s: to=.*stat=Sent" % qid, self.maillog_text()):
+                raise AssertionError("Sendmail's log shows stat=Sent for %s" % qid)
+
+    # -- what a client sees (see Postfix)
+
+    @classmethod
+    def accepted_id(cls, reply):
+        """`250 2.0.0 QID Message accepted for delivery`: the queue id."""
+        m = reply is not None and re.fullmatch(
+            r"2\.0\.0 (%s) Message accepted for delivery" % cls.QID, reply.text)
+        assert reply is not None and reply.code == 250 and m, "DATA: %r" % (reply,)
+        return m.group(1)
+
+    @staticmethod
+    def refused(text, addr):
+        """Sendmail puts the address between the enhanced status code and
+        the milter's text of a 5xx to MAIL or RCPT: `5.1.7 <addr>... text`."""
+        code, _, rest = text.partition(" ")
+        return "%s <%s>... %s" % (code, addr, rest)
+
+    def queue_id_for(self, client_port, timeout=10):
+        """The queue id of the session from 127.0.0.1:${client_port} since
+        log_from.  Sendmail logs no client port, so it is taken from the
+        milter's lines (which carry the port) and must then be one that
+        Sendmail's own log names (None when ${timeout} is 0 and there is
+        none)."""
+        rx = re.compile(r"^(%s): .*\bclient=\S*\[127\.0\.0\.1\]:%d\b"
+                        % (self.QID, client_port))
+
+        def find():
+            for l in self.syslog.since(self.log_from):
+                if l.ident != self.LOG_TAG:
+                    m = rx.search(l.message)
+                    if m and any(x.message.startswith(m.group(1) + ":")
+                                 for x in self.maillog_lines(self.log_from)):
+                        return m.group(1)
+            return None
+        if timeout == 0:
+            return find()
+        return poll(find, timeout, "queue id of the session from port %d in the "
+                    "milter's and Sendmail's log" % client_port)
 
 
 def _alive(pid):
@@ -1000,6 +1083,16 @@ _SYSLOG_RX = re.compile(
     rb"^<(\d{1,3})>"
     rb"(?:[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d |\d{4}-\d\d-\d\dT\S+ )?"
     rb"([^\[: ]+)(?:\[(\d+)\])?: ?(.*)$", re.S)
+
+
+def each_mta(fn):
+    """Decorator: the runner calls the test once with each private MTA
+    (test[postfix], test[sendmail]); ctx.mta is that MTA and ctx.smtp_port
+    its smtpd.  For the tests whose behaviour does not depend on the MTA;
+    where the MTAs differ, the test asks ctx.mta (NAME, MAIL_QID,
+    accepted_id(), refused(), queue_id_for())."""
+    fn.mtas = ("postfix", "sendmail")
+    return fn
 
 
 class LogLine:
