@@ -1,5 +1,6 @@
 # SPDX-License-Identifier: BSD-2-Clause
-"""test_content - the content rules of issue 4 through the private Postfix.
+"""test_content - the content rules of issue 4 through the private Postfix
+and the private Sendmail (@each_mta: every test runs with both, issue 18).
 
 header-line-length, body-line-length, mime-filename-length, duplicate-header,
 dkim-unsigned-duplicate and mime-structure (issue 13): for each, the accept side (the message is
@@ -10,8 +11,7 @@ corpus in tests/data (see tests/data/README for each file's verdict).
 
 import os
 
-import harness
-from harness import LOG_NOTICE, LOG_WARNING, SMTPSession, check_delivered
+from harness import LOG_NOTICE, LOG_WARNING, SMTPSession, check_delivered, each_mta
 
 DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data")
 SENDER = "sender@example.test"
@@ -75,11 +75,10 @@ def accept(ctx, name, logged=(), level=LOG_NOTICE):
     """${name} is delivered byte for byte; the milter logs exactly the rule
     lines ${logged} (tuples for line() after qid and port) at ${level}."""
     msg = load(name)
-    lm, dm = ctx.syslog.mark(), ctx.postfix.mark()
+    lm, dm = ctx.syslog.mark(), ctx.mta.mark()
     r, port, _ = send(ctx, msg)
-    assert r is not None and r.code == 250, "%s: expected 250, got %r" % (name, r)
-    check_delivered(ctx.postfix.wait_delivered(RCPT, dm)[0], msg.replace(b"\r\n", b"\n"))
-    qid = ctx.postfix.queue_id_for(port)
+    qid = ctx.mta.accepted_id(r)
+    check_delivered(ctx.mta.wait_delivered(RCPT, dm)[0], msg.replace(b"\r\n", b"\n"))
     want = [line(qid, port, *t) for t in logged]
     for w in want:
         ctx.milter.expect_log(w, level, since=lm)
@@ -92,19 +91,19 @@ def refuse(ctx, name, code, text, logged, level=LOG_WARNING):
     connection is closed), nothing is delivered, and exactly the rule lines
     ${logged} are logged at ${level}."""
     msg = load(name)
-    lm, dm = ctx.syslog.mark(), ctx.postfix.mark()
+    lm, dm = ctx.syslog.mark(), ctx.mta.mark()
     r, port, eof = send(ctx, msg)
     assert r is not None, "%s: connection closed, expected %d %s" % (name, code, text)
     assert (r.code, r.text) == (code, text), "%s: got %r, expected %d %s" % (name, r, code, text)
     assert eof == (code == 421)
-    qid = ctx.postfix.queue_id_for(port)
+    qid = ctx.mta.queue_id_for(port)
     want = [line(qid, port, *t) for t in logged]
     for w in want:
         ctx.milter.expect_log(w, level, since=lm)
     got = [l.message for l in rule_lines(ctx, lm)]
     assert sorted(got) == sorted(want), "%s: rule lines\n  %s\nexpected\n  %s" % (
         name, "\n  ".join(got), "\n  ".join(want))
-    ctx.postfix.assert_nothing_delivered(dm, port)
+    ctx.mta.assert_nothing_delivered(dm, port)
 
 
 def reply_text(rule):
@@ -179,6 +178,7 @@ MIME_256 = {
 # ----------------------------------------------------------------------
 # accept side: everything benign passes untouched
 
+@each_mta
 def test_benign_corpus_delivered_untouched(ctx):
     ctx.start_milter(STANDARD)
     assert len(N255) == 255 and len(N256) == 256
@@ -189,26 +189,34 @@ def test_benign_corpus_delivered_untouched(ctx):
 # ----------------------------------------------------------------------
 # duplicate-header, dkim-unsigned-duplicate
 
+@each_mta
 def test_duplicate_and_unsigned_attacks_refused(ctx):
     ctx.start_milter(STANDARD)
     for name, (rule, logged) in DUP_ATTACKS.items():
         refuse(ctx, name, REJECT[0], REJECT[1] + reply_text(rule), logged)
 
 
-def test_duplicate_bcc_never_reaches_the_milter(ctx):
+@each_mta
+def test_duplicate_bcc(ctx):
     """Postfix's cleanup removes Bcc before the milter sees the header (and
-    from the delivered copy): two Bcc fields cannot be, and are not, flagged."""
+    from the delivered copy): two Bcc fields cannot be, and are not,
+    flagged.  Sendmail passes them to the milter: duplicate-header."""
     ctx.start_milter(STANDARD)
     msg = load("attack-dup-bcc.eml")
-    lm, dm = ctx.syslog.mark(), ctx.postfix.mark()
+    if ctx.mta.NAME == "sendmail":
+        refuse(ctx, "attack-dup-bcc.eml", REJECT[0], REJECT[1] + reply_text("duplicate-header"),
+               [dup("bcc")])
+        return
+    lm, dm = ctx.syslog.mark(), ctx.mta.mark()
     r, port, _ = send(ctx, msg)
     assert r is not None and r.code == 250, "expected 250, got %r" % r
     sent = b"".join(l for l in msg.replace(b"\r\n", b"\n").splitlines(True)
                     if not l.startswith(b"Bcc:"))
-    check_delivered(ctx.postfix.wait_delivered(RCPT, dm)[0], sent)
+    check_delivered(ctx.mta.wait_delivered(RCPT, dm)[0], sent)
     assert not rule_lines(ctx, lm), rule_lines(ctx, lm)
 
 
+@each_mta
 def test_dkim_unsigned_duplicate_alone(ctx):
     """With duplicate-header off, the From attacks on signed mail are still
     refused, by dkim-unsigned-duplicate; the unsigned ones pass."""
@@ -221,6 +229,7 @@ def test_dkim_unsigned_duplicate_alone(ctx):
     accept(ctx, "benign-dkim-oversigned.eml")
 
 
+@each_mta
 def test_duplicate_header_listed_names_and_tempfail(ctx):
     ctx.start_milter(STANDARD + 'rule duplicate-header { action = tempfail  reply = "Duplicate '
                      'header fields"  headers = { "Content-Type", "content-transfer-encoding", '
@@ -234,6 +243,7 @@ def test_duplicate_header_listed_names_and_tempfail(ctx):
     accept(ctx, "attack-dup-from.eml")
 
 
+@each_mta
 def test_duplicate_rules_off_under_asa(ctx):
     ctx.start_milter(ASA)
     for name in ("attack-dup-from.eml", "attack-dup-singletons.eml",
@@ -245,6 +255,7 @@ def test_duplicate_rules_off_under_asa(ctx):
 # ----------------------------------------------------------------------
 # header-line-length
 
+@each_mta
 def test_header_line_length_standard(ctx):
     ctx.start_milter(STANDARD)
     accept(ctx, "len-header-998.eml")
@@ -256,6 +267,7 @@ def test_header_line_length_standard(ctx):
            [("header-line-length", "reject", 999, 998, "header", "X-Folded")])
 
 
+@each_mta
 def test_header_line_length_asa_drops_connection(ctx):
     ctx.start_milter(ASA)
     accept(ctx, "len-header-998.eml")
@@ -266,6 +278,7 @@ def test_header_line_length_asa_drops_connection(ctx):
 # ----------------------------------------------------------------------
 # body-line-length
 
+@each_mta
 def test_body_line_length_default_logs_and_delivers(ctx):
     ctx.start_milter(STANDARD)
     accept(ctx, "len-body-998.eml")
@@ -275,11 +288,13 @@ def test_body_line_length_default_logs_and_delivers(ctx):
            LOG_NOTICE)
 
 
+@each_mta
 def test_body_line_length_asa_logs_and_delivers(ctx):
     ctx.start_milter(ASA)
     accept(ctx, "len-body-999.eml", [("body-line-length", "log", 999, 998, "body")], LOG_NOTICE)
 
 
+@each_mta
 def test_body_line_length_reject(ctx):
     ctx.start_milter(STANDARD + "rule body-line-length { action = reject }\n")
     accept(ctx, "len-body-998.eml")
@@ -290,6 +305,7 @@ def test_body_line_length_reject(ctx):
 # ----------------------------------------------------------------------
 # mime-filename-length
 
+@each_mta
 def test_mime_filename_length_standard(ctx):
     ctx.start_milter(STANDARD)
     for name in ("mime-2231-255.eml", "mime-2047-255.eml", "mime-nested-255.eml",
@@ -300,6 +316,7 @@ def test_mime_filename_length_standard(ctx):
                [("mime-filename-length", "reject", 256, 255, "body", None, esc(decoded))])
 
 
+@each_mta
 def test_mime_filename_length_asa_drops_connection(ctx):
     ctx.start_milter(ASA)
     accept(ctx, "mime-rfc822-255.eml")
@@ -322,6 +339,7 @@ def filename(value, decoded, action="reject"):
     return ("mime-filename-length", action, value, 255, "body", None, esc(decoded))
 
 
+@each_mta
 def test_mime_structure_standard(ctx):
     """Each evasion is refused, with every rule that fired logged; the reply
     names the first in SPEC order among the strongest (both reject here:
@@ -347,6 +365,7 @@ def test_mime_structure_standard(ctx):
            "5.7.1 " + reply_text("mime-filename-length"), [filename(305, JOINED)])
 
 
+@each_mta
 def test_mime_structure_log_only_delivers(ctx):
     ctx.start_milter(STANDARD + "rule mime-structure { action = log }\n"
                      "rule mime-filename-length { action = log }\n")
@@ -357,6 +376,7 @@ def test_mime_structure_log_only_delivers(ctx):
             filename(300, Q300, "log")])
 
 
+@each_mta
 def test_mime_structure_off_under_asa_fails_closed(ctx):
     """Profile asa has mime-structure off; what the scanner cannot read
     still never passes: mime-filename-length fires on it (value 0)."""
