@@ -8,6 +8,7 @@
 #                        (unit, integration, fuzz smoke, the Debian
 #                        package, then all again under ASan+UBSan)
 #   make demo            run the shim and the milter with a private Postfix
+#                        (MTA=sendmail: the milter with a private Sendmail)
 #   make fuzz            run each libFuzzer target for FUZZ_SECONDS
 #   make fuzz-sessions   the session-level differential fuzzer of the shim
 #                        against a private Postfix, FUZZ_SESSIONS_SECONDS
@@ -276,8 +277,11 @@ scale: deps
 	$(MAKE) $(SHIM_BIN)
 	tests/bench/shimscale --shim $(SHIM_BIN)
 
+# MTA=sendmail: the milter behind a private Sendmail, without the shim
+MTA ?= postfix
 demo: deps test-deps $(BINS)
-	scripts/demo --milter $(MILTER_BIN) --shim $(SHIM_BIN) --build $(BUILD)
+	scripts/demo --milter $(MILTER_BIN) --shim $(SHIM_BIN) --build $(BUILD) \
+		--mta $(MTA) --sendmail-root $(SENDMAIL_ROOT)
 
 install: $(BINS) units
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
