@@ -5,8 +5,9 @@
 #                        into $(BUILD) (says which packages are missing;
 #                        installs nothing)
 #   make check           install missing packages, build, run every test
-#                        (unit, integration, fuzz smoke, the Debian
-#                        package, then all again under ASan+UBSan)
+#                        (unit, integration with Postfix and Sendmail,
+#                        miltertest, fuzz smoke, the Debian package,
+#                        then all again under ASan+UBSan)
 #   make demo            run the shim and the milter with a private Postfix
 #                        (MTA=sendmail: the milter with a private Sendmail)
 #   make fuzz            run each libFuzzer target for FUZZ_SECONDS
@@ -86,7 +87,7 @@ MANS        := man/esmtp-inspect-milter.8 man/esmtp-inspect.conf.5
 UNITS       := $(BUILD)/systemd/esmtp-inspect-milter.service \
 	       $(BUILD)/systemd/esmtp-inspect-shim.service
 
-.PHONY: all deps test-deps check check-suite unit integration fuzz-smoke \
+.PHONY: all deps test-deps check check-suite unit integration miltertest fuzz-smoke \
 	fuzz fuzz-sessions fuzz-sessions-smoke bench scale demo install clean \
 	units deb package-check
 
@@ -155,6 +156,11 @@ integration: $(BINS)
 	tests/integration/run --milter $(MILTER_BIN) --shim $(SHIM_BIN) --build $(BUILD) \
 		--sendmail-root $(SENDMAIL_ROOT)
 
+# The milter driven over the milter protocol alone by miltertest(8)
+# (OpenDKIM's), with the Lua scripts of tests/miltertest.
+miltertest: $(MILTER_BIN)
+	tests/miltertest/run --milter $(MILTER_BIN)
+
 # Fuzz targets, built with clang's libFuzzer (independent of $(CC)).
 FUZZ_CC     ?= clang
 FUZZ_FLAGS   = -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) $(PKG_CFLAGS)
@@ -203,7 +209,7 @@ fuzz-sessions: test-deps
 fuzz-sessions-smoke: $(SHIM_BIN)
 	tests/fuzz/fuzz-sessions --shim $(SHIM_BIN) --build $(BUILD) --seconds 30
 
-check-suite: $(BINS) units unit integration fuzz-sessions-smoke
+check-suite: $(BINS) units unit integration miltertest fuzz-sessions-smoke
 	tests/contrib/check-units --units $(BUILD)/systemd --sbin $(SBINDIR) \
 		$(MILTER_BIN) $(SHIM_BIN)
 	tests/layers
