@@ -154,7 +154,7 @@ unit: $(UNIT_BINS)
 
 integration: $(BINS)
 	tests/integration/run --milter $(MILTER_BIN) --shim $(SHIM_BIN) --build $(BUILD) \
-		--sendmail-root $(SENDMAIL_ROOT)
+		--sendmail-root $(SENDMAIL_ROOT) --require-sendmail
 
 # The milter driven over the milter protocol alone by miltertest(8)
 # (OpenDKIM's), with the Lua scripts of tests/miltertest.

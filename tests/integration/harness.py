@@ -227,6 +227,7 @@ class Postfix:
     """
 
     NAME = "postfix"
+    QID = r"[0-9A-F]+"
     # The queue-id field of a milter line at MAIL: Postfix opens the queue
     # file at the first accepted RCPT, so MAIL-stage lines say NOQUEUE.
     MAIL_QID = "NOQUEUE"
@@ -619,9 +620,11 @@ class Postfix:
         the client reads it: Postfix passes the milter's text on."""
         return text
 
-    def queue_id_for(self, client_port, timeout=10):
+    def queue_id_for(self, client_port, timeout=10, since=None):
         """The queue id Postfix gave the session from 127.0.0.1:${client_port}
-        since log_from (None when ${timeout} is 0 and there is none)."""
+        since log_from (None when ${timeout} is 0 and there is none).
+        Postfix logs the client port, so ${since} (Sendmail's) is not
+        needed."""
         rx = re.compile(r"postfix/smtpd\[\d+\]: ([0-9A-F]+): client=[^\[]*\[127\.0\.0\.1\]:%d$"
                         % client_port)
 
@@ -691,9 +694,10 @@ class Sendmail:
 
     NAME = "sendmail"
     LOG_TAG = "sm-harness"
-    # Sendmail's queue ids: 14 letters and digits (e.g. 6B5NF26r005891);
-    # it has one at MAIL already, so MAIL-stage milter lines carry it.
-    QID = r"[0-9A-Za-z]{14}"
+    # Sendmail's queue ids: 8 letters and digits, then the session's pid
+    # in at least 6 digits (6B5NF26r005891); it has one at MAIL already,
+    # so MAIL-stage milter lines carry it.
+    QID = r"[0-9A-Za-z]{8}[0-9]{6,}"
     MAIL_QID = QID
     QUEUE_INTERVAL = 2          # seconds between queue runs (-q2s)
 
@@ -998,25 +1002,37 @@ class Sendmail:
     @staticmethod
     def refused(text, addr):
         """Sendmail puts the address between the enhanced status code and
-        the milter's text of a 5xx to MAIL or RCPT: `5.1.7 <addr>... text`."""
+        the milter's text of a 5xx to MAIL or RCPT: `5.1.7 <addr>... text`;
+        "<addr>" of 203 octets or more is shortened to its first and last
+        100 octets around "..." (shortenstring(), MAXSHORTSTR 203)."""
         code, _, rest = text.partition(" ")
-        return "%s <%s>... %s" % (code, addr, rest)
+        shown = "<%s>" % addr
+        if len(shown) >= 203:
+            shown = shown[:100] + "..." + shown[-100:]
+        return "%s %s... %s" % (code, shown, rest)
 
-    def queue_id_for(self, client_port, timeout=10):
+    def queue_id_for(self, client_port, timeout=10, since=None):
         """The queue id of the session from 127.0.0.1:${client_port} since
-        log_from.  Sendmail logs no client port, so it is taken from the
-        milter's lines (which carry the port) and must then be one that
-        Sendmail's own log names (None when ${timeout} is 0 and there is
-        none)."""
+        the syslog mark ${since} (default log_from: give the mark taken just
+        before the session where a test has several).  Sendmail logs no
+        client port, so the id is taken from the milter's line (which
+        carries the port), and must be one that the Sendmail process of an
+        SMTP session logged after ${since}: its last digits are that
+        process's pid (None when ${timeout} is 0 and there is none)."""
+        since = self.log_from if since is None else since
         rx = re.compile(r"^(%s): .*\bclient=\S*\[127\.0\.0\.1\]:%d\b"
                         % (self.QID, client_port))
 
+        def sendmail_named(qid):
+            pid = int(qid[8:])
+            return any(x.message.startswith(qid + ":") and x.pid == pid
+                       for x in self.maillog_lines(since))
+
         def find():
-            for l in self.syslog.since(self.log_from):
+            for l in self.syslog.since(since):
                 if l.ident != self.LOG_TAG:
                     m = rx.search(l.message)
-                    if m and any(x.message.startswith(m.group(1) + ":")
-                                 for x in self.maillog_lines(self.log_from)):
+                    if m and sendmail_named(m.group(1)):
                         return m.group(1)
             return None
         if timeout == 0:

@@ -96,7 +96,7 @@ def refuse(ctx, name, code, text, logged, level=LOG_WARNING):
     assert r is not None, "%s: connection closed, expected %d %s" % (name, code, text)
     assert (r.code, r.text) == (code, text), "%s: got %r, expected %d %s" % (name, r, code, text)
     assert eof == (code == 421)
-    qid = ctx.mta.queue_id_for(port)
+    qid = ctx.mta.queue_id_for(port, since=lm)
     want = [line(qid, port, *t) for t in logged]
     for w in want:
         ctx.milter.expect_log(w, level, since=lm)

@@ -89,17 +89,20 @@ def test_sendmail_delivers_through_the_milter(ctx):
 
 def test_sendmail_refuses_254_octet_addresses_itself(ctx):
     """Sendmail 8.17 refuses an envelope address of 254 octets or more
-    (255 with "<>" is over its 255) before the milter: under the standard
-    profile (sender-length 320) a 253-octet sender is delivered, a
-    254-octet one gets Sendmail's own 553 5.1.0 and the milter logs
-    nothing (SPEC 7 says 255: what Sendmail 8.17.1.9 does is 254)."""
-    ctx.start_milter("profile = standard\n")
-    lm = ctx.syslog.mark()
-    send_ok(ctx, sender_of(253), ["u2@dest.test"], "253-octet sender")
-
-    dm = ctx.sendmail.mark()
-    s254 = sender_of(254)
+    (255 with "<>" is over its 255) before the milter.  With sender-length
+    at 252, a 253-octet sender reaches the milter and is refused by it
+    (553 5.1.7, a rule line); a 254-octet one gets Sendmail's own 553 5.1.0
+    and the milter logs nothing: a limit of 253 or more can never fire
+    (SPEC 7 says 255: what Sendmail 8.17.1.9 does is 254)."""
+    ctx.start_milter("profile = standard\nrule sender-length { limit = 252 }\n")
+    lm, dm = ctx.syslog.mark(), ctx.sendmail.mark()
+    s253, s254 = sender_of(253), sender_of(254)
     with session(ctx) as s:
+        r = s.cmd("MAIL FROM:<%s>" % s253)
+        assert r is not None and (r.code, r.text) == (553, ctx.sendmail.refused(
+            "5.1.7 Message refused by policy (sender-length)", s253)), \
+            "expected the milter's 553 5.1.7 for 253 octets, got %d %r" % (r.code, r.text)
+        port = s.local_port
         r = s.cmd("MAIL FROM:<%s>" % s254)
         assert r is not None and r.code == 553 and r.text.startswith("5.1.0 <") \
             and r.text.endswith('" too long (255 bytes max)'), \
@@ -111,5 +114,10 @@ def test_sendmail_refuses_254_octet_addresses_itself(ctx):
             and r.text.endswith('" too long (255 bytes max)'), \
             "expected Sendmail's own 553 5.1.0 ... too long, got %r" % r
         s.expect("QUIT", 221)
-    ctx.milter.assert_no_log(r"rule=", lm)
+    ctx.milter.expect_log("{QID}: rule=sender-length action=reject value=253 limit=252 "
+                          "stage=mail client=localhost[127.0.0.1]:%d from=<%s...>"
+                          % (port, s253[:200]), harness.LOG_WARNING, since=lm,
+                          variable={"{QID}": ctx.sendmail.QID})
+    rules = [l.message for l in ctx.milter.log_lines(lm) if " rule=" in l.message]
+    assert len(rules) == 1, "only the 253-octet sender reaches the milter: %r" % rules
     ctx.sendmail.assert_nothing_delivered(dm)
