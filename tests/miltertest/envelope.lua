@@ -36,30 +36,28 @@ run(function()
 	check(mt.mailfrom(conn, "<" .. sender_of(100) .. ">"), "MAIL 100")
 	expect(conn, SMFIR_CONTINUE, "MAIL of a 100-octet sender")
 
-	-- rcpt-count: the third and fourth recipients refused
-	for i = 1, 4 do
-		check(mt.rcptto(conn, "<u" .. i .. "@dest.test>"), "RCPT " .. i)
-		expect(conn, i <= 2 and SMFIR_CONTINUE or SMFIR_REPLYCODE, "RCPT " .. i)
+	-- RCPT u1 ... u${n}: the first two taken, the rest refused (limit 2)
+	local function rcpts(n, what)
+		for i = 1, n do
+			check(mt.rcptto(conn, "<u" .. i .. "@dest.test>"), "RCPT " .. i)
+			expect(conn, i <= 2 and SMFIR_CONTINUE or SMFIR_REPLYCODE,
+			       "RCPT " .. i .. what)
+		end
 	end
+
+	-- rcpt-count: the third and fourth recipients refused
+	rcpts(4, "")
 
 	-- after an abort (RSET) the count starts again
 	check(mt.abort(conn), "abort")
 	check(mt.mailfrom(conn, "<sender@example.test>"), "MAIL after abort")
 	expect(conn, SMFIR_CONTINUE, "MAIL after abort")
-	for i = 1, 3 do
-		check(mt.rcptto(conn, "<u" .. i .. "@dest.test>"), "RCPT " .. i)
-		expect(conn, i <= 2 and SMFIR_CONTINUE or SMFIR_REPLYCODE,
-		       "RCPT " .. i .. " after abort")
-	end
+	rcpts(3, " after abort")
 
 	-- ... and after a new MAIL without an abort (Sendmail after a message)
 	check(mt.mailfrom(conn, "<sender@example.test>"), "second MAIL")
 	expect(conn, SMFIR_CONTINUE, "second MAIL")
-	for i = 1, 3 do
-		check(mt.rcptto(conn, "<u" .. i .. "@dest.test>"), "RCPT " .. i)
-		expect(conn, i <= 2 and SMFIR_CONTINUE or SMFIR_REPLYCODE,
-		       "RCPT " .. i .. " of the second MAIL")
-	end
+	rcpts(3, " of the second MAIL")
 
 	-- address-characters, in the sender and in a recipient
 	check(mt.abort(conn), "abort")
