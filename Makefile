@@ -42,7 +42,7 @@ FUZZ_SESSIONS_SECONDS ?= 300
 # run by test-deps); the sanitizer pass of make check uses the same one.
 SENDMAIL_ROOT ?= $(BUILD)/sendmail-root
 
-PKGS       := libconfuse milter gmime-3.0 libsystemd
+PKGS       := libconfuse milter gmime-3.0 libsystemd libpcre2-8
 # Expanded when a recipe runs (=, not :=), so after "deps" has installed
 # the packages on a fresh machine, not when make reads this file.
 # The shim's event loop and its TLS; only esmtp-inspect-shim links them.

@@ -121,6 +121,9 @@ static int parse_keyword(cfg_t *, cfg_opt_t *, const char *, void *);
 static int parse_limit(cfg_t *, cfg_opt_t *, const char *, void *);
 static int parse_action(cfg_t *, cfg_opt_t *, const char *, void *);
 static int parse_header(cfg_t *, cfg_opt_t *, const char *, void *);
+static int parse_pattern(cfg_t *, cfg_opt_t *, const char *, void *);
+static int parse_encoding(cfg_t *, cfg_opt_t *, const char *, void *);
+static int parse_domain(cfg_t *, cfg_opt_t *, const char *, void *);
 
 /* List defaults: libconfuse wants them as modifiable strings. */
 static char def_none[] = "{}";
@@ -196,6 +199,10 @@ static cfg_opt_t opts[] = {
 		CFG_STR_CB("reply", "", CFGF_NONE, parse_text),
 		CFG_STR_LIST_CB("exempt-clients", def_none, CFGF_NONE, parse_cidr),
 		CFG_STR_LIST_CB("headers", def_none, CFGF_NONE, parse_header),
+		CFG_STR_LIST_CB("patterns", def_none, CFGF_NONE, parse_pattern),
+		CFG_STR_LIST_CB("encodings", def_none, CFGF_NONE,
+		    parse_encoding),
+		CFG_STR_LIST_CB("domains", def_none, CFGF_NONE, parse_domain),
 		CFG_END()
 	}), CFGF_MULTI | CFGF_TITLE),	/* again: replaces, with a warning */
 	CFG_END()
@@ -228,6 +235,24 @@ static const struct {
 	    { POLICY_REJECT, POLICY_NONE } },
 	[POLICY_MIME_STRUCTURE] = { 0, 0, 0,
 	    { POLICY_REJECT, POLICY_NONE } },
+	/* SPEC 4.2: off in both profiles unless configured */
+	[POLICY_HEADER_LENGTH] = { 65536, 0, 1073741824,
+	    { POLICY_NONE, POLICY_NONE } },
+	[POLICY_HEADER_TO_COUNT] = { 1, 0, 100000,
+	    { POLICY_NONE, POLICY_NONE } },
+	[POLICY_BODY_LENGTH] = { 52428800, 0, 1099511627776L,
+	    { POLICY_NONE, POLICY_NONE } },
+	[POLICY_MIME_TYPE] = { 0, 0, 0, { POLICY_NONE, POLICY_NONE } },
+	[POLICY_MIME_ENCODING] = { 0, 0, 0, { POLICY_NONE, POLICY_NONE } },
+	[POLICY_SENDER_ADDRESS] = { 0, 0, 0, { POLICY_NONE, POLICY_NONE } },
+	[POLICY_MAIL_RELAY] = { 0, 0, 0, { POLICY_NONE, POLICY_NONE } },
+	[POLICY_INVALID_RECIPIENTS] = { 10, 0, 100000,
+	    { POLICY_NONE, POLICY_NONE } },
+};
+
+/* mime-encoding's `encodings` words, indexed by enum config_encoding. */
+static const char *const encoding_names[CONFIG_NENC + 1] = {
+	"7bit", "8bit", "binary", "base64", "quoted-printable", "others", NULL
 };
 
 /* duplicate-header's `headers` default, the same in both profiles. */
@@ -888,6 +913,117 @@ parse_header(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 	return (0);
 }
 
+/*
+ * For a list option of one rule only: the rule, or -1 after reporting that
+ * ${opt} belongs elsewhere or that the list is too long (SPEC 4.2: 1,000).
+ */
+static int
+list_rule(cfg_t *cfg, cfg_opt_t *opt, enum policy_rule want1,
+    enum policy_rule want2)
+{
+	int	r;
+
+	if ((r = rule_of(cfg)) < 0)
+		return (-1);
+	if (r != (int)want1 && r != (int)want2) {
+		if (want1 == want2)
+			cfg_error(cfg, "rule \"%s\" takes no %s (only %s does)",
+			    policy_rule_name(r), opt->name,
+			    policy_rule_name(want1));
+		else
+			cfg_error(cfg, "rule \"%s\" takes no %s (only %s and "
+			    "%s do)", policy_rule_name(r), opt->name,
+			    policy_rule_name(want1), policy_rule_name(want2));
+		return (-1);
+	}
+	if (cfg_opt_size(opt) > PATTERN_LIST_MAX) {
+		cfg_error(cfg, "rule \"%s\": more than %d %s",
+		    policy_rule_name(r), PATTERN_LIST_MAX, opt->name);
+		return (-1);
+	}
+	return (r);
+}
+
+/* A PCRE2 pattern that compiles (pattern.c), checked where it is written. */
+static int
+parse_pattern(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	char	b[128], why[CONFIG_ERR_MAX / 2];
+	int	r;
+
+	if ((r = list_rule(cfg, opt, POLICY_MIME_TYPE,
+	    POLICY_SENDER_ADDRESS)) < 0)
+		return (-1);
+	if (pattern_check(value, why, sizeof(why)) != 0) {
+		cfg_error(cfg, "rule \"%s\": pattern \"%s\" does not compile: %s",
+		    policy_rule_name(r), show(value, b, sizeof(b)), why);
+		return (-1);
+	}
+	*(const char **)result = value;
+	return (0);
+}
+
+/* One of encoding_names[], in any case. */
+static int
+parse_encoding(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	char	b[128], names[128];
+	int	r;
+
+	if ((r = list_rule(cfg, opt, POLICY_MIME_ENCODING,
+	    POLICY_MIME_ENCODING)) < 0)
+		return (-1);
+	if (config_encoding_of(value, strlen(value)) == CONFIG_ENC_OTHERS &&
+	    strcasecmp(value, "others") != 0) {
+		cfg_error(cfg, "rule \"%s\": encoding \"%s\" is not one of %s",
+		    policy_rule_name(r), show(value, b, sizeof(b)),
+		    word_list(encoding_names, names, sizeof(names)));
+		return (-1);
+	}
+	*(const char **)result = value;
+	return (0);
+}
+
+/*
+ * A domain name: labels of letters, digits and "-" (no "-" at either end)
+ * joined by dots, at most 253 octets; a leading "." means "and every
+ * subdomain".  No address literals: mail-relay is about domains.
+ */
+static int
+parse_domain(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	char	b[128];
+	const char *p = value;
+	size_t	label = 0, n;
+	int	r, ok = 1;
+
+	if ((r = list_rule(cfg, opt, POLICY_MAIL_RELAY, POLICY_MAIL_RELAY)) < 0)
+		return (-1);
+	if (*p == '.')
+		p++;
+	n = strlen(p);
+	if (n == 0 || n > 253)
+		ok = 0;
+	for (; ok && *p != '\0'; p++) {
+		if (*p == '.') {
+			ok = label > 0 && p[-1] != '-';
+			label = 0;
+		} else if (isalnum((unsigned char)*p) ||
+		    (*p == '-' && label > 0)) {
+			ok = ++label <= 63;
+		} else
+			ok = 0;
+	}
+	if (!ok || label == 0 || p[-1] == '-') {
+		cfg_error(cfg, "rule \"%s\": \"%s\" is not a domain name "
+		    "(\"example.com\", or \".example.com\" for it and its "
+		    "subdomains)", policy_rule_name(r), show(value, b, sizeof(b)));
+		return (-1);
+	}
+	*(const char **)result = value;
+	return (0);
+}
+
 /* End of a `rule NAME { }` block: catches unknown names of empty blocks. */
 static int
 valid_rule(cfg_t *cfg, cfg_opt_t *opt)
@@ -1173,6 +1309,64 @@ limit0_fires_on(enum policy_rule rule)
 	}
 }
 
+/* Where a rule's list fires on nothing or on everything, say so (-n). */
+static int
+warn_list(struct config *cfg, struct config_rule *cr, enum policy_rule r,
+    size_t n)
+{
+	if (cr->action == POLICY_NONE || n > 0)
+		return (0);
+	return (warn(cfg, 0, "rule \"%s\": action = %s with no %s %s",
+	    policy_rule_name(r), policy_action_name(cr->action),
+	    r == POLICY_MAIL_RELAY ? "domains" : r == POLICY_MIME_ENCODING ?
+	    "encodings" : "patterns", r == POLICY_MAIL_RELAY ?
+	    "fires on every recipient" : "fires on nothing"));
+}
+
+/* The list options of ${r}: headers, patterns (compiled), encodings, domains. */
+static int
+build_lists(struct config *cfg, struct config_rule *cr, cfg_t *sec,
+    enum policy_rule r)
+{
+	char	err[CONFIG_ERR_MAX / 2];
+	size_t	i;
+
+	switch (r) {
+	case POLICY_DUPLICATE_HEADER:
+		return (modified(sec, "headers") ?
+		    strv_make(&cr->headers, sec, "headers", NULL, tolower) :
+		    strv_make(&cr->headers, NULL, NULL, dup_headers, NULL));
+	case POLICY_MIME_TYPE:
+	case POLICY_SENDER_ADDRESS:
+		if (strv_make(&cr->patterns, sec, "patterns", NULL, NULL) != 0)
+			return (-1);
+		/* Each compiled when it was read: only memory can fail here. */
+		if ((cr->re = pattern_list_compile(cr->patterns.v,
+		    cr->patterns.n, err, sizeof(err))) == NULL) {
+			(void)snprintf(load_ctx->err, load_ctx->errlen,
+			    "%s: rule \"%s\": %s", cfg->path, policy_rule_name(r),
+			    err);
+			return (-1);
+		}
+		return (warn_list(cfg, cr, r, cr->patterns.n));
+	case POLICY_MIME_ENCODING:
+		cr->encodings = 0;
+		for (i = 0; i < cfg_size(sec, "encodings"); i++) {
+			const char *v = cfg_getnstr(sec, "encodings", i);
+
+			cr->encodings |= CONFIG_ENC_BIT(config_encoding_of(v,
+			    strlen(v)));
+		}
+		return (warn_list(cfg, cr, r, cfg_size(sec, "encodings")));
+	case POLICY_MAIL_RELAY:
+		if (strv_make(&cr->domains, sec, "domains", NULL, tolower) != 0)
+			return (-1);
+		return (warn_list(cfg, cr, r, cr->domains.n));
+	default:
+		return (0);
+	}
+}
+
 static int
 build_rules(struct config *cfg, cfg_t *c)
 {
@@ -1204,11 +1398,7 @@ build_rules(struct config *cfg, cfg_t *c)
 		    "with action = %s fires on %s", policy_rule_name(r),
 		    policy_action_name(cr->action), limit0_fires_on(r)) != 0)
 			return (-1);
-		if (r != POLICY_DUPLICATE_HEADER)
-			continue;
-		if (modified(sec, "headers") ?
-		    strv_make(&cr->headers, sec, "headers", NULL, tolower) :
-		    strv_make(&cr->headers, NULL, NULL, dup_headers, NULL))
+		if (build_lists(cfg, cr, sec, r) != 0)
 			return (-1);
 	}
 	return (0);
@@ -1386,6 +1576,12 @@ scan_warnings(struct config *cfg, const struct confscan *cs)
 		rc = warn(cfg, cs->unclosed_line, "\"%s\" has no closing \"}\": "
 		    "the end of the file closes it", show(cs->unclosed, b,
 		    sizeof(b)));
+	/* A pattern's "\." must not quietly become "." */
+	if (rc == 0 && cs->dropped_line > 0)
+		rc = warn(cfg, cs->dropped_line, "\"\\%s\" in a double-quoted "
+		    "string reads as \"%s\" (write \"\\\\%s\", or the string "
+		    "in single quotes, where a backslash stays)",
+		    show((char []){ cs->dropped, '\0' }, b, sizeof(b)), b, b);
 	return (rc);
 }
 
@@ -1552,10 +1748,27 @@ config_unref(struct config *cfg)
 		free(cr->reply);
 		cidr_list_free(&cr->exempt);
 		strv_free(&cr->headers);
+		strv_free(&cr->patterns);
+		pattern_list_free(cr->re);
+		strv_free(&cr->domains);
 	}
 	free(cfg);
 }
 
+
+/* mime-encoding's `encodings`, in the order of encoding_names[]. */
+static void
+print_encodings(FILE *fp, const char *indent, unsigned bits)
+{
+	int	e, n = 0;
+
+	(void)fprintf(fp, "%sencodings = {", indent);
+	for (e = 0; e < CONFIG_NENC; e++)
+		if (bits & CONFIG_ENC_BIT(e))
+			(void)fprintf(fp, "%s\"%s\"", n++ ? ", " : " ",
+			    encoding_names[e]);
+	(void)fputs(n ? " }\n" : "}\n", fp);
+}
 /* Print ${s} as a libconfuse string: quoted, escaped so it reads back the same. */
 static void
 print_str(FILE *fp, const char *s)
@@ -1684,6 +1897,12 @@ config_print(const struct config *cfg, FILE *fp)
 		print_cidrs(fp, in, "exempt-clients", &cr->exempt);
 		if (r == POLICY_DUPLICATE_HEADER)
 			print_strv(fp, in, "headers", &cr->headers);
+		if (r == POLICY_MIME_TYPE || r == POLICY_SENDER_ADDRESS)
+			print_strv(fp, in, "patterns", &cr->patterns);
+		if (r == POLICY_MIME_ENCODING)
+			print_encodings(fp, in, cr->encodings);
+		if (r == POLICY_MAIL_RELAY)
+			print_strv(fp, in, "domains", &cr->domains);
 		(void)fprintf(fp, "}\n");
 	}
 }
@@ -1733,4 +1952,60 @@ config_rule_exempt(const struct config *cfg, enum policy_rule rule,
 	if (cfg == NULL || (unsigned)rule >= POLICY_NRULES)
 		return (0);
 	return (cidr_list_match_sa(&cfg->rules[rule].exempt, sa));
+}
+
+/**
+ * config_encoding_of(value, len): the CONFIG_ENC_* of the ${len}-octet
+ * Content-Transfer-Encoding value at ${value} (compared case-insensitively;
+ * any other value is CONFIG_ENC_OTHERS).
+ */
+enum config_encoding
+config_encoding_of(const char *value, size_t len)
+{
+	int	e;
+
+	for (e = 0; e < CONFIG_ENC_OTHERS; e++)
+		if (strlen(encoding_names[e]) == len &&
+		    strncasecmp(value, encoding_names[e], len) == 0)
+			return ((enum config_encoding)e);
+	return (CONFIG_ENC_OTHERS);
+}
+
+/** config_encoding_name(e): the name of ${e} as in `encodings`. */
+const char *
+config_encoding_name(enum config_encoding e)
+{
+	return ((unsigned)e < CONFIG_NENC ? encoding_names[e] : NULL);
+}
+
+/**
+ * config_domain_listed(rule, domain, len): 1 if the ${len}-octet domain at
+ * ${domain} is in mail-relay's `domains` of ${rule} (compared
+ * case-insensitively; an entry ".example.com" also takes every subdomain
+ * of example.com), else 0.
+ */
+int
+config_domain_listed(const struct config_rule *rule, const char *domain,
+    size_t len)
+{
+	const char *d;
+	size_t	i, n;
+
+	/* "example.com." is example.com */
+	if (len > 0 && domain[len - 1] == '.')
+		len--;
+	for (i = 0; i < rule->domains.n; i++) {
+		d = rule->domains.v[i];
+		n = strlen(d);
+		if (n == len && strncasecmp(d, domain, len) == 0)
+			return (1);
+		if (d[0] != '.')
+			continue;
+		/* ".example.com": example.com itself, or a name ending in it */
+		if (n - 1 == len && strncasecmp(d + 1, domain, len) == 0)
+			return (1);
+		if (len > n && strncasecmp(d, domain + len - n, n) == 0)
+			return (1);
+	}
+	return (0);
 }

@@ -16,6 +16,7 @@
 
 #include "cidr.h"
 #include "policy.h"
+#include "pattern.h"
 
 #define CONFIG_DEFAULT_PATH	SYSCONFDIR "/esmtp-inspect/esmtp-inspect.conf"
 
@@ -47,6 +48,13 @@ struct config_strv {
 	size_t	n;
 };
 
+/* mime-encoding's `encodings`: a bit per Content-Transfer-Encoding. */
+enum config_encoding {
+	CONFIG_ENC_7BIT, CONFIG_ENC_8BIT, CONFIG_ENC_BINARY, CONFIG_ENC_BASE64,
+	CONFIG_ENC_QUOTED_PRINTABLE, CONFIG_ENC_OTHERS, CONFIG_NENC
+};
+#define CONFIG_ENC_BIT(e)	(1u << (e))
+
 struct config_rule {
 	enum policy_action action;
 	long long limit;		/* only for rules with a limit */
@@ -54,6 +62,10 @@ struct config_rule {
 	char   *reply;			/* "" for the default text */
 	struct cidr_list exempt;
 	struct config_strv headers;	/* duplicate-header only, lower case */
+	struct config_strv patterns;	/* mime-type, sender-address: as written */
+	struct pattern_list *re;	/* ... compiled (NULL when none) */
+	unsigned encodings;		/* mime-encoding: CONFIG_ENC_BIT()s */
+	struct config_strv domains;	/* mail-relay: lower case, ".x" = subdomains */
 };
 
 struct config_milter {
@@ -133,6 +145,25 @@ struct config *config_current(void);
 
 /** config_facility_name(facility): the syslog facility's name ("mail"), or NULL. */
 const char *config_facility_name(int facility);
+
+/**
+ * config_encoding_of(value, len): the CONFIG_ENC_* of the ${len}-octet
+ * Content-Transfer-Encoding value at ${value} (compared case-insensitively;
+ * any other value is CONFIG_ENC_OTHERS).
+ */
+enum config_encoding config_encoding_of(const char *value, size_t len);
+
+/** config_encoding_name(e): the name of ${e} as in `encodings`. */
+const char *config_encoding_name(enum config_encoding e);
+
+/**
+ * config_domain_listed(rule, domain, len): 1 if the ${len}-octet domain at
+ * ${domain} is in mail-relay's `domains` of ${rule} (compared
+ * case-insensitively; an entry ".example.com" also takes every subdomain
+ * of example.com), else 0.
+ */
+int	config_domain_listed(const struct config_rule *rule, const char *domain,
+	    size_t len);
 
 /** config_exempt(cfg, rule, sa): 1 if a client at ${sa} is exempt from ${rule} (per-rule list). */
 int	config_rule_exempt(const struct config *cfg, enum policy_rule rule,

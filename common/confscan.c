@@ -172,6 +172,11 @@ dq_string(struct confscan_lex *lx, size_t p)
 			continue;
 		}
 		m = t[i + 1] != '\0' ? strchr(esc, t[i + 1]) : NULL;
+		if ((m == NULL || (m - esc) % 2 != 0) && t[i + 1] != '"' && t[i + 1] != '$' &&
+		    t[i + 1] != '\\' && lx->dropped_line == 0) {
+			lx->dropped_line = lx->line;
+			lx->dropped = t[i + 1];
+		}
 		if (put(lx, m != NULL && (m - esc) % 2 == 0 ? m[1] :
 		    t[i + 1]) != 0)
 			return (-1);
@@ -640,6 +645,8 @@ confscan_read(struct confscan *cs, const char *text, size_t len,
 	confscan_lex_init(&lx, cs->text, len);
 	/* The lexer reads the copy it blanks behind itself: same octets. */
 	rc = walk(&w, &lx);
+	cs->dropped_line = lx.dropped_line;
+	cs->dropped = lx.dropped;
 	confscan_lex_free(&lx);
 	for (; w.depth > 0; w.depth--)
 		frame_free(&w.f[w.depth]);

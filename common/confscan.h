@@ -47,6 +47,13 @@ struct confscan_lex {
 	int	open;
 	int	error;			/* a bad escape (stays set): libconfuse
 					 * refuses the text there */
+	/*
+	 * The first "\c" in a double-quoted string that libconfuse reads as
+	 * plain c (a backslash that vanishes: "\." in a pattern is "."), 0
+	 * if none: its line and c.
+	 */
+	int	dropped_line;
+	char	dropped;
 };
 
 /** confscan_lex_init(lx, text, len): start reading ${len} octets at ${text}. */
@@ -92,6 +99,9 @@ struct confscan {
 	int	stray_line, stray_open;
 	struct confscan_dup *dups;	/* in the order of the file */
 	size_t	ndups;
+	/* The lexer's first vanishing backslash (confscan_lex): */
+	int	dropped_line;
+	char	dropped;
 };
 
 /**

@@ -46,6 +46,17 @@ static const struct {
 	[POLICY_DUPLICATE_HEADER] = { "duplicate-header", ALL_ACTIONS, 0, 0 },
 	[POLICY_DKIM_UNSIGNED_DUPLICATE] = { "dkim-unsigned-duplicate", ALL_ACTIONS, 0, 0 },
 	[POLICY_MIME_STRUCTURE] = { "mime-structure", ALL_ACTIONS, 0, 0 },
+	[POLICY_HEADER_LENGTH] = { "header-length", ALL_ACTIONS, 1, 0 },
+	[POLICY_HEADER_TO_COUNT] = { "header-to-count", ALL_ACTIONS, 1, 0 },
+	[POLICY_BODY_LENGTH] = { "body-length", ALL_ACTIONS, 1, 0 },
+	[POLICY_MIME_TYPE] = { "mime-type", ALL_ACTIONS, 0, 0 },
+	[POLICY_MIME_ENCODING] = { "mime-encoding", ALL_ACTIONS, 0, 0 },
+	[POLICY_SENDER_ADDRESS] = { "sender-address", ALL_ACTIONS, 0, 0 },
+	[POLICY_MAIL_RELAY] = { "mail-relay", ALL_ACTIONS, 0, 0 },
+	/* the MTA has answered the RCPT: only counting or hanging up is left */
+	[POLICY_INVALID_RECIPIENTS] = { "invalid-recipients",
+	    POLICY_ACTION_BIT(POLICY_NONE) | POLICY_ACTION_BIT(POLICY_LOG) |
+	    POLICY_ACTION_BIT(POLICY_DROP_CONNECTION), 1, 1 },
 };
 
 static const char *const actions[POLICY_NACTIONS] = {

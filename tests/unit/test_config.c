@@ -77,13 +77,15 @@ print_text(const char *text)
 
 struct bad_row {
 	char	text[256];
-	char	err[320];	/* after the file name: ":LINE: message" */
+	char	err[512];	/* after the file name: ":LINE: message" */
 };
 
 #define RULES	"(rcpt-count, sender-length, address-characters, " \
 		"cmd-line-length, bare-linefeed, header-line-length, " \
 		"body-line-length, mime-filename-length, duplicate-header, " \
-		"dkim-unsigned-duplicate, mime-structure)"
+		"dkim-unsigned-duplicate, mime-structure, header-length, " \
+		"header-to-count, body-length, mime-type, mime-encoding, " \
+		"sender-address, mail-relay, invalid-recipients)"
 #define ALL	"(none, log, tempfail, reject, drop-connection)"
 
 ParameterizedTestParameters(config, bad)
@@ -128,7 +130,20 @@ ParameterizedTestParameters(config, bad)
 		{ "rule address-characters { limit = 5 }",
 		  ":1: rule \"address-characters\" takes no limit (rules with "
 		  "one: rcpt-count, sender-length, cmd-line-length, "
-		  "header-line-length, body-line-length, mime-filename-length)" },
+		  "header-line-length, body-line-length, mime-filename-length, "
+		  "header-length, header-to-count, body-length, "
+		  "invalid-recipients)" },
+		{ "rule header-length { limit = 1073741825 }",
+		  ":1: limit 1073741825 out of range for rule header-length "
+		  "(0..1073741824)" },
+		{ "rule mime-type { limit = 1 }",
+		  ":1: rule \"mime-type\" takes no limit (rules with one: "
+		  "rcpt-count, sender-length, cmd-line-length, header-line-length, "
+		  "body-line-length, mime-filename-length, header-length, "
+		  "header-to-count, body-length, invalid-recipients)" },
+		{ "rule invalid-recipients { action = reject }",
+		  ":1: rule \"invalid-recipients\": action \"reject\" not "
+		  "supported (none, log, drop-connection)" },
 		/* actions */
 		{ "rule rcpt-count { action = mask }",
 		  ":1: rule \"rcpt-count\": action \"mask\" not supported " ALL },
@@ -250,6 +265,41 @@ ParameterizedTestParameters(config, bad)
 		{ "rule sender-length { headers = { \"from\" } }",
 		  ":1: rule \"sender-length\" takes no headers (only "
 		  "duplicate-header does)" },
+		/* patterns, encodings, domains (SPEC 4.2) */
+		{ "rule mime-type {\n  patterns = { \"^audio/\", \"(x\" }\n}",
+		  ":2: rule \"mime-type\": pattern \"(x\" does not compile: "
+		  "missing closing parenthesis at offset 2" },
+		{ "rule sender-address { patterns = { \"a{2,1}\" } }",
+		  ":1: rule \"sender-address\": pattern \"a{2,1}\" does not "
+		  "compile: numbers out of order in {} quantifier at offset 5" },
+		{ "rule rcpt-count { patterns = { \"a\" } }",
+		  ":1: rule \"rcpt-count\" takes no patterns (only mime-type "
+		  "and sender-address do)" },
+		{ "rule mime-encoding { encodings = { \"base64\", \"uuencode\" } }",
+		  ":1: rule \"mime-encoding\": encoding \"uuencode\" is not one "
+		  "of 7bit, 8bit, binary, base64, quoted-printable, others" },
+		{ "rule mime-type { encodings = { \"base64\" } }",
+		  ":1: rule \"mime-type\" takes no encodings (only "
+		  "mime-encoding does)" },
+		{ "rule mail-relay { domains = { \"-x.test\" } }",
+		  ":1: rule \"mail-relay\": \"-x.test\" is not a domain name "
+		  "(\"example.com\", or \".example.com\" for it and its "
+		  "subdomains)" },
+		{ "rule mail-relay { domains = { \"a..test\" } }",
+		  ":1: rule \"mail-relay\": \"a..test\" is not a domain name "
+		  "(\"example.com\", or \".example.com\" for it and its "
+		  "subdomains)" },
+		{ "rule mail-relay { domains = { \"[192.0.2.1]\" } }",
+		  ":1: rule \"mail-relay\": \"[192.0.2.1]\" is not a domain "
+		  "name (\"example.com\", or \".example.com\" for it and its "
+		  "subdomains)" },
+		{ "rule mail-relay { domains = { \"x-.test\" } }",
+		  ":1: rule \"mail-relay\": \"x-.test\" is not a domain name "
+		  "(\"example.com\", or \".example.com\" for it and its "
+		  "subdomains)" },
+		{ "rule sender-address { domains = { \"x.test\" } }",
+		  ":1: rule \"sender-address\" takes no domains (only "
+		  "mail-relay does)" },
 		{ "shim { ehlo-keywords = { \"SIZE\", \"X_Y\" } }",
 		  ":1: ehlo-keywords \"X_Y\" is not a keyword (letters, digits "
 		  "and \"-\" only)" },
@@ -410,6 +460,17 @@ ParameterizedTestParameters(config, good)
 		  "exempt-clients = { \"2001:db8::/32\", \"192.0.2.25/32\" }\n" },
 		{ "rule duplicate-header { headers = { \"From\", \"X-Mailer\" } }",
 		  "  headers = { \"from\", \"x-mailer\" }\n" },
+		{ "rule mime-type { patterns = { '^Application/X-.*$' } }",
+		  "  patterns = { \"^Application/X-.*\\$\" }\n" },
+		{ "rule mime-encoding { encodings = { \"OTHERS\", \"Base64\" } }",
+		  "  encodings = { \"base64\", \"others\" }\n" },
+		{ "rule mail-relay { domains = { \"Dest.TEST\", \".example.com\" } }",
+		  "  domains = { \"dest.test\", \".example.com\" }\n" },
+		{ "", "rule header-length {\n  limit = 65536\n  action = none\n" },
+		{ "profile = asa", "rule body-length {\n  limit = 52428800\n"
+		  "  action = none\n" },
+		{ "profile = asa", "rule invalid-recipients {\n  limit = 10\n"
+		  "  action = none\n" },
 		{ "shim { ehlo-keywords = { \"size\", \"x-exps\" } }",
 		  "  ehlo-keywords = { \"SIZE\", \"X-EXPS\" }\n" },
 		{ "syslog-facility = local3", "syslog-facility = local3\n" },
@@ -827,6 +888,25 @@ ParameterizedTestParameters(config, warnings)
 		{ "rule body-line-length { limit = 0 }", ALLOW },
 		{ "rule rcpt-count { limit = 0 action = log }", ALLOW },
 		{ "rule rcpt-count { limit = 1 }", ALLOW },
+		/* lists that fire on nothing or on every recipient (SPEC 4.2) */
+		{ "rule mime-type { action = reject }", ALLOW "\n: rule "
+		  "\"mime-type\": action = reject with no patterns fires on "
+		  "nothing" },
+		{ "rule mail-relay { action = reject }", ALLOW "\n: rule "
+		  "\"mail-relay\": action = reject with no domains fires on "
+		  "every recipient" },
+		{ "rule mime-encoding { action = log }", ALLOW "\n: rule "
+		  "\"mime-encoding\": action = log with no encodings fires on "
+		  "nothing" },
+		{ "rule mail-relay { action = reject domains = { \"x.test\" } }",
+		  ALLOW },
+		/* a backslash libconfuse drops from a double-quoted string */
+		{ "shim { starttls = strip }\n\nrule sender-address {\n"
+		  "  patterns = { \"@x\\.test$\" }\n}", ":4: \"\\.\" in a "
+		  "double-quoted string reads as \".\" (write \"\\\\.\", or the "
+		  "string in single quotes, where a backslash stays)" },
+		{ "shim { starttls = strip }\nrule sender-address {\n"
+		  "  patterns = { \"@x\\\\.test\\$\", '@y\\.test$' }\n}", "" },
 		/* a block the end of the file closes */
 		{ "mode = enforce\nshim {\n  starttls = strip\n", ":2: \"shim\" "
 		  "has no closing \"}\": the end of the file closes it" },
