@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # esmtp-inspect - GNU make, pkg-config.  See README.md.
 #
-#   make                 build esmtp-inspect-milter and esmtp-inspect-shim
-#                        into $(BUILD) (says which packages are missing;
-#                        installs nothing)
+#   make                 build esmtp-inspect-milter, esmtp-inspect-shim and
+#                        esmtp-inspect-asa2conf into $(BUILD) (says which
+#                        packages are missing; installs nothing)
 #   make check           install missing packages, build, run every test
 #                        (unit, integration with Postfix and Sendmail,
 #                        miltertest, fuzz smoke, the Debian package,
@@ -81,8 +81,10 @@ FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
 MILTER_BIN  := $(BUILD)/esmtp-inspect-milter
 SHIM_BIN    := $(BUILD)/esmtp-inspect-shim
-BINS        := $(MILTER_BIN) $(SHIM_BIN)
-MANS        := man/esmtp-inspect-milter.8 man/esmtp-inspect.conf.5
+ASA2CONF_BIN := $(BUILD)/esmtp-inspect-asa2conf
+BINS        := $(MILTER_BIN) $(SHIM_BIN) $(ASA2CONF_BIN)
+MANS        := man/esmtp-inspect-milter.8 man/esmtp-inspect-shim.8 \
+	       man/esmtp-inspect-asa2conf.8 man/esmtp-inspect.conf.5
 # The systemd units, with this build's paths (contrib/systemd/*.in).
 UNITS       := $(BUILD)/systemd/esmtp-inspect-milter.service \
 	       $(BUILD)/systemd/esmtp-inspect-shim.service
@@ -128,6 +130,11 @@ $(MILTER_BIN): $(MILTER_OBJS) $(BUILD)/libcommon.a
 $(SHIM_BIN): $(BUILD)/shim/main.o $(BUILD)/libshim.a $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $(BUILD)/shim/main.o $(BUILD)/libshim.a \
 		$(BUILD)/libcommon.a $(EVENT_LIBS) $(LDLIBS)
+
+# The ASA translator (SPEC 10): pure common/asaconf.c, no library of its
+# own, so only what it uses of libcommon.a is linked.
+$(ASA2CONF_BIN): $(BUILD)/asa2conf/main.o $(BUILD)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/asa2conf/main.o $(BUILD)/libcommon.a
 
 # The milter callbacks, driven through a test double of milter/mfwrap.c.
 $(BUILD)/tests/test_milter: tests/unit/test_milter.c tests/unit/mfwrap_stub.c \
@@ -212,6 +219,8 @@ fuzz-sessions-smoke: $(SHIM_BIN)
 check-suite: $(BINS) units unit integration miltertest fuzz-sessions-smoke
 	tests/contrib/check-units --units $(BUILD)/systemd --sbin $(SBINDIR) \
 		$(MILTER_BIN) $(SHIM_BIN)
+	tests/asa2conf/check --asa2conf $(ASA2CONF_BIN) --milter $(MILTER_BIN) \
+		--shim $(SHIM_BIN)
 	tests/layers
 	tests/man-lint
 	tests/license-check
@@ -292,10 +301,11 @@ demo: deps test-deps $(BINS)
 install: $(BINS) units
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 \
 		$(DESTDIR)$(SYSCONFDIR)/esmtp-inspect $(DESTDIR)$(SYSTEMDUNITDIR)
-	install -m 755 $(MILTER_BIN) $(SHIM_BIN) $(DESTDIR)$(SBINDIR)/
+	install -m 755 $(MILTER_BIN) $(SHIM_BIN) $(ASA2CONF_BIN) \
+		$(DESTDIR)$(SBINDIR)/
 	install -m 644 $(UNITS) $(DESTDIR)$(SYSTEMDUNITDIR)/
 	install -m 644 man/esmtp-inspect-milter.8 man/esmtp-inspect-shim.8 \
-		$(DESTDIR)$(MANDIR)/man8/
+		man/esmtp-inspect-asa2conf.8 $(DESTDIR)$(MANDIR)/man8/
 	install -m 644 man/esmtp-inspect.conf.5 $(DESTDIR)$(MANDIR)/man5/
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/esmtp-inspect/esmtp-inspect.conf ]; then \
 		echo "keeping existing $(DESTDIR)$(SYSCONFDIR)/esmtp-inspect/esmtp-inspect.conf"; \
