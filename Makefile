@@ -146,6 +146,13 @@ $(BUILD)/tests/test_milter: tests/unit/test_milter.c tests/unit/mfwrap_stub.c \
 		$(BUILD)/milter/milter.o $(BUILD)/libcommon.a \
 		$(LDFLAGS) $(HTTP_LIBS) $(LDLIBS) $(CRIT_LIBS)
 
+# test_asaconf also compiles every pattern the translator writes with
+# PCRE2, when its headers are installed.
+$(BUILD)/tests/test_asaconf: private CPPFLAGS += $(shell pkg-config --exists \
+	libpcre2-8 2>/dev/null && echo -DASACONF_TEST_PCRE2)
+$(BUILD)/tests/test_asaconf: private CRIT_LIBS += $(shell pkg-config --libs \
+	libpcre2-8 2>/dev/null)
+
 # Unit tests: one Criterion binary per module of common/ and shim/.
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libshim.a $(BUILD)/libcommon.a $(wildcard tests/lib/*.h) \
 		$(wildcard common/*.h) $(wildcard shim/*.h)

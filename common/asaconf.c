@@ -731,10 +731,12 @@ regex_pcre(const char *re, const char **why)
 					}
 				}
 				cur = ch;
-				if (isalnum(ch))
-					buf_add(&b, "%c", ch);
-				else
+				if (ch < 0x20)
 					buf_add(&b, "\\x%02x", ch);
+				else if (strchr("\\]-[^", ch) != NULL)
+					buf_add(&b, "\\%c", ch);
+				else
+					buf_add(&b, "%c", ch);
 				if (range && cur < prev)
 					*why = "a range out of order in [ ]";
 				prev = range ? -1 : cur;
@@ -765,7 +767,7 @@ regex_pcre(const char *re, const char **why)
 				i += 2;
 			} else if (ch != '\0' && ch < 0x7f && !isalnum(ch) &&
 			    ch >= 0x20)
-				buf_add(&b, "\\x%02x", ch);
+				buf_add(&b, "\\%c", ch);	/* literal */
 			else
 				*why = "an escape the ASA does not define "
 				    "(or a \"\\\" at the end)";
@@ -779,10 +781,12 @@ regex_pcre(const char *re, const char **why)
 			quant = 0;
 			break;
 		default:
-			if (isalnum(ch) || ch == ' ')
-				buf_add(&b, "%c", ch);
-			else	/* $ ] } # and other punctuation: literal */
+			if (ch < 0x20)
 				buf_add(&b, "\\x%02x", ch);
+			else if (strchr("$]}", ch) != NULL)
+				buf_add(&b, "\\%c", ch);	/* literal */
+			else
+				buf_add(&b, "%c", ch);
 			atom = 1;
 			quant = 0;
 			break;
