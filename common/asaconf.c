@@ -500,6 +500,7 @@ struct ctx {
 	int	starttls_allow;
 	struct buf starttls_from;
 	long long maxconn, maxemb;	/* 0: not given */
+	int	unlimited;		/* the static said 0: no limit */
 	struct buf limits_from;
 	/* the mail host */
 	struct strv exempt;		/* CIDRs, canonical */
@@ -924,8 +925,10 @@ rule_take(struct ctx *c, int r, long long limit, int action, int log,
 	rs->log = log;
 	buf_add(&rs->from, "# ");
 	from_line(c, &rs->from, d, i);
-	if (a != NULL && a->text.len > 0)
-		buf_add(&rs->from, " -> %s", a->text.s);
+	if (a != NULL && a->text.len > 0) {
+		buf_add(&rs->from, " -> ");
+		buf_show(&rs->from, a->text.s);
+	}
 	buf_add(&rs->from, "\n");
 	return (0);
 }
@@ -1592,7 +1595,9 @@ exempt_class(struct ctx *c, const char *cls, const struct doc *d, size_t at)
 	}
 	buf_add(&c->exempt_from, "# ");
 	from_line(c, &c->exempt_from, d, at);
-	buf_add(&c->exempt_from, " (class %s)\n", cls);
+	buf_add(&c->exempt_from, " (class ");
+	buf_show(&c->exempt_from, cls);
+	buf_add(&c->exempt_from, ")\n");
 	for (j = (size_t)ci + 1; j < c->in.n &&
 	    c->in.v[j].indent > c->in.v[ci].indent; j++) {
 		if (c->in.v[j].parent != ci)
@@ -1685,8 +1690,10 @@ statics(struct ctx *c)
 				continue;
 			have = c->maxconn != 0;
 			for (k = 0; k < nl; k++)
-				if (lim[k] == 0 || lim[k] > COUNT_MAX)
+				if (lim[k] == 0 || lim[k] > COUNT_MAX) {
+					c->unlimited |= lim[k] == 0;
 					lim[k] = COUNT_MAX;
+				}
 			if (nl < 2)
 				lim[1] = have ? c->maxemb : COUNT_MAX;
 			if (have && (c->maxconn != lim[0] ||
@@ -1859,8 +1866,10 @@ write_conf(struct ctx *c, const char *source)
 	    "  tls-key = \"\"\n  upstream-tls = no\n",
 	    c->starttls_allow ? "allow" : "strip");
 	if (c->limits_from.len > 0)
-		buf_add(&b, "%s  # (0, no limit on the ASA, is written as "
-		    "%d)\n", c->limits_from.s, COUNT_MAX);
+		buf_add(&b, "%s", c->limits_from.s);
+	if (c->unlimited)
+		buf_add(&b, "  # (0, no limit on the ASA, is written as %d)\n",
+		    COUNT_MAX);
 	buf_add(&b, "  max-connections = %lld\n"
 	    "  max-connections-per-client = 50\n  max-embryonic = %lld\n",
 	    c->maxconn ? c->maxconn : 1000, c->maxemb ? c->maxemb : 100);
@@ -2077,9 +2086,12 @@ translate(struct ctx *c)
 		    "not in the input: only the ASA's base engine is "
 		    "translated", name);
 	}
-	if (pick != NULL && !pick->fixup)
-		buf_add(&c->head, "# inspect esmtp: line %d (class %s)\n",
-		    c->in.v[pick->i].no, pick->cls);
+	if (pick != NULL && !pick->fixup) {
+		buf_add(&c->head, "# inspect esmtp: line %d (class ",
+		    c->in.v[pick->i].no);
+		buf_show(&c->head, pick->cls);
+		buf_add(&c->head, ")\n");
+	}
 	else if (pick == NULL)
 		buf_add(&c->head, "# no inspect esmtp line: the ASA inspects "
 		    "ESMTP by default\n");
@@ -2127,6 +2139,13 @@ asaconf_translate(const char *text, size_t len, struct asaconf_result *res)
 		if (res->status != ASACONF_NO_ESMTP)
 			res->status = res->nuntr > 0 ? ASACONF_PARTIAL :
 			    ASACONF_OK;
+		else {
+			/* An odd line on the way (no inspect esmtp X) is
+			 * not a policy to review: there is none. */
+			rc = res->status;
+			asaconf_free(res);
+			res->status = (enum asaconf_status)rc;
+		}
 	}
 	doc_free(&c->in);
 	doc_free(&c->def);

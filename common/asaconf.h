@@ -44,7 +44,7 @@ struct asaconf_result {
 	enum asaconf_status status;
 	char   *conf;			/* the configuration text (OK, PARTIAL) */
 	size_t	conflen;
-	struct asaconf_untranslated *untr;
+	struct asaconf_untranslated *untr;	/* OK, PARTIAL only */
 	size_t	nuntr;
 	/*
 	 * 1 when the output names a rule the configuration loader of this
