@@ -110,17 +110,13 @@ static const struct {
 	[R_DKIM_UNSIGNED_DUPLICATE] = { "dkim-unsigned-duplicate", RK_PLAIN,
 	    NULL, 0, 0, 0, 0 },
 	[R_MIME_STRUCTURE] = { "mime-structure", RK_PLAIN, NULL, 0, 0, 0, 0 },
-	/*
-	 * The ranges of the SPEC 4.2 limits are kept within what any loader
-	 * takes for them (the largest of the existing rules'); beyond them a
-	 * line is not translated rather than written unloadable.
-	 */
+	/* The loader's ranges (config.c): beyond them a line is not translated. */
 	[R_HEADER_LENGTH] = { "header-length", RK_LIMIT, NULL, 65536, 0,
-	    1048576, 0 },
+	    1073741824, 0 },
 	[R_HEADER_TO_COUNT] = { "header-to-count", RK_LIMIT, NULL, 1, 0,
 	    100000, 0 },
 	[R_BODY_LENGTH] = { "body-length", RK_LIMIT, NULL, 52428800, 0,
-	    1073741824, 0 },
+	    1099511627776LL, 0 },
 	[R_MIME_TYPE] = { "mime-type", RK_LIST, "patterns", 0, 0, 0, 0 },
 	[R_MIME_ENCODING] = { "mime-encoding", RK_LIST, "encodings", 0, 0, 0,
 	    0 },
