@@ -31,6 +31,7 @@
 #include "config.h"
 #include "counters.h"
 #include "ehlo.h"
+#include "invrcpt.h"
 #include "shim.h"
 #include "smtpframe.h"
 
@@ -152,6 +153,45 @@ answer_greeted(struct session *s, const char *buf, size_t len, int code)
 }
 
 /*
+ * The MTA's reply to a RCPT: invalid-recipients (SPEC 4.2) counts the
+ * refusals of the session (invrcpt.c says which replies are refusals)
+ * and fires on each one beyond its limit, with the address and the
+ * reply's first line in the log.  The reply goes to the client in every
+ * case: it is the MTA's true answer for that recipient.  drop-connection
+ * follows it with 421 and closes both sides at once, so no reply the MTA
+ * sent after it (pipelined RCPTs, DATA) reaches the client.  Returns -1
+ * when the session ended here, else 0: relay the reply.
+ */
+static int
+rcpt_answered(struct session *s, const struct pend *e, const char *buf,
+    size_t len, int code)
+{
+	long long limit = s->cfg->rules[POLICY_INVALID_RECIPIENTS].limit;
+	struct audit_rule ev;
+	size_t	n;
+
+	if (rule_action(s, POLICY_INVALID_RECIPIENTS) == POLICY_NONE ||
+	    invrcpt_answer(&s->rcpt_refused, e, code, limit) != INVRCPT_FIRE)
+		return (0);
+	for (n = 0; n < len && buf[n] != '\r' && buf[n] != '\n'; n++)
+		;
+	memset(&ev, 0, sizeof(ev));
+	ev.rule = POLICY_INVALID_RECIPIENTS;
+	ev.value = (long long)s->rcpt_refused;
+	ev.limit = limit;
+	ev.rcpt = e->text;
+	ev.rcpt_len = e->text != NULL ? strlen(e->text) : 0;
+	ev.detail = buf;
+	ev.detail_len = n;
+	if (rule_fire_ev(s, &ev, "rcpt") != POLICY_DROP_CONNECTION ||
+	    s->who.monitor)
+		return (0);
+	to_client(s, buf, len);
+	drop_for(s, POLICY_INVALID_RECIPIENTS);
+	return (-1);
+}
+
+/*
  * What a reply to ${kind} does besides going to the client.  Returns 1
  * when it was sent (or the session ended) here, -1 to stop, 0 to relay
  * the reply as it is.
@@ -202,6 +242,8 @@ answered(struct session *s, const struct pend *e, const char *buf,
 	case P_UNKNOWN:
 		s->hold = 0;
 		break;
+	case P_RCPT:
+		return (rcpt_answered(s, e, buf, len, code));
 	case P_DATA:
 		s->hold = 0;
 		if (code == 354) {
@@ -268,10 +310,13 @@ handle_reply(struct session *s)
 	 * so answered was read by the MTA as one of them. */
 	if ((code == 354 && e.kind != P_DATA) ||
 	    (code == 334 && e.kind != P_AUTH)) {
+		free(e.text);
 		desync(s, buf, len, "reply does not fit the command");
 		return;
 	}
-	if ((r = answered(s, &e, buf, len, code)) < 0)
+	r = answered(s, &e, buf, len, code);
+	free(e.text);			/* P_RCPT's address */
+	if (r < 0)
 		return;
 	if (r == 0)
 		to_client(s, buf, len);

@@ -29,6 +29,7 @@
  *   (evbuffer_remove_buffer moves chains, it does not copy).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -37,6 +38,7 @@
 #include "config.h"
 #include "counters.h"
 #include "ehlo.h"
+#include "invrcpt.h"
 #include "proxy.h"
 #include "shim.h"
 #include "smtpframe.h"
@@ -184,6 +186,7 @@ command_line(struct session *s, const unsigned char *line, size_t len,
 	struct verb_plan plan;
 	struct verb_ctx ctx;
 	const char *verb;
+	char   *text = NULL;
 	size_t	w;
 
 	s->commands++;
@@ -232,14 +235,24 @@ command_line(struct session *s, const unsigned char *line, size_t len,
 	case VERB_DO_FORWARD:
 		break;
 	}
+	/* invalid-recipients logs the address its reply refuses. */
+	if (plan.reply == P_RCPT &&
+	    rule_action(s, POLICY_INVALID_RECIPIENTS) != POLICY_NONE &&
+	    (text = invrcpt_addr(cmd.arg, cmd.arglen)) == NULL) {
+		internal_error(s, "out of memory");
+		return;
+	}
 	if (plan.quit)
 		s->quit_sent = 1;
 	if (evbuffer_add(pipe_out(&s->u), line, len) != 0) {
+		free(text);
 		internal_error(s, "out of memory");
 		return;
 	}
 	trace(s, "command", line, len);
-	if (pend_push(s, plan.reply, NULL) == 0 && plan.reply == P_BDAT) {
+	if (pend_push(s, plan.reply, text) != 0)
+		free(text);
+	else if (plan.reply == P_BDAT) {
 		pendq_last(&s->pq)->last = s->bdat_last;
 		if (s->content == C_BDAT)
 			pendq_last(&s->pq)->open = 1;

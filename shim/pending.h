@@ -15,11 +15,13 @@
 
 /* What a pending entry is waiting for. */
 enum pkind { P_LOCAL, P_TLSGO, P_HELO, P_EHLO, P_DATA, P_DATAEND, P_BDAT,
-	P_AUTH, P_STARTTLS, P_QUIT, P_OTHER, P_UNKNOWN };
+	P_AUTH, P_STARTTLS, P_QUIT, P_RCPT, P_OTHER, P_UNKNOWN };
 
 struct pend {
 	enum pkind kind;
-	char   *text;		/* P_LOCAL: the shim's reply, CRLF included */
+	char   *text;		/* P_LOCAL: the shim's reply, CRLF included;
+				 * P_RCPT: its address for invalid-recipients
+				 * (NULL when the rule is off) */
 	int	open;		/* P_BDAT: its chunk is still being relayed */
 	int	last;		/* P_BDAT: BDAT ... LAST, the message's end */
 };

@@ -107,12 +107,25 @@ rule_action(const struct session *s, enum policy_rule rule)
 	return (verdict_active(s->cfg, &s->who, rule));
 }
 
+/*
+ * ${ev->rule} fired at ${stage}, with the fields of ${ev} the caller
+ * knows (rcpt=, detail=; the action is the rule's unless ${ev->action}
+ * is set): the log line (unless log = no).  Returns the action fired with.
+ */
+enum policy_action
+rule_fire_ev(struct session *s, struct audit_rule *ev, const char *stage)
+{
+	struct verdict v;
+
+	verdict_init(&v, s->cfg, &s->who, stage);
+	return (verdict_fire(&v, ev));
+}
+
 /* ${rule} fired with ${action}: the log line (unless log = no). */
 void
 rule_fire(struct session *s, enum policy_rule rule, enum policy_action action,
     long long value, long long limit, const char *stage, const char *detail)
 {
-	struct verdict v;
 	struct audit_rule ev;
 
 	memset(&ev, 0, sizeof(ev));
@@ -122,8 +135,7 @@ rule_fire(struct session *s, enum policy_rule rule, enum policy_action action,
 	ev.limit = limit;
 	ev.detail = detail;
 	ev.detail_len = detail != NULL ? strlen(detail) : 0;
-	verdict_init(&v, s->cfg, &s->who, stage);
-	(void)verdict_fire(&v, &ev);
+	(void)rule_fire_ev(s, &ev, stage);
 }
 
 /* Octets to the client (counted by the pipe). */

@@ -25,7 +25,8 @@
  *   pipe.c       one socket and its direction of octets: read, write,
  *                backpressure, EOF, half-close (under TLS too); no SMTP
  *   pending.c, smtpframe.c, verb.c, reply.c, banner.c, ehlo.c, proxy.c,
- *   limit.c      pure modules: no sockets, each with unit tests
+ *   limit.c, invrcpt.c
+ *                pure modules: no sockets, each with unit tests
  *
  * command.c and answer.c talk to each other only through the pending
  * queue (a command pushes what its reply will mean; a reply pops it) and
@@ -218,6 +219,8 @@ struct session {
 	struct pendq pq;
 	int	dataend;		/* DATA end replies outstanding */
 	int	chunking;		/* the MTA's last EHLO offered CHUNKING */
+	unsigned long rcpt_refused;	/* RCPTs the MTA refused, this session
+					 * (invalid-recipients, invrcpt.c) */
 };
 
 struct session *session_new(struct event_base *, struct config *,
@@ -241,6 +244,8 @@ enum policy_action rule_action(const struct session *, enum policy_rule);
 void	rule_fire(struct session *, enum policy_rule, enum policy_action,
 	    long long value, long long limit, const char *stage,
 	    const char *detail);
+enum policy_action rule_fire_ev(struct session *, struct audit_rule *,
+	    const char *stage);
 void	drop_for(struct session *, enum policy_rule);
 void	hatch(struct session *);
 long long mono_ms(void);

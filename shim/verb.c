@@ -34,8 +34,9 @@ static const struct verb verbs[] = {
 	    P_EHLO },
 	{ "MAIL", VERB_OTHER, VERB_CHECK_NONE, VERB_NEXT_LINE,
 	    P_OTHER },
+	/* Its reply is paired with it for invalid-recipients (invrcpt.c). */
 	{ "RCPT", VERB_OTHER, VERB_CHECK_NONE, VERB_NEXT_LINE,
-	    P_OTHER },
+	    P_RCPT },
 	{ "RSET", VERB_OTHER, VERB_CHECK_NONE, VERB_NEXT_LINE,
 	    P_OTHER },
 	{ "NOOP", VERB_OTHER, VERB_CHECK_NONE, VERB_NEXT_LINE,

@@ -113,6 +113,14 @@ struct plan_row {
 static struct plan_row plans[] = {
 	{ "MAIL permitted", "MAIL", 0, ALLOW, REJ, 0, 0, 0, 1,
 	  FWD, P_OTHER, 0, 0, FWD },
+	/* invalid-recipients pairs a RCPT's reply with it; a masked or
+	 * refused RCPT is not one to the MTA */
+	{ "RCPT permitted", "RCPT", 0, ALLOW, REJ, 0, 0, 0, 1,
+	  FWD, P_RCPT, 0, 0, FWD },
+	{ "RCPT not listed: masked", "RCPT", 0, ALLOW, MASK, 0, 0, 0, 0,
+	  VERB_DO_MASK, P_OTHER, 0, 0, VERB_DO_MASK },
+	{ "RCPT not listed, monitor: forwarded", "RCPT", 0, ALLOW, REJ, 0, 0,
+	  1, 0, FWD, P_RCPT, 0, 0, VERB_DO_REJECT },
 	{ "EHLO", "EHLO", 0, ALLOW, REJ, 0, 0, 0, 1,
 	  FWD, P_EHLO, 0, 0, FWD },
 	{ "HELO", "HELO", 0, ALLOW, REJ, 0, 0, 0, 1,
@@ -196,7 +204,7 @@ Test(verb, pipelined_group_through_the_queue)
 {
 	static const char *const group[] = { "EHLO", "MAIL", "RCPT", "RCPT",
 		"DATA", "NOOP" };
-	static const enum pkind want[] = { P_EHLO, P_OTHER, P_OTHER, P_OTHER,
+	static const enum pkind want[] = { P_EHLO, P_OTHER, P_RCPT, P_RCPT,
 		P_DATA };
 	char	names[5][8] = { "EHLO", "MAIL", "RCPT", "DATA", "NOOP" };
 	char   *list[5];
