@@ -220,7 +220,11 @@ class Postfix:
     the upstream of the shim.  ${proxy_services}: {name: (port, {main.cf
     parameter: value})}, more such smtpds with their own -o settings (the
     port of one is proxy_services[name][0]).  ${proxy_args}: more arguments
-    of the ${proxy_port} smtpd (e.g. "-v": every command it reads logged).  ${tls}: smtpd offers STARTTLS (a self-signed
+    of the ${proxy_port} smtpd (e.g. "-v": every command it reads logged).
+    ${strict_port}: one more PROXY smtpd whose virtual mailbox table has no
+    catch-all, so that it refuses a dest.test recipient not in
+    LOCAL_PARTS with `550 5.1.1 ... User unknown in virtual mailbox
+    table` (the other smtpds accept every dest.test address).  ${tls}: smtpd offers STARTTLS (a self-signed
     certificate made with openssl(1) under ${base}/tls).  ${sasl_users}:
     {"user@realm": "password"}: smtpd offers AUTH PLAIN LOGIN through
     Cyrus SASL with a sasldb made with saslpasswd2(8) (package sasl2-bin).
@@ -234,7 +238,8 @@ class Postfix:
 
     def __init__(self, base, smtp_port=None, milter_port=None,
                  hostname="mx.harness.test", extra_main=None, proxy_port=None,
-                 tls=False, sasl_users=None, proxy_services=None, proxy_args=""):
+                 tls=False, sasl_users=None, proxy_services=None, proxy_args="",
+                 strict_port=None):
         self.base = os.path.abspath(base)
         self.etc = os.path.join(self.base, "etc")
         self.smtp_port = smtp_port or free_port()
@@ -242,6 +247,7 @@ class Postfix:
         self.proxy_port = proxy_port
         self.proxy_services = dict(proxy_services or {})
         self.proxy_args = proxy_args
+        self.strict_port = strict_port
         self.tls = tls
         self.sasl_users = dict(sasl_users or {})
         self.tls_dir = os.path.join(self.base, "tls")
@@ -353,6 +359,11 @@ class Postfix:
                     out.append("127.0.0.1:%d inet n - n - - smtpd "
                                "-o smtpd_upstream_proxy_protocol=haproxy" % port
                                + "".join(" -o %s=%s" % kv for kv in opts.items()))
+                if self.strict_port:
+                    out.append("127.0.0.1:%d inet n - n - - smtpd "
+                               "-o smtpd_upstream_proxy_protocol=haproxy "
+                               "-o virtual_mailbox_maps=texthash:%s"
+                               % (self.strict_port, os.path.join(self.etc, "vmailbox-strict")))
                 continue
             if len(fields) >= 5:
                 fields[4] = "n"             # no chroot
@@ -376,6 +387,10 @@ class Postfix:
             for name in LOCAL_PARTS:
                 f.write("%s@%s %s/Maildir/\n" % (name, DOMAIN, name))
             f.write("@%s %s/Maildir/\n" % (DOMAIN, CATCHALL))
+        # strict_port's: the same without the catch-all
+        with open(os.path.join(self.etc, "vmailbox-strict"), "w") as f:
+            for name in LOCAL_PARTS:
+                f.write("%s@%s %s/Maildir/\n" % (name, DOMAIN, name))
         pu, pg = _uid_gid("postfix")
         nu, ng = _uid_gid("nobody")
         os.makedirs(self.queue, exist_ok=True)
@@ -484,8 +499,8 @@ class Postfix:
             return None
 
     def start(self, timeout=30):
-        ports = [self.smtp_port, self.proxy_port] + [p for p, _ in
-                                                     self.proxy_services.values()]
+        ports = [self.smtp_port, self.proxy_port, self.strict_port] + [
+            p for p, _ in self.proxy_services.values()]
         for port in ports:
             if port and not port_is_free(port):
                 raise HarnessError("127.0.0.1:%d is already in use" % port)
@@ -503,6 +518,8 @@ class Postfix:
                 wait_listening(self.proxy_port, timeout, "Postfix smtpd (PROXY)")
             for name, (port, _) in self.proxy_services.items():
                 wait_listening(port, timeout, "Postfix smtpd (PROXY, %s)" % name)
+            if self.strict_port:
+                wait_listening(self.strict_port, timeout, "Postfix smtpd (PROXY, strict)")
         except AssertionError as e:
             raise HarnessError("%s\n%s%s" % (e, self.diagnose(), self.maillog_tail()))
 

@@ -1680,3 +1680,259 @@ def test_systemd_notify(ctx):
     finally:
         shim.extra_env = {}
         n.close()
+
+
+# ----------------------------------------------------------------------
+# 20. invalid-recipients (issue 19): RCPTs the MTA refused, per session
+
+INVRCPT_DROP = "4.7.0 Message refused by policy (invalid-recipients)"
+
+
+def unknown_user(addr):
+    """The text of the strict smtpd's refusal (Postfix, no catch-all)."""
+    return "5.1.1 <%s>: Recipient address rejected: User unknown in virtual " \
+           "mailbox table" % addr
+
+
+def invrcpt_line(sid, port, action, value, limit, rcpt, detail, addr="127.0.0.1",
+                 monitor=False):
+    return ('%s: rule=invalid-recipients action=%s value=%d limit=%d stage=rcpt %s '
+            'rcpt=<%s>%s detail="%s"' % (sid, action, value, limit, client(port, addr),
+                                         rcpt, " mode=monitor" if monitor else "", detail))
+
+
+def strict_shim(ctx, rule, conf=STD, shim_opts=""):
+    """A shim in front of the smtpd that refuses unknown dest.test
+    recipients with 550 5.1.1 (harness.Postfix(strict_port=...))."""
+    ensure_milter(ctx)
+    shim = ctx.make_shim(upstream_port=ctx.postfix.strict_port)
+    shim.start(conf + "rule invalid-recipients { %s }\n" % rule, shim_opts)
+    return shim
+
+
+def invrcpt_rule_lines(shim, since):
+    return [l for l in shim.log_lines(since) if "rule=invalid-recipients" in l.message]
+
+
+def test_invalid_recipients_log(ctx):
+    """action = log: every RCPT reply reaches the client unchanged, the
+    refusals beyond limit are logged one line each (address and the MTA's
+    reply in the line), the message to the valid recipient is delivered."""
+    shim = strict_shim(ctx, "limit = 2 action = log")
+    lm, dm = ctx.syslog.mark(), ctx.postfix.mark()
+    msg = make_message(SENDER, "u20@dest.test", "some recipients unknown")
+    with connect(ctx, shim) as s:
+        s.greet()
+        s.expect("MAIL FROM:<%s>" % SENDER, 250)
+        for rc in ("nobody1@dest.test", "nobody2@dest.test"):
+            expect_reply(s.cmd("RCPT TO:<%s>" % rc), 550, unknown_user(rc))
+        s.expect("RCPT TO:<u20@dest.test>", 250)
+        # beyond the limit: logged, the reply unchanged, the session goes on
+        for rc in ("nobody3@dest.test", "Nobody4@dest.test"):
+            expect_reply(s.cmd("RCPT TO:<%s> NOTIFY=NEVER" % rc), 550, unknown_user(rc))
+        r = s.data(msg)
+        assert r is not None and r.code == 250, r
+        s.expect("QUIT", 221)
+        port = s.local_port
+    check_delivered(ctx.postfix.wait_delivered("u20@dest.test", dm)[0], msg)
+    sid = session_id(ctx, port, lm, shim)
+    for value, rc in ((3, "nobody3@dest.test"), (4, "Nobody4@dest.test")):
+        shim.expect_log(invrcpt_line(sid, port, "log", value, 2, rc,
+                                     "550 " + unknown_user(rc)), LOG_NOTICE, lm)
+    wait_disconnect(ctx, sid, port, lm, shim, reason="quit")
+    assert len(invrcpt_rule_lines(shim, lm)) == 2, invrcpt_rule_lines(shim, lm)
+
+
+def test_invalid_recipients_drop_pipelined(ctx):
+    """drop-connection, RCPTs pipelined in one write: the replies are
+    paired with their RCPTs, the refusal beyond limit is relayed, then
+    421 and the end: nothing the MTA answered after it (the next RCPT,
+    DATA) reaches the client.  /stats and /metrics count the match."""
+    import test_milter as tm
+    mport = harness.free_port()
+    shim = strict_shim(ctx, "limit = 1 action = drop-connection",
+                       shim_opts='metrics-listen = "127.0.0.1:%d"' % mport)
+    harness.wait_listening(mport, 10, "metrics-listen", shim.proc)
+    lm, dm = ctx.syslog.mark(), ctx.postfix.mark()
+    with connect(ctx, shim) as s:
+        s.greet()
+        s.send("MAIL FROM:<%s>\r\nRCPT TO:<nobody1@dest.test>\r\nRCPT TO:<u21@dest.test>\r\n"
+               "RCPT TO:<nobody2@dest.test>\r\nRCPT TO:<nobody3@dest.test>\r\nDATA\r\n"
+               % SENDER)
+        s.expect(None, 250)
+        expect_reply(s.reply(), 550, unknown_user("nobody1@dest.test"))
+        s.expect(None, 250)
+        expect_reply(s.reply(), 550, unknown_user("nobody2@dest.test"))
+        expect_reply(s.reply(), 421, INVRCPT_DROP)
+        s.expect_eof()
+        port = s.local_port
+    sid = session_id(ctx, port, lm, shim)
+    shim.expect_log(invrcpt_line(sid, port, "drop-connection", 2, 1, "nobody2@dest.test",
+                                 "550 " + unknown_user("nobody2@dest.test")),
+                    LOG_WARNING, lm)
+    wait_disconnect(ctx, sid, port, lm, shim, reason="policy")
+    assert len(invrcpt_rule_lines(shim, lm)) == 1, invrcpt_rule_lines(shim, lm)
+    ctx.postfix.assert_nothing_delivered(dm)
+    code, _, body = tm.http_get(mport, "/stats")
+    assert code == 200, code
+    assert "match invalid-recipients count gt 1  drop-connection log, packet 1\n" in body, body
+    code, _, body = tm.http_get(mport, "/metrics")
+    assert code == 200, code
+    assert ('esmtp_inspect_rule_matches_total{daemon="shim",rule="invalid-recipients",'
+            'action="drop-connection",mode="enforce"} 1\n') in body, body
+    assert 'esmtp_inspect_sessions_total{reason="policy"} 1\n' in body, body
+
+
+def test_invalid_recipients_span_rset_monitor_exempt(ctx):
+    """The count is per session: it spans RSET and transactions.  Monitor
+    mode logs mode=monitor and never drops; a client in the rule's
+    exempt-clients is not counted, others are."""
+    shim = strict_shim(ctx, "limit = 2 action = drop-connection")
+    lm = ctx.syslog.mark()
+    with connect(ctx, shim) as s:
+        s.greet()
+        for i in (1, 2):
+            s.expect("MAIL FROM:<%s>" % SENDER, 250)
+            rc = "nobody%d@dest.test" % i
+            expect_reply(s.cmd("RCPT TO:<%s>" % rc), 550, unknown_user(rc))
+            s.expect("RSET", 250)
+        s.expect("MAIL FROM:<%s>" % SENDER, 250)
+        expect_reply(s.cmd("RCPT TO:<nobody3@dest.test>"), 550,
+                     unknown_user("nobody3@dest.test"))
+        expect_reply(s.reply(), 421, INVRCPT_DROP)
+        s.expect_eof()
+        port = s.local_port
+    sid = session_id(ctx, port, lm, shim)
+    shim.expect_log(invrcpt_line(sid, port, "drop-connection", 3, 2, "nobody3@dest.test",
+                                 "550 " + unknown_user("nobody3@dest.test")),
+                    LOG_WARNING, lm)
+    wait_disconnect(ctx, sid, port, lm, shim, reason="policy")
+
+    # mode = monitor: logged as it would be, nothing dropped
+    shim.stop()
+    shim.start("mode = monitor\n" + STD + "rule invalid-recipients { limit = 0 "
+               "action = drop-connection }\n")
+    lm = ctx.syslog.mark()
+    with connect(ctx, shim) as s:
+        s.greet()
+        s.expect("MAIL FROM:<%s>" % SENDER, 250)
+        for rc in ("nobody1@dest.test", "nobody2@dest.test"):
+            expect_reply(s.cmd("RCPT TO:<%s>" % rc), 550, unknown_user(rc))
+        s.expect("RCPT TO:<u22@dest.test>", 250)
+        s.expect("QUIT", 221)
+        port = s.local_port
+    sid = session_id(ctx, port, lm, shim)
+    for value, rc in ((1, "nobody1@dest.test"), (2, "nobody2@dest.test")):
+        shim.expect_log(invrcpt_line(sid, port, "drop-connection", value, 0, rc,
+                                     "550 " + unknown_user(rc), monitor=True),
+                        LOG_NOTICE, lm)
+    wait_disconnect(ctx, sid, port, lm, shim, reason="quit")
+    assert len(invrcpt_rule_lines(shim, lm)) == 2, invrcpt_rule_lines(shim, lm)
+
+    # exempt-clients of the rule: 127.0.0.2 is not counted, 127.0.0.1 is
+    shim.stop()
+    shim.start(STD + 'rule invalid-recipients { limit = 0 action = drop-connection '
+               'exempt-clients = { "127.0.0.2/32" } }\n')
+    lm = ctx.syslog.mark()
+    with connect(ctx, shim, source="127.0.0.2") as s:
+        s.greet()
+        s.expect("MAIL FROM:<%s>" % SENDER, 250)
+        for rc in ("nobody1@dest.test", "nobody2@dest.test"):
+            expect_reply(s.cmd("RCPT TO:<%s>" % rc), 550, unknown_user(rc))
+        s.expect("QUIT", 221)
+        xport = s.local_port
+    with connect(ctx, shim) as s:
+        s.greet()
+        s.expect("MAIL FROM:<%s>" % SENDER, 250)
+        expect_reply(s.cmd("RCPT TO:<nobody1@dest.test>"), 550,
+                     unknown_user("nobody1@dest.test"))
+        expect_reply(s.reply(), 421, INVRCPT_DROP)
+        s.expect_eof()
+        port = s.local_port
+    xsid = session_id(ctx, xport, lm, shim, addr="127.0.0.2")
+    wait_disconnect(ctx, xsid, xport, lm, shim, addr="127.0.0.2", reason="quit")
+    sid = session_id(ctx, port, lm, shim)
+    shim.expect_log(invrcpt_line(sid, port, "drop-connection", 1, 0, "nobody1@dest.test",
+                                 "550 " + unknown_user("nobody1@dest.test")),
+                    LOG_WARNING, lm)
+    rules = invrcpt_rule_lines(shim, lm)
+    assert len(rules) == 1 and rules[0].message.startswith(sid + ":"), rules
+
+
+def test_invalid_recipients_which_replies_count(ctx):
+    """Exact reply sequences from a scripted MTA, pipelined: only 5xx
+    refusals count (not 4xx, not the 50x/555 syntax and sequence errors,
+    not a 5xx to MAIL or DATA); the shim's own 500 to an over-long RCPT
+    is not the MTA's and does not count; every reply reaches the client
+    byte for byte, in order."""
+    replies = {
+        "ok": b"250 2.1.5 Ok\r\n",
+        "grey": b"450 4.2.0 <grey@dest.test>: Recipient address rejected: Greylisted\r\n",
+        "many": b"452 4.5.3 Error: too many recipients\r\n",
+        "syntax": b"501 5.1.3 Bad recipient address syntax\r\n",
+        "seq": b"503 5.5.1 Error: nested MAIL command\r\n",
+        "param": b"555 5.5.4 Unsupported option: FOO=1\r\n",
+        "unknown": b"550 5.1.1 <unknown@dest.test>: Recipient address rejected: "
+                   b"User unknown\r\n",
+        "relay": b"554 5.7.1 <relay@elsewhere.test>: Relay access denied\r\n",
+        "multi": b"550-5.1.1 The \"multi\" account\r\n550 5.1.1 does not exist\r\n",
+    }
+
+    def handler(line):
+        verb = line[:4].upper()
+        if verb == b"EHLO":
+            return b"250-fake.test\r\n250 PIPELINING\r\n"
+        if verb == b"MAIL":
+            return b"250 2.1.0 Ok\r\n"
+        if verb == b"RCPT":
+            return replies[re.search(rb"<([a-z]+)@", line).group(1).decode()]
+        if verb == b"DATA":
+            return b"554 5.5.1 Error: no valid recipients\r\n"
+        if verb == b"QUIT":
+            return b"221 2.0.0 Bye\r\n"
+        return b"250 2.0.0 Ok\r\n"
+
+    ensure_milter(ctx)
+    up = harness.ScriptedUpstream(handler)
+    try:
+        shim = ctx.make_shim(upstream_port=up.port)
+        shim.start(STD + "rule invalid-recipients { limit = 1 action = log }\n")
+        lm = ctx.syslog.mark()
+        long_rcpt = "RCPT TO:<%s@dest.test>" % ("x" * 520)
+        order = ["ok", "grey", "many", "syntax", "seq", "param", "unknown", None,
+                 "relay", "multi"]
+        domains = {"relay": "elsewhere.test"}
+        lines = ["MAIL FROM:<%s>" % SENDER]
+        want = b"250 2.1.0 Ok\r\n"
+        for name in order:
+            if name is None:
+                lines.append(long_rcpt)
+                want += b"500 5.5.2 Line too long\r\n"
+                continue
+            lines.append("RCPT TO:<%s@%s>%s" % (name, domains.get(name, "dest.test"),
+                                                " FOO=1" if name == "param" else ""))
+            want += replies[name]
+        lines.append("DATA")
+        want += b"554 5.5.1 Error: no valid recipients\r\n"
+        with connect(ctx, shim) as s:
+            s.greet()
+            n = consumed(s)
+            s.send("".join(l + "\r\n" for l in lines))
+            for _ in range(len(lines)):
+                assert s.reply() is not None
+            assert s.received[n:consumed(s)] == want, (s.received[n:], want)
+            s.expect("QUIT", 221)
+            port = s.local_port
+        sid = session_id(ctx, port, lm, shim)
+        shim.expect_log(invrcpt_line(sid, port, "log", 2, 1, "relay@elsewhere.test",
+                                     "554 5.7.1 <relay@elsewhere.test>: Relay access "
+                                     "denied"), LOG_NOTICE, lm)
+        shim.expect_log(invrcpt_line(sid, port, "log", 3, 1, "multi@dest.test",
+                                     "550-5.1.1 The \\x22multi\\x22 account"),
+                        LOG_NOTICE, lm)
+        wait_disconnect(ctx, sid, port, lm, shim, reason="quit")
+        assert len(invrcpt_rule_lines(shim, lm)) == 2, invrcpt_rule_lines(shim, lm)
+        # the over-long RCPT never reached the MTA
+        assert not any(len(l) > 512 for l in up.lines), [len(l) for l in up.lines]
+    finally:
+        up.close()
