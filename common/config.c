@@ -900,6 +900,11 @@ parse_header(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 		    policy_rule_name(POLICY_DUPLICATE_HEADER));
 		return (-1);
 	}
+	if (cfg_opt_size(opt) > PATTERN_LIST_MAX) {
+		cfg_error(cfg, "rule \"%s\": more than %d %s",
+		    policy_rule_name(r), PATTERN_LIST_MAX, opt->name);
+		return (-1);
+	}
 	for (i = 0; value[i] != '\0'; i++)
 		if (value[i] <= 0x20 || value[i] > 0x7e || value[i] == ':')
 			break;

@@ -1012,3 +1012,37 @@ Test(config, facility_name)
 	cr_assert_str_eq(config_facility_name(LOG_AUTHPRIV), "authpriv");
 	cr_assert_null(config_facility_name(-8));
 }
+
+/* Lists hold at most 1,000 entries (SPEC 4.2): 1,000 load, 1,001 do not. */
+Test(config, list_sizes)
+{
+	static const char *const rules[][2] = {
+		{ "duplicate-header", "headers" }, { "mime-type", "patterns" },
+		{ "sender-address", "patterns" }, { "mail-relay", "domains" },
+	};
+	char	path[64], err[CONFIG_ERR_MAX], *text, want[160];
+	struct config *cfg;
+	size_t	r, i, o, n;
+
+	for (r = 0; r < sizeof(rules) / sizeof(rules[0]); r++)
+		for (n = 1000; n <= 1001; n++) {
+			cr_assert_not_null(text = malloc(n * 16 + 128));
+			o = (size_t)sprintf(text, "rule %s { %s = {", rules[r][0],
+			    rules[r][1]);
+			for (i = 0; i < n; i++)
+				o += (size_t)sprintf(text + o, "%s\"h%zu.test\"",
+				    i ? ", " : " ", i);
+			(void)strcpy(text + o, " } }\n");
+			cfg = load_text(text, path, sizeof(path), err, sizeof(err));
+			free(text);
+			if (n == 1000) {
+				cr_assert_not_null(cfg, "%s: %s", rules[r][0], err);
+				config_unref(cfg);
+				continue;
+			}
+			cr_assert_null(cfg);
+			(void)snprintf(want, sizeof(want), "%s:1: rule \"%s\": more "
+			    "than 1000 %s", path, rules[r][0], rules[r][1]);
+			cr_assert_str_eq(err, want);
+		}
+}
