@@ -7,7 +7,11 @@
  * `filename` of Content-Disposition and `name` of Content-Type, in the
  * top-level header and in every part header at any depth, goes to the
  * name callback as UTF-8, and the first structure the scanner cannot read
- * exactly (SPEC 4.1) to the structure callback.
+ * exactly (SPEC 4.1) to the structure callback.  mime_set_part_fn() adds a
+ * part callback: each header block (the message's, every part's at any
+ * depth, multiparts and attached messages included) reports its
+ * type/subtype and Content-Transfer-Encoding when it ends, as GMime's
+ * object for it has them (mime-type, mime-encoding).
  *
  * Why the split between our code and GMime: the boundary scanning must
  * stream over a body of any size in memory that does not grow, chunk by
@@ -135,6 +139,7 @@ struct mime_level {
 struct mime {
 	mime_name_fn *fn;
 	mime_struct_fn *sfn;
+	mime_part_fn *pfn;
 	void   *arg;
 	GMimeParserOptions *opts;
 
@@ -155,6 +160,18 @@ struct mime {
 	int	digest;
 	size_t	blen;
 	char	b[MIME_BOUNDARY_MAX];
+	/* What the part callback gets for the block (block_end()). */
+	int	pending;		/* not reported yet */
+	unsigned bgen;			/* blocks begun in this message */
+	size_t	blines;			/* lines of the block ended so far */
+	size_t	ptlen;			/* type/subtype, lower case; 0: default */
+	int	ptcut;
+	char	ptype[MIME_TYPE_MAX];
+	enum mime_cte pcte;
+	int	pcte_set;		/* a Content-Transfer-Encoding was seen */
+	size_t	pcelen;
+	int	pcecut;
+	char	pce[MIME_CTE_MAX];
 
 	/* The current line. */
 	size_t	llen;			/* octets so far, CR terminator excluded */
@@ -165,6 +182,9 @@ struct mime {
 	size_t	ltn;			/* the line's last octets, but at the top */
 	int	lws;			/* white space at consecutive probe points */
 	int	lwsmax;			/* the most of them in this line */
+	int	lname;			/* part headers: the line is all field-name
+					   octets (no ':', no space or control) */
+	int	lblank;			/* ... all space and tab */
 	unsigned char ltb[LINE_KEEP];
 
 	/* The current header field, and scratch for raw parameter text. */
@@ -620,6 +640,64 @@ token_is(const char *t, size_t tl, const char *want)
 	return (tl == strlen(want) && g_ascii_strncasecmp(t, want, tl) == 0);
 }
 
+/* The block's (first) Content-Transfer-Encoding: GMime's reading ${ce}, the unfolded value ${v}. */
+static void
+part_cte(struct mime *m, GMimeContentEncoding ce, const char *v)
+{
+	size_t	n = strlen(v);
+
+	switch (ce) {
+	case GMIME_CONTENT_ENCODING_7BIT:
+		m->pcte = MIME_CTE_7BIT;
+		break;
+	case GMIME_CONTENT_ENCODING_8BIT:
+		m->pcte = MIME_CTE_8BIT;
+		break;
+	case GMIME_CONTENT_ENCODING_BINARY:
+		m->pcte = MIME_CTE_BINARY;
+		break;
+	case GMIME_CONTENT_ENCODING_BASE64:
+		m->pcte = MIME_CTE_BASE64;
+		break;
+	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+		m->pcte = MIME_CTE_QUOTED_PRINTABLE;
+		break;
+	default:
+		m->pcte = MIME_CTE_OTHER;
+		break;
+	}
+	m->pcte_set = 1;
+	m->pcecut = n > MIME_CTE_MAX;
+	m->pcelen = m->pcecut ? MIME_CTE_MAX : n;
+	memcpy(m->pce, v, m->pcelen);
+}
+
+/* Append ${n} octets of ${s} in lower case to the block's type, cut at MIME_TYPE_MAX. */
+static void
+part_type_add(struct mime *m, const char *s, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (m->ptlen == MIME_TYPE_MAX) {
+			m->ptcut = 1;
+			return;
+		}
+		m->ptype[m->ptlen++] = g_ascii_tolower(s[i]);
+	}
+}
+
+/* The block's type is ${t}/${st} (the last Content-Type wins). */
+static void
+part_type(struct mime *m, const char *t, size_t tl, const char *st, size_t sl)
+{
+	m->ptlen = 0;
+	m->ptcut = 0;
+	part_type_add(m, t, tl);
+	part_type_add(m, "/", 1);
+	part_type_add(m, st, sl);
+}
+
 /*
  * One Content-Type, the last one winning: its type from the raw value
  * ${v}, its boundary from ${ct} parsed from the decoded value (GMime's
@@ -635,6 +713,21 @@ content_type(struct mime *m, GMimeContentType *ct, const char *v, int trunc)
 		structure(m, "Content-Type twice in one header");
 	if (trunc)
 		structure(m, "Content-Type longer than 16384 octets");
+	/*
+	 * The type the part callback reports is GMime's object's (decoded
+	 * value); without one (not handed to GMime, a structure cause
+	 * already) the raw tokens, else what GMime makes of a value it
+	 * cannot parse.
+	 */
+	if (ct != NULL) {
+		t = g_mime_content_type_get_media_type(ct);
+		sub = g_mime_content_type_get_media_subtype(ct);
+		part_type(m, t, t != NULL ? strlen(t) : 0, sub,
+		    sub != NULL ? strlen(sub) : 0);
+	} else if (ct_tokens(v, &t, &tl, &sub, &sl))
+		part_type(m, t, tl, sub, sl);
+	else
+		part_type(m, "application", 11, "octet-stream", 12);
 	m->kind = m->dflt_msg ? K_MSG : K_LEAF;
 	m->digest = 0;
 	m->blen = 0;
@@ -842,6 +935,7 @@ field_done(struct mime *m, const char *name, size_t nlen, char *v,
 			m->encoded = ce == GMIME_CONTENT_ENCODING_BASE64 ||
 			    ce == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
 			    ce == GMIME_CONTENT_ENCODING_UUENCODE;
+			part_cte(m, ce, v);
 		}
 	}
 }
@@ -946,6 +1040,51 @@ block_reset(struct mime *m, int digest)
 	m->blen = 0;
 	m->flen = 0;
 	m->ftrunc = 0;
+	m->pending = 1;
+	m->bgen++;
+	m->blines = 0;
+	m->ptlen = 0;
+	m->ptcut = 0;
+	m->pcte = MIME_CTE_7BIT;
+	m->pcte_set = 0;
+	m->pcelen = 0;
+	m->pcecut = 0;
+}
+
+/*
+ * The header block has ended, however (an empty line, a boundary line,
+ * the end of the body): its type and encoding go to the part callback,
+ * once.
+ */
+static void
+block_end(struct mime *m)
+{
+	struct mime_part p;
+
+	if (!m->pending)
+		return;
+	m->pending = 0;
+	if (m->pfn == NULL)
+		return;
+	memset(&p, 0, sizeof(p));
+	if (m->ptlen > 0 || m->ptcut) {
+		p.type = m->ptype;
+		p.typelen = m->ptlen;
+		p.type_cut = m->ptcut;
+	} else if (m->dflt_msg) {
+		p.type = "message/rfc822";
+		p.typelen = 14;
+	} else {
+		p.type = "text/plain";
+		p.typelen = 10;
+	}
+	p.cte = m->pcte;
+	if (m->pcte_set) {
+		p.cte_value = m->pce;
+		p.cte_len = m->pcelen;
+		p.cte_cut = m->pcecut;
+	}
+	m->pfn(m->arg, &p);
 }
 
 static void
@@ -971,6 +1110,7 @@ headers_end(struct mime *m)
 {
 	struct mime_level *l;
 
+	block_end(m);
 	if ((m->kind == K_MSG || m->message) && m->encoded) {
 		structure(m, "encoded message part");
 		m->kind = K_LEAF;
@@ -1112,6 +1252,8 @@ boundary_line(struct mime *m, const unsigned char *s, size_t kept, size_t n,
 
 	if ((k = boundary_match(m, s, kept, n, tail, &fin, &wsp)) < 0)
 		return (0);
+	if (m->state == S_HEADERS)
+		block_end(m);		/* a part header ended by it */
 	if (fin) {
 		pop_to(m, k);
 		m->flen = 0;
@@ -1180,6 +1322,10 @@ put(struct mime *m, const unsigned char *s, size_t n)
 		}
 	}
 	if (m->state == S_HEADERS) {
+		for (k = 0; k < n && (m->lname || m->lblank); k++) {
+			m->lname &= s[k] > 32 && s[k] != ':' && s[k] != 127;
+			m->lblank &= is_wsp(s[k]);
+		}
 		k = MIME_FIELD_MAX - m->flen < n ? MIME_FIELD_MAX - m->flen : n;
 		memcpy(m->fbuf + m->flen, s, k);
 		m->flen += k;
@@ -1273,6 +1419,9 @@ line_end(struct mime *m)
 	size_t	kept = m->llen < LINE_KEEP ? m->llen : LINE_KEEP, wsp;
 	int	fin;
 
+	if (m->state == S_HEADERS)
+		m->blines++;
+
 	/*
 	 * A boundary line ends part headers (the line itself is no field).
 	 * If they announced a multipart, GMime opens it first and tries the
@@ -1304,6 +1453,7 @@ line_end(struct mime *m)
 	m->llen = 0;
 	m->ltn = 0;
 	m->lws = m->lwsmax = 0;
+	m->lname = m->lblank = 1;
 	m->ltail = 1;
 }
 
@@ -1327,9 +1477,17 @@ mime_new(mime_name_fn *fn, mime_struct_fn *sfn, void *arg)
 	    GMIME_RFC_COMPLIANCE_LOOSE);
 	m->fn = fn;
 	m->sfn = sfn;
+	m->pfn = NULL;
 	m->arg = arg;
 	mime_reset(m);
 	return (m);
+}
+
+/** mime_set_part_fn(m, pfn): also report every part's type and encoding to ${pfn} (NULL: not). */
+void
+mime_set_part_fn(struct mime *m, mime_part_fn *pfn)
+{
+	m->pfn = pfn;
 }
 
 /** mime_set_arg(m, arg): report to ${arg} from now on. */
@@ -1363,7 +1521,9 @@ mime_reset(struct mime *m)
 	m->lcr = 0;
 	m->ltn = 0;
 	m->lws = m->lwsmax = 0;
+	m->lname = m->lblank = 1;
 	m->ltail = 1;
+	m->bgen = 0;
 	block_reset(m, 0);
 }
 
@@ -1443,16 +1603,34 @@ mime_done(const struct mime *m)
 void
 mime_end(struct mime *m)
 {
+	unsigned gen;
+	int	keep;
+
 	if (m->state == S_TOP)
 		headers_end(m);
 	if (m->state == S_OFF)
 		return;
+	/*
+	 * A part whose header block the body ends: GMime makes no part of
+	 * it when the block is empty (a boundary line, then nothing), when
+	 * its unterminated last line is a field name cut short (only octets
+	 * a name may hold: GMime's header reader is still in the name at the
+	 * end of its input), or when that line is its first and blank.
+	 */
+	gen = m->bgen;
+	keep = m->state != S_HEADERS || m->blines > 0;
 	/* An unterminated last line; a CR at the very end is its terminator. */
 	if (m->llen > 0 || m->lcr) {
+		if (m->state == S_HEADERS && m->llen > 0)
+			keep = !m->lname && !(m->blines == 0 && m->lblank);
 		m->lcr = 0;
 		line_end(m);
 	}
-	if (m->state == S_HEADERS)
+	if (m->state == S_HEADERS) {
 		field_finish(m);
+		if (keep && gen == m->bgen)
+			block_end(m);
+		m->pending = 0;
+	}
 	m->state = S_OFF;
 }

@@ -12,8 +12,11 @@
  * parser does; where it cannot (SPEC 4.1: an overlong boundary, more
  * whitespace after one than it keeps, a repeated Content-* field, nesting
  * past MIME_MAX_DEPTH, an encoded message/ part, a field too costly to
- * decode) it says so through the structure callback.  Only part headers are ever buffered, each field up
- * to MIME_FIELD_MAX octets; memory does not grow with the message.  Text
+ * decode) it says so through the structure callback.  With a part
+ * callback (mime_set_part_fn()) it also reports each entity's
+ * type/subtype and Content-Transfer-Encoding, as GMime's objects have
+ * them.  Only part headers are ever buffered, each field up to
+ * MIME_FIELD_MAX octets; memory does not grow with the message.  Text
  * in a body that only looks like a MIME header is not a part header.  The
  * result never depends on where chunks split.
  */
@@ -27,6 +30,8 @@
 #define MIME_BOUNDARY_RFC	70	/* RFC 2046 5.1.1 */
 #define MIME_BOUNDARY_MAX	200	/* longest boundary followed */
 #define MIME_BOUNDARY_WSP	32	/* whitespace after a boundary line kept */
+#define MIME_TYPE_MAX		255	/* type "/" subtype kept (RFC 6838 4.2: 127 each) */
+#define MIME_CTE_MAX		255	/* Content-Transfer-Encoding value kept */
 
 /*
  * One attachment name.  ${param} is "filename" or "name"; ${name} is UTF-8
@@ -44,6 +49,41 @@ typedef void mime_name_fn(void *arg, const char *param, const char *name,
  */
 typedef void mime_struct_fn(void *arg, const char *detail);
 
+/* A part's Content-Transfer-Encoding as GMime reads it (absent: 7bit). */
+enum mime_cte {
+	MIME_CTE_7BIT, MIME_CTE_8BIT, MIME_CTE_BINARY, MIME_CTE_BASE64,
+	MIME_CTE_QUOTED_PRINTABLE, MIME_CTE_OTHER
+};
+
+/*
+ * One MIME entity (the message itself, every part at any depth, multiparts
+ * and attached messages included, and each attached message's own body),
+ * reported when its header block ends, in the order of the message.
+ * ${type}: "type/subtype" as GMime's object has it (the last Content-Type
+ * of the block, RFC 2047-decoded, parameters and comments stripped),
+ * lower case, ${typelen} octets (not NUL-terminated); text/plain without
+ * a Content-Type (message/rfc822 in a multipart/digest),
+ * application/octet-stream for one GMime cannot parse.  ${type_cut}: it
+ * was longer than MIME_TYPE_MAX and is cut there.  ${cte}: the class of
+ * the first Content-Transfer-Encoding (g_mime_content_encoding_from_string():
+ * case-insensitive, "7-bit" and "8-bit" too, white space or a comment
+ * after the word allowed; x-uuencode and anything else is other).
+ * ${cte_value}: that value unfolded, white space at both ends removed,
+ * ${cte_len} octets (cut at MIME_CTE_MAX: ${cte_cut}), NULL when the
+ * block has none.
+ */
+struct mime_part {
+	const char *type;
+	size_t	typelen;
+	int	type_cut;
+	enum mime_cte cte;
+	const char *cte_value;
+	size_t	cte_len;
+	int	cte_cut;
+};
+
+typedef void mime_part_fn(void *arg, const struct mime_part *part);
+
 struct mime;
 
 /** mime_init(): initialise GMime once per process, before any thread uses mime_*. */
@@ -51,6 +91,9 @@ void	mime_init(void);
 
 /** mime_new(fn, sfn, arg): a scanner reporting names to ${fn} and structure problems to ${sfn} (may be NULL), or NULL. */
 struct mime *mime_new(mime_name_fn *fn, mime_struct_fn *sfn, void *arg);
+
+/** mime_set_part_fn(m, pfn): also report every part's type and encoding to ${pfn} (NULL: not). */
+void	mime_set_part_fn(struct mime *m, mime_part_fn *pfn);
 
 /** mime_set_arg(m, arg): report to ${arg} from now on (a scanner kept for reuse). */
 void	mime_set_arg(struct mime *m, void *arg);

@@ -27,6 +27,14 @@
  * inserts an empty line, which mimefeed does not model) are skipped, as
  * are inputs GMime cannot parse as a message at all.
  *
+ * The part callback is held against GMime's tree the same way: the
+ * scanner's list of (type/subtype, encoding) must be GMime's, entity by
+ * entity in the order of the message (each object's content type, lower
+ * case, and the class g_mime_content_encoding_from_string() gives its
+ * first Content-Transfer-Encoding, 7bit when it has none), unless the
+ * scanner said it could not read the structure.  A type the scanner cut
+ * (longer than MIME_TYPE_MAX) must be a prefix of GMime's.
+ *
  * FUZZ_MIME_ORACLE_DEBUG=1 in the environment prints both sides' lengths.
  */
 #include <stddef.h>
@@ -43,6 +51,7 @@
 int	LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define NAMES_MAX	4096
+#define PARTS_MAX	1024
 
 /* Lengths of the names found, per parameter: 0 "name", 1 "filename". */
 struct names {
@@ -50,6 +59,12 @@ struct names {
 	size_t	n[2];
 	int	truncated;
 	int	structure;
+	/* The entities: "type/subtype" and the encoding class, in order. */
+	char	type[PARTS_MAX][MIME_TYPE_MAX + 1];
+	int	cut[PARTS_MAX];
+	int	cte[PARTS_MAX];
+	size_t	nparts;
+	int	parts_over;		/* more than PARTS_MAX */
 };
 
 static struct names scan, oracle;
@@ -76,6 +91,60 @@ on_name(void *arg, const char *param, const char *name, size_t len, int trunc)
 	if (trunc)
 		s->truncated = 1;
 	add(s, param_index(param), len);
+}
+
+static void
+add_part(struct names *s, const char *type, size_t len, int cut, int cte)
+{
+	if (s->nparts >= PARTS_MAX) {
+		s->parts_over = 1;
+		return;
+	}
+	if (len > MIME_TYPE_MAX)
+		len = MIME_TYPE_MAX;
+	memcpy(s->type[s->nparts], type, len);
+	s->type[s->nparts][len] = '\0';
+	s->cut[s->nparts] = cut;
+	s->cte[s->nparts++] = cte;
+}
+
+static void
+on_part(void *arg, const struct mime_part *p)
+{
+	struct names *s = arg;
+	size_t	i;
+
+	/* Lower case, no NUL inside: what a pattern is matched against. */
+	for (i = 0; i < p->typelen; i++)
+		if (p->type[i] == '\0' || (p->type[i] >= 'A' && p->type[i] <= 'Z'))
+			abort();
+	if (p->typelen > MIME_TYPE_MAX || (p->type_cut && p->typelen !=
+	    MIME_TYPE_MAX) || (p->cte_value == NULL && (p->cte !=
+	    MIME_CTE_7BIT || p->cte_len != 0)) || p->cte_len > MIME_CTE_MAX)
+		abort();
+	add_part(s, p->type, p->typelen, p->type_cut, (int)p->cte);
+}
+
+/* The class of ${v} (NULL: no field), as mime.h's enum mime_cte. */
+static int
+cte_class(const char *v)
+{
+	if (v == NULL)
+		return (MIME_CTE_7BIT);
+	switch (g_mime_content_encoding_from_string(v)) {
+	case GMIME_CONTENT_ENCODING_7BIT:
+		return (MIME_CTE_7BIT);
+	case GMIME_CONTENT_ENCODING_8BIT:
+		return (MIME_CTE_8BIT);
+	case GMIME_CONTENT_ENCODING_BINARY:
+		return (MIME_CTE_BINARY);
+	case GMIME_CONTENT_ENCODING_BASE64:
+		return (MIME_CTE_BASE64);
+	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+		return (MIME_CTE_QUOTED_PRINTABLE);
+	default:
+		return (MIME_CTE_OTHER);
+	}
 }
 
 static void
@@ -295,7 +364,8 @@ walk(GMimeParserOptions *opts, GMimeObject *o, int depth)
 	GMimeMessage *msg;
 	GMimeHeaderList *hl;
 	GMimeHeader *h;
-	const char *raw_ct = NULL, *raw_cd = NULL;
+	const char *raw_ct = NULL, *raw_cd = NULL, *cte = NULL;
+	gchar  *type, *raw;
 	int	i, n;
 
 	if (o == NULL || depth > 2000)
@@ -309,7 +379,19 @@ walk(GMimeParserOptions *opts, GMimeObject *o, int depth)
 		else if (g_ascii_strcasecmp(g_mime_header_get_name(h),
 		    "Content-Disposition") == 0)
 			raw_cd = g_mime_header_get_raw_value(h);
+		else if (cte == NULL && g_ascii_strcasecmp(
+		    g_mime_header_get_name(h), "Content-Transfer-Encoding") == 0)
+			cte = g_mime_header_get_value(h);
 	}
+	ct = g_mime_object_get_content_type(o);
+	raw = g_strdup_printf("%s/%s", ct != NULL ?
+	    g_mime_content_type_get_media_type(ct) : "", ct != NULL ?
+	    g_mime_content_type_get_media_subtype(ct) : "");
+	type = g_ascii_strdown(raw, -1);
+	add_part(&oracle, type, strlen(type), strlen(type) > MIME_TYPE_MAX,
+	    cte_class(cte));
+	g_free(raw);
+	g_free(type);
 	if ((ct = g_mime_object_get_content_type(o)) != NULL)
 		oracle_params(opts, g_mime_content_type_get_parameters(ct),
 		    raw_ct, "name");
@@ -353,6 +435,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((m = mime_new(on_name, on_structure, &scan)) == NULL ||
 		    (opts = g_mime_parser_options_new()) == NULL)
 			abort();
+		mime_set_part_fn(m, on_part);
 		g_mime_parser_options_set_rfc2047_compliance_mode(opts,
 		    GMIME_RFC_COMPLIANCE_LOOSE);
 		g_mime_parser_options_set_parameter_compliance_mode(opts,
@@ -394,7 +477,27 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	walk(opts, g_mime_message_get_mime_part(msg), 0);
 	g_object_unref(msg);
 
-	if (scan.structure || scan.truncated)
+	if (scan.structure)
+		goto out;
+	if (getenv("FUZZ_MIME_ORACLE_DEBUG") != NULL) {
+		for (i = 0; i < scan.nparts; i++)
+			fprintf(stderr, "scanner part %s %d\n", scan.type[i],
+			    scan.cte[i]);
+		for (i = 0; i < oracle.nparts; i++)
+			fprintf(stderr, "gmime part   %s %d\n", oracle.type[i],
+			    oracle.cte[i]);
+	}
+	if (!scan.parts_over && !oracle.parts_over) {
+		if (scan.nparts != oracle.nparts)
+			abort();
+		for (i = 0; i < scan.nparts; i++)
+			if (scan.cte[i] != oracle.cte[i] ||
+			    (scan.cut[i] ? strncmp(scan.type[i], oracle.type[i],
+			    MIME_TYPE_MAX) : strcmp(scan.type[i],
+			    oracle.type[i])) != 0)
+				abort();
+	}
+	if (scan.truncated)
 		goto out;
 	for (p = 0; p < 2; p++) {
 		qsort(scan.len[p], scan.n[p], sizeof(size_t), cmp_desc);

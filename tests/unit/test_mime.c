@@ -997,3 +997,166 @@ Test(mime, done_when)
 	cr_assert(mime_done(m), "past the closing boundary");
 	mime_free(m);
 }
+
+/* ---- part types and encodings (mime-type, mime-encoding) ------------- */
+
+/*
+ * Parts are collected as "type cte[=value]|": cte is the class number
+ * (enum mime_cte), value the field as written when there is one, "[C]"
+ * after a type cut at MIME_TYPE_MAX.
+ */
+static void
+collect_part(void *arg, const struct mime_part *p)
+{
+	struct out *o = arg;
+	int	k;
+
+	o->count++;
+	k = snprintf(o->s + o->n, OUT_MAX - o->n, "%.*s%s %d%s%.*s|",
+	    (int)p->typelen, p->type, p->type_cut ? "[C]" : "", (int)p->cte,
+	    p->cte_value != NULL ? "=" : "", (int)p->cte_len,
+	    p->cte_value != NULL ? p->cte_value : "");
+	cr_assert(k > 0 && (size_t)k < OUT_MAX - o->n);
+	o->n += (size_t)k;
+}
+
+static void
+ignore_name(void *arg, const char *param, const char *name, size_t len,
+    int trunc)
+{
+	(void)arg;
+	(void)param;
+	(void)name;
+	(void)len;
+	(void)trunc;
+}
+
+#define MP(body)	"Content-Type: multipart/mixed; boundary=b\n\n" body
+
+static const struct msg_row parts[] = {
+	{ "no MIME at all: one text/plain 7bit entity",
+	  "From: a@b.test\n\nhello\n", "text/plain 0|" },
+	{ "no body at all", "From: a@b.test\n", "text/plain 0|" },
+	{ "top level type, case, parameters and comments gone",
+	  "Content-Type: (c) Application / PDF (x); name=a.pdf\n"
+	  "Content-Transfer-Encoding: BASE64 (why)\n\nQUFB\n",
+	  "application/pdf 3=BASE64 (why)|" },
+	{ "every part at every depth, in order",
+	  MP("--b\nContent-Type: text/html\nContent-Transfer-Encoding: "
+	  "quoted-printable\n\nx\n--b\nContent-Type: multipart/alternative; "
+	  "boundary=c\n\n--c\n\ny\n--c\nContent-Type: image/png\n"
+	  "Content-Transfer-Encoding: base64\n\nQUFB\n--c--\n--b--\n"),
+	  "multipart/mixed 0|text/html 4=quoted-printable|"
+	  "multipart/alternative 0|text/plain 0|image/png 3=base64|" },
+	{ "an attached message and its own parts",
+	  MP("--b\nContent-Type: message/rfc822\n\nSubject: in\n"
+	  "Content-Type: application/zip\nContent-Transfer-Encoding: 8bit\n"
+	  "\nzz\n--b--\n"),
+	  "multipart/mixed 0|message/rfc822 0|application/zip 1=8bit|" },
+	{ "digest parts default to message/rfc822",
+	  "Content-Type: multipart/digest; boundary=d\n\n--d\n\nSubject: x\n\n"
+	  "body\n--d--\n",
+	  "multipart/digest 0|message/rfc822 0|text/plain 0|" },
+	{ "unparseable Content-Type: application/octet-stream, as GMime",
+	  "Content-Type: foo\n\nx\n", "application/octet-stream 0|" },
+	{ "RFC 2047 in the type: GMime's decoded reading",
+	  "Content-Type: =?us-ascii?q?image/gif?=\n\nx\n", "image/gif 0|" },
+	{ "encodings as GMime reads them",
+	  MP("--b\nContent-Transfer-Encoding: 7-bit\n\nx\n"
+	  "--b\nContent-Transfer-Encoding: Binary\n\nx\n"
+	  "--b\nContent-Transfer-Encoding: x-uuencode\n\nx\n"
+	  "--b\nContent-Transfer-Encoding: base64x\n\nx\n"
+	  "--b\nContent-Transfer-Encoding:\n  8bit\n\nx\n--b--\n"),
+	  "multipart/mixed 0|text/plain 0=7-bit|text/plain 2=Binary|"
+	  "text/plain 5=x-uuencode|text/plain 5=base64x|text/plain 1=8bit|" },
+	{ "a part header ended by the end of the body is a part",
+	  MP("--b\nContent-Type: image/png\n"), "multipart/mixed 0|image/png 0|" },
+	{ "a boundary and then nothing is none (GMime)",
+	  MP("--b\nContent-Type: image/png\n\nx\n--b\n"),
+	  "multipart/mixed 0|image/png 0|" },
+	{ "an unterminated non-field last line drops the part (GMime)",
+	  MP("--b\nContent-Type: image/png\n\nx\n--b\nX-A: 1\nC"),
+	  "multipart/mixed 0|image/png 0|" },
+	{ "an unterminated continuation keeps it",
+	  MP("--b\nContent-Type: image/png\n\nx\n--b\nX-A: 1\n foo"),
+	  "multipart/mixed 0|image/png 0|text/plain 0|" },
+	{ "a type longer than MIME_TYPE_MAX is cut and says so",
+	  "Content-Type: application/@300:x@\n\nx\n",
+	  "application/@243:x@[C] 0|" },
+	{ "text that looks like a part header in a leaf body is no part",
+	  "Content-Type: text/plain\n\nContent-Type: image/png\n\nx\n",
+	  "text/plain 0|" },
+};
+
+/* ${s} with "@N:c@" replaced by N copies of c. */
+static char *
+expand_reps(const char *s)
+{
+	GString *g = g_string_new(NULL);
+	const char *p;
+	char   *end;
+	unsigned long n;
+
+	for (p = s; *p != '\0'; p++) {
+		if (p[0] == '@' && (n = strtoul(p + 1, &end, 10)) > 0 &&
+		    end[0] == ':' && end[1] != '\0' && end[2] == '@') {
+			while (n-- > 0)
+				g_string_append_c(g, end[1]);
+			p = end + 2;
+			continue;
+		}
+		g_string_append_c(g, *p);
+	}
+	return (g_string_free(g, FALSE));
+}
+
+/* Every row, LF and CRLF, every chunk size: the same parts. */
+Test(mime, part_types_and_encodings)
+{
+	static struct out o;
+	struct mime *m = mime_new(ignore_name, NULL, &o);
+	size_t	i, c, len;
+	char   *msg, *want, *crlf;
+	int	k;
+
+	cr_assert(m != NULL);
+	mime_set_part_fn(m, collect_part);
+	for (i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
+		msg = expand_reps(parts[i].msg);
+		want = expand_reps(parts[i].expect);
+		crlf = to_crlf(msg, &len);
+		for (k = 0; k < 2; k++) {
+			const char *t = k ? crlf : msg;
+			size_t	tl = k ? len : strlen(msg);
+
+			for (c = 1; c <= tl; c++) {
+				out_init(&o);
+				feed(m, t, tl, c);
+				cr_assert_str_eq(o.s, want, "%s (%s, chunk %zu)",
+				    parts[i].what, k ? "CRLF" : "LF", c);
+			}
+		}
+		free(crlf);
+		g_free(msg);
+		g_free(want);
+	}
+	mime_free(m);
+}
+
+/* Without a part callback nothing changes; mime_reset() starts afresh. */
+Test(mime, part_fn_off_and_reset)
+{
+	static struct out o;
+	struct mime *m = mime_new(ignore_name, NULL, &o);
+	const char *msg = "Content-Type: image/png\n\nx\n";
+
+	cr_assert(m != NULL);
+	out_init(&o);
+	feed(m, msg, strlen(msg), 3);
+	cr_expect_eq(o.count, 0);
+	mime_set_part_fn(m, collect_part);
+	feed(m, msg, strlen(msg), 3);
+	feed(m, msg, strlen(msg), 100);
+	cr_expect_str_eq(o.s, "image/png 0|image/png 0|");
+	mime_free(m);
+}
