@@ -5,7 +5,8 @@
  *
  * Interface: addr_strip() finds the address inside an argument (for
  * sender-length), addr_badchars() counts the octets the address-characters
- * rule forbids, addr_list() lists the addresses of a From:, To: or Cc:
+ * rule forbids, addr_domain() finds the domain an MTA routes a recipient
+ * to (mail-relay), addr_list() lists the addresses of a From:, To: or Cc:
  * field (the envelope that milter -t derives from a message).
  *
  * Invariants: input is untrusted and has an explicit length; any octet,
@@ -90,6 +91,54 @@ addr_strip(const char *arg, size_t len, const char **out, size_t *outlen)
 	trim(&s, &e);
 	*out = s;
 	*outlen = (size_t)(e - s);
+}
+
+/**
+ * addr_domain(addr, len, dom, domlen): the domain the envelope address
+ * ${addr} (${len} octets, without "<" ">", as addr_strip() gives it) is
+ * routed to, read as an MTA reads it: a source route ("@a,@b:") is
+ * dropped, and the domain is what follows the last "@" that is neither
+ * inside a quoted string nor escaped by a backslash.  Returns 1 with
+ * ${dom} pointing into ${addr} and ${domlen} set (0 for "user@"), 0 for
+ * an address without a domain (a local one: "postmaster"), -1 for one
+ * without a domain that a bang path or a percent hack ("host!user",
+ * "user%host", outside quotes) may route to another host.
+ */
+int
+addr_domain(const char *addr, size_t len, const char **dom, size_t *domlen)
+{
+	size_t	i, start = 0, at = len;
+	int	quoted = 0, routed = 0;
+
+	/* "@a,@b:user@c" is user@c (RFC 5321 4.1.2, obsolete but read). */
+	if (len > 0 && addr[0] == '@')
+		for (i = 0; i < len; i++)
+			if (addr[i] == ':') {
+				start = i + 1;
+				break;
+			}
+	for (i = start; i < len; i++) {
+		if (addr[i] == '\\' && i + 1 < len) {
+			i++;
+			continue;
+		}
+		if (quoted) {
+			quoted = addr[i] != '"';
+			continue;
+		}
+		if (addr[i] == '"')
+			quoted = 1;
+		else if (addr[i] == '@')
+			at = i;
+		else if (addr[i] == '!' || addr[i] == '%')
+			routed = 1;
+	}
+	if (at < len) {
+		*dom = addr + at + 1;
+		*domlen = len - at - 1;
+		return (1);
+	}
+	return (routed ? -1 : 0);
 }
 
 /**

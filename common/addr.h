@@ -30,6 +30,20 @@ void	addr_strip(const char *arg, size_t len, const char **out, size_t *outlen);
  */
 size_t	addr_badchars(const char *arg, size_t len, unsigned char *first);
 
+/**
+ * addr_domain(addr, len, dom, domlen): the domain the envelope address
+ * ${addr} (${len} octets, without "<" ">", as addr_strip() gives it) is
+ * routed to, read as an MTA reads it: a source route ("@a,@b:") is
+ * dropped, and the domain is what follows the last "@" that is neither
+ * inside a quoted string nor escaped by a backslash.  Returns 1 with
+ * ${dom} pointing into ${addr} and ${domlen} set (0 for "user@"), 0 for
+ * an address without a domain (a local one: "postmaster"), -1 for one
+ * without a domain that a bang path or a percent hack ("host!user",
+ * "user%host", outside quotes) may route to another host.
+ */
+int	addr_domain(const char *addr, size_t len, const char **dom,
+	    size_t *domlen);
+
 /* What addr_list() calls for each address; non-zero stops the list. */
 typedef int addr_list_fn(void *arg, const char *addr, size_t len);
 

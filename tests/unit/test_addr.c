@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
 /*
- * test_addr.c - addr_strip() and addr_badchars() rows.  Inputs carry an
+ * test_addr.c - addr_strip(), addr_badchars() and addr_domain() rows.  Inputs carry an
  * explicit length so that NUL, CR and LF can sit inside them; rows hold
  * their bytes inline (Criterion 2.4 copies parameters to a worker).
  */
@@ -253,4 +253,58 @@ Test(addr, list_stops_and_uses_len)
 	cr_assert_eq(o.n, 5);
 	cr_assert_eq(memcmp(o.text, "a\0b@x", 5), 0);
 	cr_assert_eq(addr_list(NULL, 0, buf, list_collect, &o), 0);
+}
+
+/* addr_domain(): the domain as an MTA routes the address. */
+struct domain_row {
+	char	in[64];
+	size_t	inlen;
+	int	rc;
+	char	dom[64];
+	size_t	domlen;
+};
+
+ParameterizedTestParameters(addr, domain)
+{
+	static struct domain_row rows[] = {
+		{ S("user@example.test"), 1, S("example.test") },
+		{ S("user@Example.TEST."), 1, S("Example.TEST.") },
+		{ S("a@b@example.test"), 1, S("example.test") },
+		{ S("\"a@evil.test\"@example.test"), 1, S("example.test") },
+		{ S("a\\@evil.test@example.test"), 1, S("example.test") },
+		{ S("\"a\\\"@evil.test\"@example.test"), 1, S("example.test") },
+		{ S("@relay.test,@r2.test:user@example.test"), 1,
+		  S("example.test") },
+		{ S("user@[192.0.2.1]"), 1, S("[192.0.2.1]") },
+		{ S("user@"), 1, S("") },
+		{ S("postmaster"), 0, S("") },
+		{ S(""), 0, S("") },
+		{ S("\"a@b\""), 0, S("") },
+		{ S("a\\@b"), 0, S("") },
+		{ S("@relay.test:postmaster"), 0, S("") },
+		{ S("user%evil.test"), -1, S("") },
+		{ S("evil.test!user"), -1, S("") },
+		{ S("\"user%evil.test\""), 0, S("") },
+		/* the length is explicit: a NUL does not end it */
+		{ S("a\0@evil.test"), 1, S("evil.test") },
+	};
+
+	return (cr_make_param_array(struct domain_row, rows,
+	    sizeof(rows) / sizeof(rows[0])));
+}
+
+ParameterizedTest(struct domain_row *row, addr, domain)
+{
+	const char *dom = NULL;
+	size_t	domlen = 99;
+	int	rc;
+
+	rc = addr_domain(row->in, row->inlen, &dom, &domlen);
+	cr_assert_eq(rc, row->rc, "%s: rc %d, want %d", row->in, rc, row->rc);
+	if (rc != 1)
+		return;
+	cr_assert(dom >= row->in && dom + domlen <= row->in + row->inlen);
+	cr_assert_eq(domlen, row->domlen, "%s: %zu octets", row->in, domlen);
+	cr_assert(memcmp(dom, row->dom, domlen) == 0, "%s: %.*s", row->in,
+	    (int)domlen, dom);
 }
