@@ -17,11 +17,17 @@
  * even where (as in the body) another fired first, and the stage gives
  * one reply.
  *
- * Content rules (SPEC 4): header-line-length at each header, the two
- * header-count rules at end of headers, body-line-length,
- * mime-filename-length and mime-structure as the body streams past.  The
- * three length rules and mime-structure fire at most once per message (on
- * the first offender).  What the MIME scanner finds in the top-level
+ * Content rules (SPEC 4): header-line-length at each header; the two
+ * header-count rules, header-length and header-to-count at end of
+ * headers; body-line-length, mime-filename-length, mime-structure,
+ * mime-type and mime-encoding as the body streams past; body-length,
+ * counted as it streams past, at end of message (its value the whole
+ * body's length, whatever the chunks).  The length rules, mime-structure,
+ * mime-type and mime-encoding fire at most once per message (on the first
+ * offender).  The envelope rules: sender-length, address-characters and
+ * sender-address at MAIL, rcpt-count, address-characters and mail-relay
+ * at each RCPT.  A PCRE2 match that runs into its limit fires its rule
+ * (fail closed), and so does a MIME type longer than the scanner holds.  What the MIME scanner finds in the top-level
  * header is held and fired with the first body chunk (or at end of
  * message), so that every MIME finding is logged with stage=body.  Their
  * working objects (hdrcount, the MIME scanner) are taken on first use in
@@ -38,6 +44,7 @@
  * threads; everything here is per connection or read-only (the snapshot),
  * and no non-reentrant libc function is called.
  */
+#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -78,6 +85,9 @@ struct milter_tx {
 	int	mime_used;		/* milter_conn.mime holds this message */
 	int	lb_used;		/* lb is measuring this message */
 	struct linelen_body lb;		/* body-line-length, a few counters */
+	long long hlen;			/* header-length: octets so far */
+	long long nto;			/* header-to-count: To fields so far */
+	unsigned long long blen;	/* body-length: octets so far */
 	/* A name over the limit found in the top-level header, for stage=body. */
 	int	mime_held;
 	size_t	mime_held_len;		/* its full length */
@@ -155,10 +165,11 @@ milter_pool_get_hc(void)
 	return (hc != NULL ? hc : hdrcount_new());
 }
 
-/* A MIME scanner reporting to ${fn}, ${sfn} with ${c}: a kept one (all
- * are made with the same two), or a new one. */
+/* A MIME scanner reporting to ${fn}, ${sfn}, ${pfn} with ${c}: a kept
+ * one (all are made with the same three), or a new one. */
 static struct mime *
-milter_pool_get_mime(mime_name_fn *fn, mime_struct_fn *sfn, void *c)
+milter_pool_get_mime(mime_name_fn *fn, mime_struct_fn *sfn,
+    mime_part_fn *pfn, void *c)
 {
 	struct mime *m = NULL;
 
@@ -166,8 +177,9 @@ milter_pool_get_mime(mime_name_fn *fn, mime_struct_fn *sfn, void *c)
 	if (milter_pool_nmime > 0)
 		m = milter_pool_mime[--milter_pool_nmime];
 	(void)pthread_mutex_unlock(&milter_pool_lock);
-	if (m == NULL)
-		return (mime_new(fn, sfn, c));
+	if (m == NULL && (m = mime_new(fn, sfn, c)) == NULL)
+		return (NULL);
+	mime_set_part_fn(m, pfn);
 	mime_set_arg(m, c);
 	return (m);
 }
@@ -404,7 +416,7 @@ milter_rule_pending(const struct milter_conn *c, enum policy_rule rule)
 	return (milter_rule_active(c, rule) && (c->tx.fired & (1u << rule)) == 0);
 }
 
-/* 1 if either MIME rule can still fire in this message. */
+/* 1 if a MIME rule can still fire in this message. */
 static int
 milter_mime_pending(const struct milter_conn *c)
 {
@@ -412,7 +424,18 @@ milter_mime_pending(const struct milter_conn *c)
 	if (c->tx.mime_used && c->mime != NULL && mime_done(c->mime))
 		return (0);		/* nothing more in this body to find */
 	return (milter_rule_pending(c, POLICY_MIME_FILENAME_LENGTH) ||
-	    milter_rule_pending(c, POLICY_MIME_STRUCTURE));
+	    milter_rule_pending(c, POLICY_MIME_STRUCTURE) ||
+	    milter_rule_pending(c, POLICY_MIME_TYPE) ||
+	    milter_rule_pending(c, POLICY_MIME_ENCODING));
+}
+
+/* 1 if a rule that must read every octet of the body is still pending. */
+static int
+milter_whole_body(const struct milter_conn *c)
+{
+
+	return (milter_rule_pending(c, POLICY_BODY_LINE_LENGTH) ||
+	    milter_rule_pending(c, POLICY_BODY_LENGTH));
 }
 
 /* 1 if ${rule} is on in ${cfg} (for negotiation: exemptions come later). */
@@ -459,6 +482,40 @@ milter_header_len(const struct milter_conn *c, const char *name,
 		first = valuelen;
 	first += namelen + 2;
 	return (first > len ? first : len);
+}
+
+/*
+ * header-length: the octets of the field ${name}:${value} in the message
+ * as the MTA passes it on: the name as passed, the colon, the value (with
+ * SMFIP_HDR_LEADSPC exactly what followed the colon; without it, the one
+ * space the MTA dropped is assumed, as milter_header_len() does), every
+ * line end inside it (LF or CRLF, as the MTA passes a folded field) as
+ * CRLF, and the CRLF that ends the field.
+ */
+static long long
+milter_field_octets(const struct milter_conn *c, size_t namelen,
+    const char *value, size_t valuelen)
+{
+	long long n = (long long)namelen + 1 + 2;
+	size_t	i;
+
+	if ((c->neg & MILTER_NEG_LEADSPC) == 0)
+		n++;
+	for (i = 0; i < valuelen; i++)
+		n += value[i] == '\n' && (i == 0 || value[i - 1] != '\r') ? 2 : 1;
+	return (n);
+}
+
+/* 1 if the field ${name} is To (any case, white space before the colon ignored). */
+static int
+milter_is_to(const char *name, size_t namelen)
+{
+
+	while (namelen > 0 && (name[namelen - 1] == ' ' ||
+	    name[namelen - 1] == '\t'))
+		namelen--;
+	return (namelen == 2 && (name[0] == 'T' || name[0] == 't') &&
+	    (name[1] == 'O' || name[1] == 'o'));
 }
 
 /*
@@ -531,6 +588,108 @@ milter_mime_structure(void *arg, const char *detail)
 	milter_verdict_fire(c, c->v, &ev);
 }
 
+/*
+ * ${rule} (mime-type, sender-address) matched against its patterns the
+ * ${len} octets at ${subject}: fires with the subject in detail on a
+ * match, and also when a match ran into PCRE2's match or depth limit
+ * (fail closed: a pattern that cannot be decided never lets the subject
+ * pass), detail "match limit in pattern N: " and the subject.  ${extra},
+ * if not NULL, is what the subject was cut from (fires whatever the
+ * patterns say): "type longer than 255 octets".  Returns 1 if it fired.
+ */
+static int
+milter_pattern_fire(const struct milter_conn *c, struct verdict *v,
+    enum policy_rule rule, const char *subject, size_t len,
+    const char *extra)
+{
+	char	detail[96 + AUDIT_VALUE_MAX + 1];
+	struct audit_rule ev;
+	size_t	which = 0, n;
+	int	rc = 1;
+
+	if (extra == NULL && (rc = pattern_list_match(c->cfg->rules[rule].re,
+	    subject, len, &which)) == 0)
+		return (0);
+	memset(&ev, 0, sizeof(ev));
+	ev.rule = rule;
+	ev.value = 1;
+	ev.limit = 0;
+	if (rc < 0 || extra != NULL) {
+		/* What the log shows of the subject is kept (200, "..."). */
+		n = rc < 0 ? (size_t)snprintf(detail, 96, "match limit in "
+		    "pattern %zu: ", which + 1) : (size_t)snprintf(detail, 96,
+		    "%s: ", extra);
+		if (n >= 96)
+			n = 95;
+		memcpy(detail + n, subject, len < AUDIT_VALUE_MAX + 1 ? len :
+		    AUDIT_VALUE_MAX + 1);
+		ev.detail = detail;
+		ev.detail_len = n + (len < AUDIT_VALUE_MAX + 1 ? len :
+		    AUDIT_VALUE_MAX + 1);
+	} else {
+		ev.detail = subject;
+		ev.detail_len = len;
+	}
+	milter_verdict_fire(c, v, &ev);
+	return (1);
+}
+
+/* The CONFIG_ENC_* of the scanner's class ${e}. */
+static enum config_encoding
+milter_encoding(enum mime_cte e)
+{
+
+	switch (e) {
+	case MIME_CTE_7BIT:
+		return (CONFIG_ENC_7BIT);
+	case MIME_CTE_8BIT:
+		return (CONFIG_ENC_8BIT);
+	case MIME_CTE_BINARY:
+		return (CONFIG_ENC_BINARY);
+	case MIME_CTE_BASE64:
+		return (CONFIG_ENC_BASE64);
+	case MIME_CTE_QUOTED_PRINTABLE:
+		return (CONFIG_ENC_QUOTED_PRINTABLE);
+	default:
+		return (CONFIG_ENC_OTHERS);
+	}
+}
+
+/*
+ * One MIME entity (the message, each part, at any depth): mime-type on
+ * its type/subtype, mime-encoding on its Content-Transfer-Encoding, each
+ * on the first entity that fires it in the message.  The scanner reports
+ * entities only from the body and end of message (c->v set).
+ */
+static void
+milter_mime_part(void *arg, const struct mime_part *p)
+{
+	struct milter_conn *c = arg;
+	struct audit_rule ev;
+	enum config_encoding e;
+
+	if (c->v == NULL)
+		return;
+	if (milter_rule_pending(c, POLICY_MIME_TYPE) &&
+	    milter_pattern_fire(c, c->v, POLICY_MIME_TYPE, p->type,
+	    p->typelen, p->type_cut ? "type longer than 255 octets" : NULL))
+		c->tx.fired |= 1u << POLICY_MIME_TYPE;
+	e = milter_encoding(p->cte);
+	if (milter_rule_pending(c, POLICY_MIME_ENCODING) &&
+	    (c->cfg->rules[POLICY_MIME_ENCODING].encodings &
+	    CONFIG_ENC_BIT(e)) != 0) {
+		memset(&ev, 0, sizeof(ev));
+		ev.rule = POLICY_MIME_ENCODING;
+		ev.value = 1;
+		ev.limit = 0;
+		/* The value as written; "7bit" where the field is absent. */
+		ev.detail = p->cte_value != NULL ? p->cte_value : "7bit";
+		ev.detail_len = p->cte_value != NULL ? p->cte_len : 4;
+		c->tx.fired |= 1u << POLICY_MIME_ENCODING;
+		milter_verdict_fire(c, c->v, &ev);
+	}
+}
+
 /* Fire what the MIME scanner found in the top-level header, for stage=body. */
 static void
 milter_mime_held(struct milter_conn *c, struct verdict *v)
@@ -567,7 +726,7 @@ milter_mime(struct milter_conn *c)
 
 	if (c->mime == NULL)
 		c->mime = milter_pool_get_mime(milter_mime_name,
-		    milter_mime_structure, c);
+		    milter_mime_structure, milter_mime_part, c);
 	if (c->mime != NULL)
 		c->tx.mime_used = 1;
 	return (c->mime);
@@ -631,9 +790,9 @@ milter_dkim_unsigned(void *arg, const char *name, unsigned occurrences,
  * connect when no client is exempt from everything (exemption is the one
  * decision at connect), none for each header (header rules decide at end
  * of headers), none for end of headers when no header rule is on, none
- * for body chunks when body-line-length reads the whole body anyway or
- * the MTA cannot skip the rest (body rules then decide at end of
- * message); otherwise SMFIS_SKIP ends the body once no rule can fire.
+ * for body chunks when body-line-length or body-length reads the whole
+ * body anyway or the MTA cannot skip the rest (body rules then decide at
+ * end of message); otherwise SMFIS_SKIP ends the body once no rule can fire.
  * libmilter offers every no-reply step even to an MTA without them and
  * answers "continue" for us there: the same verdicts, only slower.
  * Macros: "i" where a log line may need the queue id (MAIL, RCPT, end of
@@ -645,18 +804,24 @@ milter_neg_plan(const struct config *cfg, unsigned long f0, unsigned long f1,
     struct milter_neg *n)
 {
 	unsigned long want = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NR_HDR;
-	int	hdrs = 1, eoh = 1, body = 1, lines = 1, conn = 0;
+	int	hdrs = 1, eoh = 1, body = 1, lines = 1, mime = 1, conn = 0;
 
 	memset(n, 0, sizeof(*n));
 	if (cfg != NULL) {
 		eoh = milter_rule_on(cfg, POLICY_HEADER_LINE_LENGTH) ||
 		    milter_rule_on(cfg, POLICY_DUPLICATE_HEADER) ||
-		    milter_rule_on(cfg, POLICY_DKIM_UNSIGNED_DUPLICATE);
-		hdrs = eoh || milter_rule_on(cfg, POLICY_MIME_FILENAME_LENGTH) ||
-		    milter_rule_on(cfg, POLICY_MIME_STRUCTURE);
-		lines = milter_rule_on(cfg, POLICY_BODY_LINE_LENGTH);
-		body = lines || milter_rule_on(cfg, POLICY_MIME_FILENAME_LENGTH) ||
-		    milter_rule_on(cfg, POLICY_MIME_STRUCTURE);
+		    milter_rule_on(cfg, POLICY_DKIM_UNSIGNED_DUPLICATE) ||
+		    milter_rule_on(cfg, POLICY_HEADER_LENGTH) ||
+		    milter_rule_on(cfg, POLICY_HEADER_TO_COUNT);
+		mime = milter_rule_on(cfg, POLICY_MIME_FILENAME_LENGTH) ||
+		    milter_rule_on(cfg, POLICY_MIME_STRUCTURE) ||
+		    milter_rule_on(cfg, POLICY_MIME_TYPE) ||
+		    milter_rule_on(cfg, POLICY_MIME_ENCODING);
+		hdrs = eoh || mime;
+		/* Rules that read every octet of the body. */
+		lines = milter_rule_on(cfg, POLICY_BODY_LINE_LENGTH) ||
+		    milter_rule_on(cfg, POLICY_BODY_LENGTH);
+		body = lines || mime;
 		conn = cfg->exempt.n == 0;
 	}
 	if (!hdrs)
@@ -893,7 +1058,7 @@ milter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *hostaddr)
 	return (milter_connect_answer(neg, SMFIS_CONTINUE));
 }
 
-/** milter_envfrom(ctx, argv): MAIL FROM: start a transaction; sender-length, address-characters. */
+/** milter_envfrom(ctx, argv): MAIL FROM: start a transaction; sender-length, address-characters, sender-address. */
 sfsistat
 milter_envfrom(SMFICTX *ctx, char **argv)
 {
@@ -925,10 +1090,44 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 		milter_verdict_fire(c, &v, &ev);
 	}
 	milter_check_chars(c, &v, arg, NULL, 0);
+	/* The null sender is matched as the empty string. */
+	if (milter_rule_active(c, POLICY_SENDER_ADDRESS))
+		(void)milter_pattern_fire(c, &v, POLICY_SENDER_ADDRESS,
+		    c->tx.from, c->tx.from_len, NULL);
 	return (milter_verdict_finish(ctx, c, &v));
 }
 
-/** milter_envrcpt(ctx, argv): RCPT TO: rcpt-count, address-characters. */
+/*
+ * mail-relay: the recipient ${rcpt}'s domain (addr_domain()) is not one
+ * of `domains`: fires with the domain in detail.  A recipient without a
+ * domain is local and passes, unless a bang path or percent hack in it
+ * may route it elsewhere: then it fires with the address in detail.
+ */
+static void
+milter_check_relay(const struct milter_conn *c, struct verdict *v,
+    const char *rcpt, size_t rcpt_len)
+{
+	struct audit_rule ev;
+	const char *dom = NULL;
+	size_t	domlen = 0;
+	int	rc;
+
+	if ((rc = addr_domain(rcpt, rcpt_len, &dom, &domlen)) == 0 ||
+	    (rc > 0 && config_domain_listed(&c->cfg->rules[POLICY_MAIL_RELAY],
+	    dom, domlen)))
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.rule = POLICY_MAIL_RELAY;
+	ev.value = 1;
+	ev.limit = 0;
+	ev.rcpt = rcpt;
+	ev.rcpt_len = rcpt_len;
+	ev.detail = rc > 0 ? dom : rcpt;
+	ev.detail_len = rc > 0 ? domlen : rcpt_len;
+	milter_verdict_fire(c, v, &ev);
+}
+
+/** milter_envrcpt(ctx, argv): RCPT TO: rcpt-count, address-characters, mail-relay. */
 sfsistat
 milter_envrcpt(SMFICTX *ctx, char **argv)
 {
@@ -963,6 +1162,8 @@ milter_envrcpt(SMFICTX *ctx, char **argv)
 		milter_verdict_fire(c, &v, &ev);
 	}
 	milter_check_chars(c, &v, arg, rcpt, rcpt_len);
+	if (milter_rule_active(c, POLICY_MAIL_RELAY))
+		milter_check_relay(c, &v, rcpt, rcpt_len);
 	ret = milter_verdict_finish(ctx, c, &v);
 	/* Only recipients we let through count towards rcpt-count. */
 	if (ret == SMFIS_CONTINUE)
@@ -1005,6 +1206,11 @@ milter_header(SMFICTX *ctx, char *name, char *value)
 		    sizeof(c->tx.hll_name), name, namelen);
 		c->tx.fired |= 1u << POLICY_HEADER_LINE_LENGTH;
 	}
+	if (milter_rule_active(c, POLICY_HEADER_LENGTH))
+		c->tx.hlen += milter_field_octets(c, namelen, value, valuelen);
+	if (milter_rule_active(c, POLICY_HEADER_TO_COUNT) &&
+	    milter_is_to(name, namelen))
+		c->tx.nto++;
 	if (milter_rule_active(c, POLICY_DUPLICATE_HEADER) ||
 	    milter_rule_active(c, POLICY_DKIM_UNSIGNED_DUPLICATE)) {
 		if (c->hc == NULL && (c->hc = milter_pool_get_hc()) == NULL)
@@ -1078,7 +1284,31 @@ milter_header_rules(SMFICTX *ctx, struct milter_conn *c)
 	return (milter_verdict_finish(ctx, c, &v));
 }
 
-/** milter_eoh(ctx): end of headers: header-line-length, duplicate-header, dkim-unsigned-duplicate. */
+/* header-length and header-to-count on the whole header, in table order. */
+static void
+milter_eoh_totals(const struct milter_conn *c, struct verdict *v)
+{
+	struct audit_rule ev;
+
+	if (milter_rule_active(c, POLICY_HEADER_LENGTH) &&
+	    c->tx.hlen > c->cfg->rules[POLICY_HEADER_LENGTH].limit) {
+		memset(&ev, 0, sizeof(ev));
+		ev.rule = POLICY_HEADER_LENGTH;
+		ev.value = c->tx.hlen;
+		ev.limit = c->cfg->rules[POLICY_HEADER_LENGTH].limit;
+		milter_verdict_fire(c, v, &ev);
+	}
+	if (milter_rule_active(c, POLICY_HEADER_TO_COUNT) &&
+	    c->tx.nto > c->cfg->rules[POLICY_HEADER_TO_COUNT].limit) {
+		memset(&ev, 0, sizeof(ev));
+		ev.rule = POLICY_HEADER_TO_COUNT;
+		ev.value = c->tx.nto;
+		ev.limit = c->cfg->rules[POLICY_HEADER_TO_COUNT].limit;
+		milter_verdict_fire(c, v, &ev);
+	}
+}
+
+/** milter_eoh(ctx): end of headers: header-line-length, header-length, header-to-count, duplicate-header, dkim-unsigned-duplicate. */
 sfsistat
 milter_eoh(SMFICTX *ctx)
 {
@@ -1102,6 +1332,7 @@ milter_eoh(SMFICTX *ctx)
 	if ((ret = milter_header_rules(ctx, c)) != SMFIS_CONTINUE)
 		return (milter_answer(c, ret, MILTER_NEG_NR_EOH));
 	milter_verdict_init(c, &v, "eoh");
+	milter_eoh_totals(c, &v);
 	if (c->tx.hc_overflow) {
 		milter_eoh_overflow(c, &v, POLICY_DUPLICATE_HEADER);
 		milter_eoh_overflow(c, &v, POLICY_DKIM_UNSIGNED_DUPLICATE);
@@ -1133,7 +1364,7 @@ milter_eoh(SMFICTX *ctx)
 	    MILTER_NEG_NR_EOH));
 }
 
-/** milter_body(ctx, buf, len): a body chunk: body-line-length, mime-filename-length, mime-structure; SMFIS_SKIP once none can fire. */
+/** milter_body(ctx, buf, len): a body chunk: body-line-length, body-length (counted), the MIME rules; SMFIS_SKIP once none can fire. */
 sfsistat
 milter_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 {
@@ -1149,6 +1380,9 @@ milter_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 	if (c->tx.qid[0] == '\0')
 		milter_tx_qid(ctx, &c->tx);
 	milter_verdict_init(c, &v, "body");
+	/* body-length: counted here, decided at end of message. */
+	if (milter_rule_active(c, POLICY_BODY_LENGTH))
+		c->tx.blen += len;
 	if (milter_rule_pending(c, POLICY_BODY_LINE_LENGTH)) {
 		if (!c->tx.lb_used) {
 			linelen_body_init(&c->tx.lb, (unsigned long long)
@@ -1170,21 +1404,43 @@ milter_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 	ret = milter_verdict_finish(ctx, c, &v);
 	/* Nothing more to find in this body: the MTA may keep the rest. */
 	if (ret == SMFIS_CONTINUE && (c->neg & MILTER_NEG_SKIP) != 0 &&
-	    !milter_rule_pending(c, POLICY_BODY_LINE_LENGTH) &&
-	    !milter_mime_pending(c))
+	    !milter_whole_body(c) && !milter_mime_pending(c))
 		ret = SMFIS_SKIP;
 	return (milter_answer(c, ret, MILTER_NEG_NR_BODY));
 }
 
+/*
+ * body-length, at end of message: the octets of the whole body as the
+ * MTA passed it (chunk boundaries do not matter), logged as stage=body.
+ */
+static void
+milter_check_body_length(const struct milter_conn *c, struct verdict *v)
+{
+	struct audit_rule ev;
+
+	if (!milter_rule_active(c, POLICY_BODY_LENGTH) ||
+	    c->tx.blen <= (unsigned long long)
+	    c->cfg->rules[POLICY_BODY_LENGTH].limit)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.rule = POLICY_BODY_LENGTH;
+	ev.value = c->tx.blen > (unsigned long long)LLONG_MAX ? LLONG_MAX :
+	    (long long)c->tx.blen;
+	ev.limit = c->cfg->rules[POLICY_BODY_LENGTH].limit;
+	milter_verdict_fire(c, v, &ev);
+}
+
 /**
- * milter_eom(ctx): end of message: an unterminated last body line and the
- * end of the MIME structure (logged as stage=body); end the transaction.
+ * milter_eom(ctx): end of message: an unterminated last body line, the
+ * end of the MIME structure and body-length (logged as stage=body); end
+ * the transaction.
  */
 sfsistat
 milter_eom(SMFICTX *ctx)
 {
 	struct milter_conn *c;
 	struct verdict v;
+	struct mime *m;
 	sfsistat ret;
 
 	if ((c = milter_getconn(ctx)) == NULL)
@@ -1205,7 +1461,18 @@ milter_eom(SMFICTX *ctx)
 		c->v = &v;
 		mime_end(c->mime);
 		c->v = NULL;
+	} else if (!c->tx.mime_used && milter_mime_pending(c) &&
+	    (milter_rule_active(c, POLICY_MIME_TYPE) ||
+	    milter_rule_active(c, POLICY_MIME_ENCODING))) {
+		/* No header and no body reached the scanner: the message is
+		 * still one text/plain 7bit entity. */
+		if ((m = milter_mime(c)) == NULL)
+			return (milter_fail(ctx, c, "eom", "out of memory"));
+		c->v = &v;
+		mime_end(m);
+		c->v = NULL;
 	}
+	milter_check_body_length(c, &v);
 	ret = milter_verdict_finish(ctx, c, &v);
 	if (ret == SMFIS_CONTINUE)
 		counters_verdict(COUNTERS_ACCEPT);

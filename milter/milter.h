@@ -57,24 +57,25 @@ sfsistat milter_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 /** milter_connect(ctx, hostname, hostaddr): start a connection: snapshot, client, exemptions. */
 sfsistat milter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *hostaddr);
 
-/** milter_envfrom(ctx, argv): MAIL FROM: start a transaction; sender-length, address-characters. */
+/** milter_envfrom(ctx, argv): MAIL FROM: start a transaction; sender-length, address-characters, sender-address. */
 sfsistat milter_envfrom(SMFICTX *ctx, char **argv);
 
-/** milter_envrcpt(ctx, argv): RCPT TO: rcpt-count, address-characters. */
+/** milter_envrcpt(ctx, argv): RCPT TO: rcpt-count, address-characters, mail-relay. */
 sfsistat milter_envrcpt(SMFICTX *ctx, char **argv);
 
 /** milter_header(ctx, name, value): one top-level header field: header-line-length; fed to the counters and the MIME scanner. */
 sfsistat milter_header(SMFICTX *ctx, char *name, char *value);
 
-/** milter_eoh(ctx): end of headers: duplicate-header, dkim-unsigned-duplicate. */
+/** milter_eoh(ctx): end of headers: header-line-length, header-length, header-to-count, duplicate-header, dkim-unsigned-duplicate. */
 sfsistat milter_eoh(SMFICTX *ctx);
 
-/** milter_body(ctx, buf, len): a body chunk: body-line-length, mime-filename-length; SMFIS_SKIP once neither can fire. */
+/** milter_body(ctx, buf, len): a body chunk: body-line-length, body-length (counted), the MIME rules; SMFIS_SKIP once none can fire. */
 sfsistat milter_body(SMFICTX *ctx, unsigned char *buf, size_t len);
 
 /**
- * milter_eom(ctx): end of message: an unterminated last body line and the
- * end of the MIME structure (logged as stage=body); end the transaction.
+ * milter_eom(ctx): end of message: an unterminated last body line, the
+ * end of the MIME structure and body-length (logged as stage=body); end
+ * the transaction.
  */
 sfsistat milter_eom(SMFICTX *ctx);
 

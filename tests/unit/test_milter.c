@@ -311,6 +311,95 @@ static const struct row rows[] = {
 	  "stage=mail " CLIENT " from=<" LONG200 ">\n"
 	  P "NOQUEUE: rule=address-characters action=reject value=1 "
 	  "limit=0 stage=mail " CLIENT " from=<" LONG200 "> detail=\"`\"\n" },
+	/* sender-address (SPEC 4.2): PCRE2 on the sender without <>. */
+	{ "sender-address matches: refused at MAIL",
+	  "rule sender-address { patterns = { '^x@', '@evil\\.test$' } "
+	  "action = reject }\n", SMFIS_CONTINUE,
+	  "<a@Evil.TEST>", 0, NULL, SMFIS_REJECT, 0, NULL, 0,
+	  "550 5.7.1 Message refused by policy (sender-address)",
+	  P "NOQUEUE: rule=sender-address action=reject value=1 limit=0 "
+	  "stage=mail " CLIENT " from=<a@Evil.TEST> detail=\"a@Evil.TEST\"\n" },
+	{ "sender-address: a dot is a dot, single-quoted",
+	  "rule sender-address { patterns = { '@evil\\.test$' } "
+	  "action = reject }\n", SMFIS_CONTINUE,
+	  "<a@evilxtest>", 0, NULL, SMFIS_CONTINUE, 1, NULL, SMFIS_CONTINUE,
+	  NULL, "" },
+	{ "sender-address: the null sender is the empty string",
+	  "rule sender-address { patterns = { '^$' } action = tempfail }\n",
+	  SMFIS_CONTINUE, "<>", 0, NULL, SMFIS_TEMPFAIL, 0, NULL, 0,
+	  "451 4.7.1 Message refused by policy (sender-address)",
+	  P "NOQUEUE: rule=sender-address action=tempfail value=1 limit=0 "
+	  "stage=mail " CLIENT " from=<> detail=\"\"\n" },
+	{ "sender-address: the match limit fails closed",
+	  "rule sender-address { patterns = { 'zz', '^(a+)+$' } "
+	  "action = reject }\n", SMFIS_CONTINUE,
+	  "<aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab>", 0, NULL,
+	  SMFIS_REJECT, 0, NULL, 0,
+	  "550 5.7.1 Message refused by policy (sender-address)",
+	  P "NOQUEUE: rule=sender-address action=reject value=1 limit=0 "
+	  "stage=mail " CLIENT " from=<aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab> "
+	  "detail=\"match limit in pattern 2: "
+	  "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaab\"\n" },
+	{ "sender-address monitor: logged, nothing refused",
+	  "mode = monitor\nrule sender-address { patterns = { 'evil' } "
+	  "action = drop-connection }\n", SMFIS_CONTINUE,
+	  "<a@evil.test>", 0, NULL, SMFIS_CONTINUE, 1, NULL, SMFIS_CONTINUE,
+	  NULL,
+	  P "NOQUEUE: rule=sender-address action=drop-connection value=1 "
+	  "limit=0 stage=mail " CLIENT " from=<a@evil.test> mode=monitor "
+	  "detail=\"a@evil.test\"\n" },
+	{ "sender-address, client exempt from the rule",
+	  "rule sender-address { patterns = { 'evil' } action = reject "
+	  "exempt-clients = { \"192.0.2.0/24\" } }\n", SMFIS_CONTINUE,
+	  "<a@evil.test>", 0, NULL, SMFIS_CONTINUE, 1, NULL, SMFIS_CONTINUE,
+	  NULL, "" },
+	/* mail-relay (SPEC 4.2): each RCPT's domain against domains. */
+	{ "mail-relay: a domain not listed is refused at RCPT",
+	  "rule mail-relay { domains = { \"d.test\", \".example.test\" } "
+	  "action = reject }\n", SMFIS_CONTINUE,
+	  "<a@d.test>", 0, NULL, SMFIS_CONTINUE, 2, "<u@other.test>",
+	  SMFIS_REJECT, "550 5.7.1 Message refused by policy (mail-relay)",
+	  P "QID1: rule=mail-relay action=reject value=1 limit=0 stage=rcpt "
+	  CLIENT " from=<a@d.test> rcpt=<u@other.test> detail=\"other.test\"\n" },
+	{ "mail-relay: subdomains, case and a trailing dot pass",
+	  "rule mail-relay { domains = { \"d.test\", \".example.test\" } "
+	  "action = reject }\n", SMFIS_CONTINUE,
+	  "<a@d.test>", 0, NULL, SMFIS_CONTINUE, 2, "<u@A.Example.TEST.>",
+	  SMFIS_CONTINUE, NULL, "" },
+	{ "mail-relay: a local recipient without a domain passes",
+	  "rule mail-relay { domains = { \"example.test\" } "
+	  "action = reject }\n", SMFIS_CONTINUE,
+	  "<a@d.test>", 0, NULL, SMFIS_CONTINUE, 1, "<Postmaster>",
+	  SMFIS_CONTINUE, NULL, "" },
+	{ "mail-relay: the domain after a quoted @",
+	  "rule mail-relay { domains = { \"d.test\" } action = reject }\n",
+	  SMFIS_CONTINUE, "<a@d.test>", 0, NULL, SMFIS_CONTINUE, 1,
+	  "<\"u@d.test\"@evil.test>", SMFIS_REJECT,
+	  "550 5.7.1 Message refused by policy (mail-relay)",
+	  P "QID1: rule=mail-relay action=reject value=1 limit=0 stage=rcpt "
+	  CLIENT " from=<a@d.test> rcpt=<\\x22u@d.test\\x22@evil.test> "
+	  "detail=\"evil.test\"\n" },
+	{ "mail-relay: a percent hack without a domain fires",
+	  "rule mail-relay { domains = { \"d.test\" } action = tempfail }\n",
+	  SMFIS_CONTINUE, "<a@d.test>", 0, NULL, SMFIS_CONTINUE, 1,
+	  "<u%evil.test>", SMFIS_TEMPFAIL,
+	  "451 4.7.1 Message refused by policy (mail-relay)",
+	  P "QID1: rule=mail-relay action=tempfail value=1 limit=0 stage=rcpt "
+	  CLIENT " from=<a@d.test> rcpt=<u%evil.test> detail=\"u%evil.test\"\n" },
+	{ "mail-relay, action log: the recipient passes",
+	  "rule mail-relay { domains = { \"d.test\" } action = log }\n",
+	  SMFIS_CONTINUE, "<a@d.test>", 0, NULL, SMFIS_CONTINUE, 1,
+	  "<u@other.test>", SMFIS_CONTINUE, NULL,
+	  P "QID1: rule=mail-relay action=log value=1 limit=0 stage=rcpt "
+	  CLIENT " from=<a@d.test> rcpt=<u@other.test> detail=\"other.test\"\n" },
+	{ "mail-relay, asa drops", "profile = asa\n"
+	  "rule mail-relay { domains = { \"d.test\" } action = drop-connection }\n",
+	  SMFIS_CONTINUE, "<a@d.test>", 0, NULL, SMFIS_CONTINUE, 1,
+	  "<u@other.test>", SMFIS_TEMPFAIL,
+	  "421 4.7.0 Message refused by policy (mail-relay)",
+	  P "QID1: rule=mail-relay action=drop-connection value=1 limit=0 "
+	  "stage=rcpt " CLIENT " from=<a@d.test> rcpt=<u@other.test> "
+	  "detail=\"other.test\"\n" },
 };
 
 #define NROWS	(sizeof(rows) / sizeof(rows[0]))
@@ -959,6 +1048,192 @@ static const struct crow crows[] = {
 	  STD_HDRS({ NULL }),
 	  { "Content-Disposition: attachment; filename=\"@300:a@\"\r\n" },
 	  "", NULL, "" },
+	/* header-length: From 18 + To 17 octets, CRLFs included. */
+	{ "header-length 35 at limit 35 passes",
+	  "rule header-length { limit = 35 action = reject }\n", 0, 0,
+	  STD_HDRS({ NULL }), { "hi\r\n" }, "", NULL, "" },
+	{ "header-length 35 over 34 refused at end of headers",
+	  "rule header-length { limit = 34 action = reject }\n", 0, 0,
+	  STD_HDRS({ NULL }), { "hi\r\n" }, "eoh=reject",
+	  "550 5.7.1 Message refused by policy (header-length)",
+	  P "QID1: rule=header-length action=reject value=35 limit=34 "
+	  "stage=eoh " QCLIENT "\n" },
+	{ "header-length: a folded field's LF counts as CRLF",
+	  "rule header-length { limit = 46 action = reject }\n", 0, 0,
+	  STD_HDRS({ "X-F", " a\n b" }), { "hi\r\n" }, "eoh=reject",
+	  "550 5.7.1 Message refused by policy (header-length)",
+	  P "QID1: rule=header-length action=reject value=47 limit=46 "
+	  "stage=eoh " QCLIENT "\n" },
+	{ "header-length: ... and CRLF as CRLF",
+	  "rule header-length { limit = 46 action = reject }\n", 0, 0,
+	  STD_HDRS({ "X-F", " a\r\n b" }), { "hi\r\n" }, "eoh=reject",
+	  "550 5.7.1 Message refused by policy (header-length)",
+	  P "QID1: rule=header-length action=reject value=47 limit=46 "
+	  "stage=eoh " QCLIENT "\n" },
+	{ "header-length without SMFIP_HDR_LEADSPC: one space assumed",
+	  "rule header-length { limit = 34 action = reject }\n", 1, 0,
+	  { { "From", "<a@d.test>" }, { "To", "<u1@d.test>" } }, { "hi\r\n" },
+	  "eoh=reject", "550 5.7.1 Message refused by policy (header-length)",
+	  P "QID1: rule=header-length action=reject value=35 limit=34 "
+	  "stage=eoh " QCLIENT "\n" },
+	{ "header-length in a big header, asa drops",
+	  "profile = asa\nrule header-length { limit = 65536 "
+	  "action = drop-connection }\n", 0, 0,
+	  STD_HDRS({ "X-A", " @33000:a@" }, { "X-B", " @33000:b@" }),
+	  { "hi\r\n" }, "eoh=tempfail",
+	  "421 4.7.0 Message refused by policy (header-line-length)",
+	  P "QID1: rule=header-line-length action=drop-connection "
+	  "value=33005 limit=998 stage=header " QCLIENT " header=X-A\n" },
+	{ "header-length alone in a big header",
+	  "rule header-line-length { action = none }\n"
+	  "rule header-length { limit = 65536 action = reject }\n", 0, 0,
+	  STD_HDRS({ "X-A", " @33000:a@" }, { "X-B", " @33000:b@" }),
+	  { "hi\r\n" }, "eoh=reject",
+	  "550 5.7.1 Message refused by policy (header-length)",
+	  P "QID1: rule=header-length action=reject value=66049 limit=65536 "
+	  "stage=eoh " QCLIENT "\n" },
+	{ "header-length monitor", "mode = monitor\n"
+	  "rule header-length { limit = 34 action = reject }\n", 0, 0,
+	  STD_HDRS({ NULL }), { "hi\r\n" }, "", NULL,
+	  P "QID1: rule=header-length action=reject value=35 limit=34 "
+	  "stage=eoh " QCLIENT " mode=monitor\n" },
+	/* header-to-count: To fields, not names in values. */
+	{ "header-to-count: three To fields over 2",
+	  "rule header-to-count { limit = 2 action = reject }\n"
+	  "rule duplicate-header { action = none }\n", 0, 0,
+	  { { "To", " <u1@d.test>" }, { "to ", " <u2@d.test>" },
+	    { "Resent-To", " <u3@d.test>" }, { "X-Note", " To: <u4@d.test>" },
+	    { "TO", " <u5@d.test>" } }, { "hi\r\n" }, "eoh=reject",
+	  "550 5.7.1 Message refused by policy (header-to-count)",
+	  P "QID1: rule=header-to-count action=reject value=3 limit=2 "
+	  "stage=eoh " QCLIENT "\n" },
+	{ "header-to-count: three To fields at limit 3 pass",
+	  "rule header-to-count { limit = 3 action = reject }\n"
+	  "rule duplicate-header { action = none }\n", 0, 0,
+	  { { "To", " <u1@d.test>" }, { "to ", " <u2@d.test>" },
+	    { "TO", " <u5@d.test>" } }, { "hi\r\n" }, "", NULL, "" },
+	{ "header-to-count default limit 1, action log: two To",
+	  "rule header-to-count { action = log }\n", 0, 0,
+	  STD_HDRS({ "To", " <u2@d.test>" }), { "hi\r\n" }, "eoh=reject",
+	  "550 5.7.1 Message refused by policy (duplicate-header)",
+	  P "QID1: rule=header-to-count action=log value=2 limit=1 "
+	  "stage=eoh " QCLIENT "\n"
+	  P "QID1: rule=duplicate-header action=reject value=2 limit=1 "
+	  "stage=eoh " QCLIENT " header=to\n" },
+	/* body-length: every octet as passed, decided at end of message. */
+	{ "body-length 1002 over 1001, split anywhere",
+	  "rule body-length { limit = 1001 action = reject }\n", 0, 0,
+	  STD_HDRS({ NULL }), { "@499:x@", "\r\n@499:y@\r", "\n" }, "eom=reject",
+	  "550 5.7.1 Message refused by policy (body-length)",
+	  P "QID1: rule=body-length action=reject value=1002 limit=1001 "
+	  "stage=body " QCLIENT "\n" },
+	{ "body-length 1002 over 1001, one chunk",
+	  "rule body-length { limit = 1001 action = reject }\n", 0, 0,
+	  STD_HDRS({ NULL }), { "@499:x@\r\n@499:y@\r\n" }, "eom=reject",
+	  "550 5.7.1 Message refused by policy (body-length)",
+	  P "QID1: rule=body-length action=reject value=1002 limit=1001 "
+	  "stage=body " QCLIENT "\n" },
+	{ "body-length 1002 at limit 1002 passes",
+	  "rule body-length { limit = 1002 action = reject }\n", 0, 0,
+	  STD_HDRS({ NULL }), { "@499:x@\r\n", "@499:y@\r\n" }, "", NULL, "" },
+	{ "body-length alone: the whole body is read, no SKIP",
+	  "rule body-line-length { action = none }\n"
+	  "rule mime-filename-length { action = none }\n"
+	  "rule mime-structure { action = none }\n"
+	  "rule body-length { limit = 10 action = tempfail }\n", 0, 0,
+	  STD_HDRS({ NULL }), { "12345", "678901" }, "eom=tempfail",
+	  "451 4.7.1 Message refused by policy (body-length)",
+	  P "QID1: rule=body-length action=tempfail value=11 limit=10 "
+	  "stage=body " QCLIENT "\n" },
+	{ "body-length log, with body-line-length: both logged once",
+	  "rule body-length { limit = 10 action = log }\n", 0, 0,
+	  STD_HDRS({ NULL }), { "@1000:x@\r\n", "more\r\n" }, "", NULL,
+	  P "QID1: rule=body-line-length action=log value=1000 limit=998 "
+	  "stage=body " QCLIENT "\n"
+	  P "QID1: rule=body-length action=log value=1008 limit=10 "
+	  "stage=body " QCLIENT "\n" },
+	/* mime-type: each part's type/subtype against the patterns. */
+	{ "mime-type: an attachment's type matches",
+	  "rule mime-type { patterns = { '^image/', "
+	  "'^application/(octet-stream|x-msdownload)$' } action = reject }\n",
+	  0, 0, MP_HDRS, MP_BODY(" filename=a.exe"), "b1=reject",
+	  "550 5.7.1 Message refused by policy (mime-type)",
+	  P "QID1: rule=mime-type action=reject value=1 limit=0 stage=body "
+	  QCLIENT " detail=\"application/octet-stream\"\n" },
+	{ "mime-type: no part matches",
+	  "rule mime-type { patterns = { '^image/', '^text/html$' } "
+	  "action = reject }\n", 0, 0, MP_HDRS, MP_BODY(" filename=a.exe"),
+	  "", NULL, "" },
+	{ "mime-type: the top level, lower case, no body",
+	  "rule mime-type { patterns = { '^text/html$' } action = reject }\n",
+	  0, 0, { { "From", " <a@d.test>" },
+	  { "Content-Type", " Text/HTML; charset=us-ascii" } }, { NULL },
+	  "eom=reject", "550 5.7.1 Message refused by policy (mime-type)",
+	  P "QID1: rule=mime-type action=reject value=1 limit=0 stage=body "
+	  QCLIENT " detail=\"text/html\"\n" },
+	{ "mime-type: a message without Content-Type is text/plain",
+	  "rule mime-type { patterns = { '^text/plain$' } action = log }\n",
+	  0, 0, STD_HDRS({ NULL }), { "hi\r\n" }, "", NULL,
+	  P "QID1: rule=mime-type action=log value=1 limit=0 stage=body "
+	  QCLIENT " detail=\"text/plain\"\n" },
+	{ "mime-type: the match limit fails closed",
+	  "rule mime-type { patterns = { '^text/(a+)+$' } action = reject }\n",
+	  0, 0, { { "From", " <a@d.test>" },
+	  { "Content-Type", " text/@40:a@b" } }, { "hi\r\n" }, "b1=reject",
+	  "550 5.7.1 Message refused by policy (mime-type)",
+	  P "QID1: rule=mime-type action=reject value=1 limit=0 stage=body "
+	  QCLIENT " detail=\"match limit in pattern 1: text/@40:a@b\"\n" },
+	{ "mime-type: a type longer than the scanner holds fails closed",
+	  "rule mime-type { patterns = { '^image/' } action = reject }\n",
+	  0, 0, { { "From", " <a@d.test>" },
+	  { "Content-Type", " application/@300:x@" } }, { "hi\r\n" },
+	  "b1=reject", "550 5.7.1 Message refused by policy (mime-type)",
+	  P "QID1: rule=mime-type action=reject value=1 limit=0 stage=body "
+	  QCLIENT " detail=\"type longer than 255 octets: application/"
+	  "@159:x@...\"\n" },
+	{ "mime-type monitor: logged, delivered",
+	  "mode = monitor\nrule mime-type { patterns = { 'octet' } "
+	  "action = reject }\n", 0, 0, MP_HDRS, MP_BODY(" filename=a.exe"),
+	  "", NULL,
+	  P "QID1: rule=mime-type action=reject value=1 limit=0 stage=body "
+	  QCLIENT " mode=monitor detail=\"application/octet-stream\"\n" },
+	/* mime-encoding: each part's Content-Transfer-Encoding. */
+	{ "mime-encoding: base64 listed, any case",
+	  "rule mime-encoding { encodings = { \"base64\" } action = reject }\n",
+	  0, 0, { { "From", " <a@d.test>" },
+	  { "Content-Type", " application/pdf" },
+	  { "Content-Transfer-Encoding", " BASE64" } }, { "QUFB\r\n" },
+	  "b1=reject", "550 5.7.1 Message refused by policy (mime-encoding)",
+	  P "QID1: rule=mime-encoding action=reject value=1 limit=0 "
+	  "stage=body " QCLIENT " detail=\"BASE64\"\n" },
+	{ "mime-encoding: no field is 7bit",
+	  "rule mime-encoding { encodings = { \"7bit\" } action = log }\n",
+	  0, 0, STD_HDRS({ NULL }), { "hi\r\n" }, "", NULL,
+	  P "QID1: rule=mime-encoding action=log value=1 limit=0 "
+	  "stage=body " QCLIENT " detail=\"7bit\"\n" },
+	{ "mime-encoding: others, in a part, escaped",
+	  "rule mime-encoding { encodings = { \"others\" } action = reject }\n",
+	  0, 0, MP_HDRS,
+	  { "--=b1\r\nContent-Transfer-Encoding: x-\"uu\"\r\n\r\nx\r\n--=b1--\r\n" },
+	  "b1=reject", "550 5.7.1 Message refused by policy (mime-encoding)",
+	  P "QID1: rule=mime-encoding action=reject value=1 limit=0 "
+	  "stage=body " QCLIENT " detail=\"x-\\x22uu\\x22\"\n" },
+	{ "mime-encoding: base64 not listed passes",
+	  "rule mime-encoding { encodings = { \"quoted-printable\", \"8bit\" } "
+	  "action = reject }\n", 0, 0, { { "From", " <a@d.test>" },
+	  { "Content-Transfer-Encoding", " base64" } }, { "QUFB\r\n" }, "",
+	  NULL, "" },
+	{ "mime-type and mime-encoding on one part: both logged",
+	  "rule mime-type { patterns = { 'pdf' } action = tempfail }\n"
+	  "rule mime-encoding { encodings = { \"base64\" } action = reject }\n",
+	  0, 0, { { "From", " <a@d.test>" },
+	  { "Content-Type", " application/pdf" },
+	  { "Content-Transfer-Encoding", " base64" } }, { "QUFB\r\n" },
+	  "b1=reject", "550 5.7.1 Message refused by policy (mime-encoding)",
+	  P "QID1: rule=mime-type action=tempfail value=1 limit=0 "
+	  "stage=body " QCLIENT " detail=\"application/pdf\"\n"
+	  P "QID1: rule=mime-encoding action=reject value=1 limit=0 "
+	  "stage=body " QCLIENT " detail=\"base64\"\n" },
 };
 
 #define NCROWS	(sizeof(crows) / sizeof(crows[0]))
@@ -1206,6 +1481,12 @@ Test(milter, content_reset_between_messages)
  * no-reply steps (ext), and with those libmilter offers (nr).
  */
 #define NR_STD	(SMFIP_NR_CONN | SMFIP_NR_HDR)
+#define ALL_OFF	"rule header-line-length { action = none }\n" \
+	"rule body-line-length { action = none }\n" \
+	"rule mime-filename-length { action = none }\n" \
+	"rule duplicate-header { action = none }\n" \
+	"rule dkim-unsigned-duplicate { action = none }\n" \
+	"rule mime-structure { action = none }\n"
 Test(milter, negotiate_content_steps)
 {
 	static const struct {
@@ -1265,6 +1546,33 @@ Test(milter, negotiate_content_steps)
 		  "rule dkim-unsigned-duplicate { action = none }\n",
 		  0, SMFIP_HDR_LEADSPC | SMFIP_SKIP,
 		  NR_STD | SMFIP_NR_EOH | SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+		/* The ASA's optional criteria (issue 19), each alone:
+		 * body-length reads every body, as body-line-length. */
+		{ ALL_OFF "rule body-length { action = log }\n",
+		  SMFIP_NOHDRS, SMFIP_SKIP,
+		  NR_STD | SMFIP_NR_EOH | SMFIP_NR_BODY },
+		/* header-length and header-to-count decide at end of
+		 * headers and want no body. */
+		{ ALL_OFF "rule header-length { action = reject }\n",
+		  SMFIP_NOBODY, SMFIP_HDR_LEADSPC | SMFIP_SKIP,
+		  NR_STD | SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+		{ ALL_OFF "rule header-to-count { action = reject }\n",
+		  SMFIP_NOBODY, SMFIP_HDR_LEADSPC | SMFIP_SKIP,
+		  NR_STD | SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+		/* The MIME rules need the top-level header and the body,
+		 * and SKIP ends the body once nothing can fire. */
+		{ ALL_OFF "rule mime-type { patterns = { 'x' } action = reject }\n",
+		  0, SMFIP_HDR_LEADSPC | SMFIP_SKIP,
+		  NR_STD | SMFIP_NR_EOH | SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+		{ ALL_OFF "rule mime-encoding { encodings = { \"base64\" } "
+		  "action = reject }\n",
+		  0, SMFIP_HDR_LEADSPC | SMFIP_SKIP,
+		  NR_STD | SMFIP_NR_EOH | SMFIP_HDR_LEADSPC | SMFIP_SKIP },
+		/* The envelope rules need no content at all. */
+		{ ALL_OFF "rule sender-address { patterns = { 'x' } action = reject }\n"
+		  "rule mail-relay { domains = { \"d.test\" } action = reject }\n",
+		  SMFIP_NOHDRS | SMFIP_NOEOH | SMFIP_NOBODY | SMFIP_NODATA,
+		  SMFIP_SKIP, NR_STD | SMFIP_NR_EOH | SMFIP_SKIP },
 		/* A client exempt from everything is accepted at connect,
 		 * which must be answered then. */
 		{ "exempt-clients = { \"192.0.2.0/24\" }\n", 0,
