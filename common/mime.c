@@ -935,7 +935,9 @@ field_done(struct mime *m, const char *name, size_t nlen, char *v,
 			m->encoded = ce == GMIME_CONTENT_ENCODING_BASE64 ||
 			    ce == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
 			    ce == GMIME_CONTENT_ENCODING_UUENCODE;
-			part_cte(m, ce, v);
+			/* A client decodes by the object's reading: the
+			 * unfolded value (a CR in it is no white space). */
+			part_cte(m, g_mime_content_encoding_from_string(v), v);
 		}
 	}
 }

@@ -65,9 +65,10 @@ enum mime_cte {
  * a Content-Type (message/rfc822 in a multipart/digest),
  * application/octet-stream for one GMime cannot parse.  ${type_cut}: it
  * was longer than MIME_TYPE_MAX and is cut there.  ${cte}: the class of
- * the first Content-Transfer-Encoding (g_mime_content_encoding_from_string():
- * case-insensitive, "7-bit" and "8-bit" too, white space or a comment
- * after the word allowed; x-uuencode and anything else is other).
+ * the first Content-Transfer-Encoding, unfolded, as GMime's part decodes
+ * by it (g_mime_content_encoding_from_string(): case-insensitive, "7-bit"
+ * and "8-bit" too, white space or a comment after the word allowed;
+ * x-uuencode and anything else is other).
  * ${cte_value}: that value unfolded, white space at both ends removed,
  * ${cte_len} octets (cut at MIME_CTE_MAX: ${cte_cut}), NULL when the
  * block has none.

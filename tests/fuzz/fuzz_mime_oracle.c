@@ -30,8 +30,9 @@
  * The part callback is held against GMime's tree the same way: the
  * scanner's list of (type/subtype, encoding) must be GMime's, entity by
  * entity in the order of the message (each object's content type, lower
- * case, and the class g_mime_content_encoding_from_string() gives its
- * first Content-Transfer-Encoding, 7bit when it has none), unless the
+ * case, and the encoding a leaf part is decoded with, or for a multipart
+ * or message part the class g_mime_content_encoding_from_string() gives
+ * its first Content-Transfer-Encoding; 7bit without one), unless the
  * scanner said it could not read the structure.  A type the scanner cut
  * (longer than MIME_TYPE_MAX) must be a prefix of GMime's.
  *
@@ -125,13 +126,18 @@ on_part(void *arg, const struct mime_part *p)
 	add_part(s, p->type, p->typelen, p->type_cut, (int)p->cte);
 }
 
-/* The class of ${v} (NULL: no field), as mime.h's enum mime_cte. */
+/* The class of ${o}'s encoding (${v}: its first field, NULL: none), as mime.h's enum mime_cte. */
 static int
-cte_class(const char *v)
+cte_class(GMimeObject *o, const char *v)
 {
+	GMimeContentEncoding e;
+
 	if (v == NULL)
 		return (MIME_CTE_7BIT);
-	switch (g_mime_content_encoding_from_string(v)) {
+	/* A leaf part: the encoding it is decoded with. */
+	e = GMIME_IS_PART(o) ? g_mime_part_get_content_encoding((GMimePart *)o) :
+	    g_mime_content_encoding_from_string(v);
+	switch (e) {
 	case GMIME_CONTENT_ENCODING_7BIT:
 		return (MIME_CTE_7BIT);
 	case GMIME_CONTENT_ENCODING_8BIT:
@@ -389,7 +395,7 @@ walk(GMimeParserOptions *opts, GMimeObject *o, int depth)
 	    g_mime_content_type_get_media_subtype(ct) : "");
 	type = g_ascii_strdown(raw, -1);
 	add_part(&oracle, type, strlen(type), strlen(type) > MIME_TYPE_MAX,
-	    cte_class(cte));
+	    cte_class(o, cte));
 	g_free(raw);
 	g_free(type);
 	if ((ct = g_mime_object_get_content_type(o)) != NULL)
