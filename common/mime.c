@@ -1623,8 +1623,11 @@ mime_end(struct mime *m)
 	keep = m->state != S_HEADERS || m->blines > 0;
 	/* An unterminated last line; a CR at the very end is its terminator. */
 	if (m->llen > 0 || m->lcr) {
-		if (m->state == S_HEADERS && m->llen > 0)
+		/* A CR no LF follows is in the line for GMime. */
+		if (m->state == S_HEADERS && m->llen > 0 && !m->lcr)
 			keep = !m->lname && !(m->blines == 0 && m->lblank);
+		else if (m->state == S_HEADERS)
+			keep = 1;
 		m->lcr = 0;
 		line_end(m);
 	}
