@@ -83,6 +83,45 @@ Test(counters, stats_milter_shape)
 	free(s);
 }
 
+/* The optional criteria (issue 19): with a limit "gt N", without none. */
+Test(counters, stats_milter_criteria)
+{
+	char   *s;
+
+	counters_match(POLICY_HEADER_LENGTH, POLICY_REJECT, 0);
+	counters_match(POLICY_MIME_TYPE, POLICY_REJECT, 0);
+	counters_match(POLICY_MIME_TYPE, POLICY_REJECT, 1);
+	counters_match(POLICY_MAIL_RELAY, POLICY_LOG, 0);
+	s = render("rule rcpt-count { action = none }\n"
+	    "rule sender-length { action = none }\n"
+	    "rule address-characters { action = none }\n"
+	    "rule header-line-length { action = none }\n"
+	    "rule body-line-length { action = none }\n"
+	    "rule mime-filename-length { action = none }\n"
+	    "rule duplicate-header { action = none }\n"
+	    "rule dkim-unsigned-duplicate { action = none }\n"
+	    "rule mime-structure { action = none }\n"
+	    "rule header-length { action = reject }\n"
+	    "rule header-to-count { limit = 3 action = tempfail }\n"
+	    "rule mime-type { patterns = { 'x' } action = reject log = no }\n"
+	    "rule mime-encoding { encodings = { \"base64\" } "
+	    "action = drop-connection }\n"
+	    "rule sender-address { patterns = { 'x' } action = reject }\n"
+	    "rule mail-relay { domains = { \"d.test\" } action = log }\n",
+	    COUNTERS_MILTER, 0);
+	cr_assert_str_eq(s,
+	    "Inspect: esmtp esmtp-inspect-milter, profile standard, mode enforce\n"
+	    "match header length gt 65536  reject log, packet 1\n"
+	    "match header to-fields count gt 3  tempfail log, packet 0\n"
+	    "match MIME filetype regex  reject, packet 2\n"
+	    "match MIME encoding  drop-connection log, packet 0\n"
+	    "match sender-address regex  reject log, packet 0\n"
+	    "match mail-relay  log, packet 1\n"
+	    "messages accept 0, reject 0, tempfail 0, drop 0, error 0\n"
+	    "reloads ok 0, error 0\n");
+	free(s);
+}
+
 Test(counters, stats_shim_shape)
 {
 	char   *s;
