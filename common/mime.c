@@ -52,7 +52,8 @@
  * MIME_BOUNDARY_WSP octets of white space after a boundary line (still
  * acted on), Content-Type, Content-Disposition or Content-Transfer-Encoding
  * twice in one header block, a Content-Type longer than MIME_FIELD_MAX,
- * nesting past MIME_MAX_DEPTH, an encoded message/ part (any subtype,
+ * nesting past MIME_MAX_DEPTH, a part header the body ends inside a line
+ * of, an encoded message/ part (any subtype,
  * as SPEC 4.1 says; only the four above are read as messages), a field with
  * more than MIME_OPEN_WORDS "=?" after its last "?=" (GMime's RFC 2047
  * reader is quadratic on those: such a field is not given to it), a
@@ -182,9 +183,6 @@ struct mime {
 	size_t	ltn;			/* the line's last octets, but at the top */
 	int	lws;			/* white space at consecutive probe points */
 	int	lwsmax;			/* the most of them in this line */
-	int	lname;			/* part headers: the line is all field-name
-					   octets (no ':', no space or control) */
-	int	lblank;			/* ... all space and tab */
 	unsigned char ltb[LINE_KEEP];
 
 	/* The current header field, and scratch for raw parameter text. */
@@ -1324,10 +1322,6 @@ put(struct mime *m, const unsigned char *s, size_t n)
 		}
 	}
 	if (m->state == S_HEADERS) {
-		for (k = 0; k < n && (m->lname || m->lblank); k++) {
-			m->lname &= s[k] > 32 && s[k] != ':' && s[k] != 127;
-			m->lblank &= is_wsp(s[k]);
-		}
 		k = MIME_FIELD_MAX - m->flen < n ? MIME_FIELD_MAX - m->flen : n;
 		memcpy(m->fbuf + m->flen, s, k);
 		m->flen += k;
@@ -1455,7 +1449,6 @@ line_end(struct mime *m)
 	m->llen = 0;
 	m->ltn = 0;
 	m->lws = m->lwsmax = 0;
-	m->lname = m->lblank = 1;
 	m->ltail = 1;
 }
 
@@ -1523,7 +1516,6 @@ mime_reset(struct mime *m)
 	m->lcr = 0;
 	m->ltn = 0;
 	m->lws = m->lwsmax = 0;
-	m->lname = m->lblank = 1;
 	m->ltail = 1;
 	m->bgen = 0;
 	block_reset(m, 0);
@@ -1614,20 +1606,21 @@ mime_end(struct mime *m)
 		return;
 	/*
 	 * A part whose header block the body ends: GMime makes no part of
-	 * it when the block is empty (a boundary line, then nothing), when
-	 * its unterminated last line is a field name cut short (only octets
-	 * a name may hold: GMime's header reader is still in the name at the
-	 * end of its input), or when that line is its first and blank.
+	 * an empty one (a boundary line, then nothing) and one of whole
+	 * lines; whether it makes one of a header cut inside a line depends
+	 * on what the cut leaves in its header reader (a name cut short, a
+	 * blank continuation of a line that is no field, ...).  The MTAs
+	 * end every body with a line end, so that is never real mail: a
+	 * structure cause, and the part is reported (fail closed).
 	 */
 	gen = m->bgen;
 	keep = m->state != S_HEADERS || m->blines > 0;
 	/* An unterminated last line; a CR at the very end is its terminator. */
 	if (m->llen > 0 || m->lcr) {
-		/* A CR no LF follows is in the line for GMime. */
-		if (m->state == S_HEADERS && m->llen > 0 && !m->lcr)
-			keep = !m->lname && !(m->blines == 0 && m->lblank);
-		else if (m->state == S_HEADERS)
+		if (m->state == S_HEADERS) {
+			structure(m, "a part header cut by the end of the body");
 			keep = 1;
+		}
 		m->lcr = 0;
 		line_end(m);
 	}
