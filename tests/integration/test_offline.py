@@ -164,6 +164,25 @@ def test_offline_same_as_postfix_monitor(ctx):
     same_as_postfix(ctx, "profile = standard\nmode = monitor\n", fixtures())
 
 
+# The ASA's optional criteria (issue 19), each at log so that every
+# message is delivered and every line compared, values included.
+CRITERIA_LOG = """profile = standard
+rule header-length { limit = 100 action = log }
+rule header-to-count { limit = 0 action = log }
+rule body-length { limit = 100 action = log }
+rule mime-type { patterns = { '^(image|application)/', '^message/', '^multipart/' }
+                 action = log }
+rule mime-encoding { encodings = { "base64", "quoted-printable", "8bit", "others" }
+                     action = log }
+rule sender-address { patterns = { '@example\\.test$' } action = log }
+rule mail-relay { domains = { "example.test" } action = log }
+"""
+
+
+def test_offline_same_as_postfix_criteria(ctx):
+    same_as_postfix(ctx, CRITERIA_LOG, fixtures())
+
+
 def test_offline_same_as_postfix_exempt(ctx):
     """The client of -a decides exemptions as the real one does: globally
     (event=exempt at connect, its id TEST in -t) and per rule."""
