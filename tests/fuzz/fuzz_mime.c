@@ -5,7 +5,8 @@
  * mime_header() as Postfix passes them, the rest is the body.  The body is
  * scanned twice, once in a single chunk and once in small chunks whose
  * sizes come from the input itself; the two runs must report the same
- * names, and every name must be valid UTF-8 of the length reported.
+ * names and the same part types and encodings, and every name must be
+ * valid UTF-8 of the length reported.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -49,6 +50,29 @@ collect(void *arg, const char *param, const char *name, size_t len, int trunc)
 	o->s[o->n++] = '|';
 }
 
+/* Each part's type and encoding, in the same stream as the names. */
+static void
+collect_part(void *arg, const struct mime_part *p)
+{
+	struct out *o = arg;
+	size_t	need = p->typelen + p->cte_len + 8;
+
+	if (p->typelen > MIME_TYPE_MAX || p->cte_len > MIME_CTE_MAX)
+		abort();
+	o->count++;
+	if (o->n + need > OUT_MAX)
+		return;
+	memcpy(o->s + o->n, p->type, p->typelen);
+	o->n += p->typelen;
+	o->s[o->n++] = p->type_cut ? 'C' : ' ';
+	o->s[o->n++] = (char)('0' + p->cte);
+	if (p->cte_value != NULL) {
+		memcpy(o->s + o->n, p->cte_value, p->cte_len);
+		o->n += p->cte_len;
+	}
+	o->s[o->n++] = '|';
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -61,8 +85,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	memcpy(msg, data, size);
 	for (r = 0; r < 2; r++) {
-		if (m[r] == NULL && (m[r] = mime_new(collect, NULL, &out[r])) == NULL)
-			abort();
+		if (m[r] == NULL) {
+			if ((m[r] = mime_new(collect, NULL, &out[r])) == NULL)
+				abort();
+			mime_set_part_fn(m[r], collect_part);
+		}
 		out[r].n = 0;
 		out[r].count = 0;
 		mime_reset(m[r]);
