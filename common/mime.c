@@ -35,7 +35,8 @@
  * - Part headers end at an empty line or a boundary line only.  A line
  *   that is not a header field does not end them (GMime reads on; Postfix
  *   would not, but inserts no empty line into attachments either), it is
- *   skipped with its continuation lines.
+ *   skipped with its continuation lines, and it is a structure cause
+ *   (GMime loses the field after it when it ends at its buffer's end).
  * - A header field value is unfolded by removing every CR and LF, and
  *   ends at its first NUL, as in GMime; for the names a second reading
  *   with each NUL as a space is reported too, the longer one counting.
@@ -52,8 +53,9 @@
  * MIME_BOUNDARY_WSP octets of white space after a boundary line (still
  * acted on), Content-Type, Content-Disposition or Content-Transfer-Encoding
  * twice in one header block, a Content-Type longer than MIME_FIELD_MAX,
- * nesting past MIME_MAX_DEPTH, a part header the body ends inside a line
- * of, an encoded message/ part (any subtype,
+ * nesting past MIME_MAX_DEPTH, a line that is no field in a part header,
+ * a part header cut by the end of the body inside a line, an encoded
+ * message/ part (any subtype,
  * as SPEC 4.1 says; only the four above are read as messages), a field with
  * more than MIME_OPEN_WORDS "=?" after its last "?=" (GMime's RFC 2047
  * reader is quadratic on those: such a field is not given to it), a
@@ -1021,7 +1023,13 @@ field_finish(struct mime *m)
 		m->fbuf[m->flen] = '\0';
 		field_value(m, m->fbuf, nlen, m->fbuf + colon + 1,
 		    m->flen - colon - 1, m->ftrunc);
-	}
+	} else
+		/*
+		 * Postfix ends part headers there, GMime skips the line, and
+		 * loses the field after it when the line ends at its read
+		 * buffer's end (the fuzz oracle): no one reading.
+		 */
+		structure(m, "a line that is no header field in a part header");
 	m->flen = 0;
 	m->ftrunc = 0;
 }
@@ -1606,7 +1614,7 @@ mime_end(struct mime *m)
 		return;
 	/*
 	 * A part whose header block the body ends: GMime makes no part of
-	 * an empty one (a boundary line, then nothing) and one of whole
+	 * an empty one (a boundary line, then nothing), but one of whole
 	 * lines; whether it makes one of a header cut inside a line depends
 	 * on what the cut leaves in its header reader (a name cut short, a
 	 * blank continuation of a line that is no field, ...).  The MTAs

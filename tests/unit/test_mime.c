@@ -562,6 +562,19 @@ check_structure(const char *what, const char *msg, const char *expect)
 #define SP40	"                                        "
 
 static const struct msg_row structures[] = {
+	{ "a line that is no header field in a part header (issue 19)",
+	  "Content-Type: multipart/mixed; boundary=w\n\n"
+	  "--w\nnot a field\nContent-Disposition: attachment; filename=a\n\n"
+	  "--w--\n",
+	  "!a line that is no header field in a part header|filename=a|" },
+	{ "... a continuation line with no field before it too",
+	  "Content-Type: multipart/mixed; boundary=w\n\n"
+	  "--w\n  lost\nContent-Type: image/png\n\n--w--\n",
+	  "!a line that is no header field in a part header|" },
+	{ "folded fields are fields",
+	  "Content-Type: multipart/mixed; boundary=w\n\n"
+	  "--w\nContent-Disposition: attachment;\n\tfilename=a\nX-A: 1\n 2\n\n"
+	  "--w--\n", "filename=a|" },
 	{ "a boundary of 70 octets is fine",
 	  "Content-Type: multipart/mixed; boundary=\"" B70 "\"\n\n"
 	  "--" B70 "\nContent-Disposition: attachment; filename=a\n\n--" B70 "--\n",
