@@ -131,10 +131,12 @@ $(SHIM_BIN): $(BUILD)/shim/main.o $(BUILD)/libshim.a $(BUILD)/libcommon.a
 	$(CC) $(LDFLAGS) -o $@ $(BUILD)/shim/main.o $(BUILD)/libshim.a \
 		$(BUILD)/libcommon.a $(EVENT_LIBS) $(LDLIBS)
 
-# The ASA translator (SPEC 10): pure common/asaconf.c, no library of its
-# own, so only what it uses of libcommon.a is linked.
+# The ASA translator (SPEC 10): common/asaconf.c and, to check each
+# pattern as the loader will, PCRE2 (pattern.c); only what it uses of
+# libcommon.a is linked.
 $(ASA2CONF_BIN): $(BUILD)/asa2conf/main.o $(BUILD)/libcommon.a
-	$(CC) $(LDFLAGS) -o $@ $(BUILD)/asa2conf/main.o $(BUILD)/libcommon.a
+	$(CC) $(LDFLAGS) -o $@ $(BUILD)/asa2conf/main.o $(BUILD)/libcommon.a \
+		$(shell pkg-config --libs libpcre2-8)
 
 # The milter callbacks, driven through a test double of milter/mfwrap.c.
 $(BUILD)/tests/test_milter: tests/unit/test_milter.c tests/unit/mfwrap_stub.c \

@@ -33,6 +33,7 @@
 
 #include "asaconf.h"
 #include "cidr.h"
+#include "pattern.h"
 #include "policy.h"
 
 #define MAXW		64	/* words of a line looked at */
@@ -950,7 +951,7 @@ static void
 match_regex(struct ctx *c, const struct doc *d, size_t i,
     const struct words *ws, int at, int not, int r, const struct act *a)
 {
-	char	text[ASACONF_MAX_LINE + 1];
+	char	text[ASACONF_MAX_LINE + 1], perr[256];
 	const char *why;
 	struct words rw;
 	struct buf pat = { 0 };
@@ -961,6 +962,16 @@ match_regex(struct ctx *c, const struct doc *d, size_t i,
 	if (kw(ws, at, "class")) {
 		untr(c, d, i, "a regex class: esmtp-inspect takes the patterns "
 		    "one by one; write each as its own match line");
+		return;
+	}
+	/*
+	 * Patterns are compiled caseless; the ASA may compare with case, so
+	 * a negation would match less than on the ASA: a weaker policy.
+	 */
+	if (not) {
+		untr(c, d, i, "\"match not\" on a regex: esmtp-inspect "
+		    "compiles patterns without regard to case, so the "
+		    "negation could match less than on the ASA");
 		return;
 	}
 	if (ws->n != at + 1) {
@@ -980,14 +991,25 @@ match_regex(struct ctx *c, const struct doc *d, size_t i,
 		untr(c, d, i, "its regex %s is not translated", ws->w[at]);
 		return;
 	}
-	/* match not: true where the pattern finds nothing. */
-	if (not)
-		buf_add(&pat, "^(?!.*(?:%s))", p);
-	else
-		buf_add(&pat, "%s", p);
+	buf_add(&pat, "%s", p);
 	free(p);
 	if (pat.nomem) {
 		c->nomem = 1;
+		free(pat.s);
+		return;
+	}
+	/* What the loader refuses is not translated (config.c, pattern.c). */
+	if (pat.len > PATTERN_LEN_MAX) {
+		untr(c, &c->in, (size_t)ri, "the regex is longer than %d "
+		    "octets once written for PCRE2", PATTERN_LEN_MAX);
+		untr(c, d, i, "its regex %s is not translated", ws->w[at]);
+		free(pat.s);
+		return;
+	}
+	if (pattern_check(pat.s, perr, sizeof(perr)) != 0) {
+		untr(c, &c->in, (size_t)ri, "PCRE2 refuses the regex: %s",
+		    perr);
+		untr(c, d, i, "its regex %s is not translated", ws->w[at]);
 		free(pat.s);
 		return;
 	}
@@ -1183,17 +1205,36 @@ match_line(struct ctx *c, const struct doc *cd, size_t ci,
 	free(a.text.s);
 }
 
-/* A domain as mail-relay takes it: letters, digits, "-" and ".". */
+/*
+ * A domain as the loader's mail-relay takes it (config.c parse_domain):
+ * labels of letters, digits and "-", no "-" at either end of a label, at
+ * most 63 octets a label and 253 in all, after an optional leading "."
+ * (the domain and its subdomains).
+ */
 static int
 domain_ok(const char *s)
 {
-	size_t	i;
+	size_t	label = 0, n;
+	const char *p = s;
 
-	for (i = 0; s[i] != '\0'; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '-' &&
-		    s[i] != '.')
+	if (*p == '.')
+		p++;
+	n = strlen(p);
+	if (n == 0 || n > 253)
+		return (0);
+	for (; *p != '\0'; p++) {
+		if (*p == '.') {
+			if (label == 0 || p[-1] == '-')
+				return (0);
+			label = 0;
+		} else if (isalnum((unsigned char)*p) ||
+		    (*p == '-' && label > 0)) {
+			if (++label > 63)
+				return (0);
+		} else
 			return (0);
-	return (i > 0 && i <= 253);
+	}
+	return (label > 0 && p[-1] != '-');
 }
 
 /* The `parameters` sub-mode of the map at line ${p}. */
@@ -1450,25 +1491,98 @@ acl_addr(const struct words *ws, int *i, char *out, size_t len, int *any)
 	return (-1);
 }
 
-/* A port operator at word *i (if any): 0 if it cannot carry port 25. */
+/* A port of an access-list entry: "smtp" or a number into *v; 0 if not. */
 static int
-acl_port(const struct words *ws, int *i)
+acl_portnum(const char *w, long long *v)
+{
+	if (strcasecmp(w, "smtp") == 0) {
+		*v = 25;
+		return (1);
+	}
+	return (number(w, v) && *v <= 65535);
+}
+
+/*
+ * A port operator at word *i (if any), *i past it: 1 if the ports it
+ * names include 25 (or there is none), 0 if they cannot, -1 if that is
+ * not known (an object-group of ports, a port name other than smtp in a
+ * comparison, a malformed operator).  ${given}: there was an operator.
+ */
+static int
+acl_port(const struct words *ws, int *i, int *given)
 {
 	long long a, b;
-	int	smtp = 1;
+	int	r;
 
+	*given = 1;
 	if (kw(ws, *i, "eq") && *i + 1 < ws->n) {
-		smtp = kw(ws, *i + 1, "smtp") || strcmp(ws->w[*i + 1], "25") == 0;
+		/* a port name other than smtp is not 25 */
+		r = acl_portnum(ws->w[*i + 1], &a) ? a == 25 : 0;
+		*i += 2;
+	} else if (kw(ws, *i, "neq") && *i + 1 < ws->n) {
+		r = acl_portnum(ws->w[*i + 1], &a) ? a != 25 :
+		    strcasecmp(ws->w[*i + 1], "smtp") != 0;
+		*i += 2;
+	} else if ((kw(ws, *i, "lt") || kw(ws, *i, "gt")) && *i + 1 < ws->n) {
+		if (!acl_portnum(ws->w[*i + 1], &a))
+			r = -1;
+		else
+			r = kw(ws, *i, "lt") ? 25 < a : 25 > a;
 		*i += 2;
 	} else if (kw(ws, *i, "range") && *i + 2 < ws->n) {
-		if (number(ws->w[*i + 1], &a) && number(ws->w[*i + 2], &b))
-			smtp = a <= 25 && b >= 25;
+		if (!acl_portnum(ws->w[*i + 1], &a) ||
+		    !acl_portnum(ws->w[*i + 2], &b))
+			r = -1;
+		else
+			r = a <= 25 && b >= 25;
 		*i += 3;
-	} else if ((kw(ws, *i, "lt") || kw(ws, *i, "gt") ||
-	    kw(ws, *i, "neq") || kw(ws, *i, "object-group")) &&
-	    *i + 1 < ws->n)
-		*i += 2;			/* may carry it: kept */
-	return (smtp);
+	} else if (kw(ws, *i, "object-group") && *i + 1 < ws->n) {
+		r = -1;				/* its ports are elsewhere */
+		*i += 2;
+	} else if (kw(ws, *i, "eq") || kw(ws, *i, "neq") || kw(ws, *i, "lt") ||
+	    kw(ws, *i, "gt") || kw(ws, *i, "range") ||
+	    kw(ws, *i, "object-group")) {
+		r = -1;				/* an operator cut short */
+		*i = ws->n;
+	} else {
+		*given = 0;
+		r = 1;
+	}
+	return (r);
+}
+
+/*
+ * The words after the destination of an access-list entry, from word
+ * ${i}: 0 when they change nothing (log options), 1 for inactive (the
+ * entry does nothing), -1 with ${why} otherwise (time-range, unknown).
+ */
+static int
+acl_tail(const struct words *ws, int i, const char **why)
+{
+	*why = NULL;
+	for (; i < ws->n; i++) {
+		if (kw(ws, i, "inactive"))
+			return (1);
+		if (kw(ws, i, "time-range")) {
+			*why = "a time-range entry: exempt only part of the "
+			    "time on the ASA, always in exempt-clients";
+			return (-1);
+		}
+		if (kw(ws, i, "log") || kw(ws, i, "disable") ||
+		    kw(ws, i, "default") || kw(ws, i, "interval") ||
+		    kw(ws, i, "emergencies") || kw(ws, i, "alerts") ||
+		    kw(ws, i, "critical") || kw(ws, i, "errors") ||
+		    kw(ws, i, "warnings") || kw(ws, i, "notifications") ||
+		    kw(ws, i, "informational") || kw(ws, i, "debugging"))
+			continue;
+		if (isdigit((unsigned char)ws->w[i][0]) && i > 0 &&
+		    (kw(ws, i - 1, "log") || kw(ws, i - 1, "interval")))
+			continue;		/* a log level or interval */
+		*why = "words after the destination esmtp-inspect does not "
+		    "know";
+		return (-1);
+	}
+	return (0);
 }
 
 static void
@@ -1499,8 +1613,9 @@ exempt_acl(struct ctx *c, const char *name, const struct doc *d, size_t at)
 {
 	struct words ws;
 	char	src[80], dst[80];
+	const char *why;
 	size_t	i;
-	int	k, found = 0, sany, dany, rs, rd, any;
+	int	k, found = 0, sany, dany, rs, rd, any, sport, dport, t;
 
 	for (i = 0; i < c->in.n; i++) {
 		if (c->in.v[i].parent != -1 ||
@@ -1517,6 +1632,8 @@ exempt_acl(struct ctx *c, const char *name, const struct doc *d, size_t at)
 			continue;
 		src[0] = dst[0] = '\0';
 		sany = 3;
+		sport = 0;
+		dport = 1;
 		if (kw(&ws, k, "standard")) {
 			k++;
 			if (kw(&ws, k, "permit")) {
@@ -1538,12 +1655,33 @@ exempt_acl(struct ctx *c, const char *name, const struct doc *d, size_t at)
 			else {
 				k += 2;
 				rs = acl_addr(&ws, &k, src, sizeof(src), &sany);
-				if (rs == 1)
-					(void)acl_port(&ws, &k);
+				if (rs == 1 && acl_port(&ws, &k, &sport) != 1)
+					sport = 1;	/* any operator */
 				rd = rs == 1 ? acl_addr(&ws, &k, dst,
 				    sizeof(dst), &dany) : rs;
-				if (rd == 1 && !acl_port(&ws, &k))
+				if (rd == 1 && (dport = acl_port(&ws, &k,
+				    &any)) == 0)
 					continue;	/* another service */
+				if (rd == 1 && sport) {
+					untr(c, &c->in, i, "a source-port "
+					    "filter: exempt-clients would "
+					    "exempt every port of the client");
+					continue;
+				}
+				if (rd == 1 && dport < 0) {
+					untr(c, &c->in, i, "ports esmtp-inspect "
+					    "cannot tell include 25 or not "
+					    "(object-group, a port name)");
+					continue;
+				}
+			}
+			if (rs == 1 && rd == 1) {
+				if ((t = acl_tail(&ws, k, &why)) > 0)
+					continue;	/* inactive: nothing */
+				if (t < 0) {
+					untr(c, &c->in, i, "%s", why);
+					continue;
+				}
 			}
 		}
 		if (rs == -2) {
