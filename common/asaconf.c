@@ -42,7 +42,8 @@
 #define REGEX_NEST	32	/* parentheses of one ASA regex */
 #define SHOW_MAX	200	/* octets of an input line quoted in a comment */
 #define MAX_STATEMENTS	1000	/* of one map; exemptions */
-#define MAX_POLICIES	64	/* service-policy lines looked at */
+#define MAX_POLICIES	1024	/* service-policy lines */
+#define WORK_MAX	20000000 /* lines all look-ups may visit */
 #define COUNT_MAX	1000000	/* the loader's max-connections, max-embryonic */
 #define DEFAULT_MAP	"_default_esmtp_map"
 
@@ -503,6 +504,9 @@ struct ctx {
 	struct strv exempt;		/* CIDRs, canonical */
 	struct strv hosts;		/* host addresses the exemption names */
 	struct buf exempt_from;
+	struct strv classes_done;	/* exemption classes read */
+	struct strv acls_done;		/* their access-lists read */
+	size_t	work;			/* lines visited by look-ups */
 };
 
 static void
@@ -575,14 +579,31 @@ from_line(struct ctx *c, struct buf *b, const struct doc *d, size_t i)
 	buf_show(b, d->v[i].s);
 }
 
-/* The first top-level line "${k0} ${name} ...", or -1. */
+/*
+ * Each look-up through the input costs its length; 0 (and line ${i} of
+ * ${d} not translated) once the total would pass WORK_MAX, so that no
+ * input makes the translation quadratic.
+ */
+static int
+budget(struct ctx *c, const struct doc *d, size_t i)
+{
+	if (c->work + c->in.n > WORK_MAX) {
+		untr(c, d, i, "the input makes too many look-ups (more than "
+		    "%d lines visited): not translated", WORK_MAX);
+		return (0);
+	}
+	c->work += c->in.n;
+	return (1);
+}
+
+/* The top-level line "${k0} ${name} ..." at or after ${from}, or -1. */
 static long
-find_top(const struct doc *d, const char *k0, const char *name,
-    struct words *ws)
+next_top(const struct doc *d, const char *k0, const char *name,
+    size_t from, struct words *ws)
 {
 	size_t	i, n = strlen(k0);
 
-	for (i = 0; i < d->n; i++) {
+	for (i = from; i < d->n; i++) {
 		if (d->v[i].parent != -1 || strncasecmp(d->v[i].s, k0, n) != 0
 		    || (d->v[i].s[n] != ' ' && d->v[i].s[n] != '\t'))
 			continue;
@@ -591,6 +612,14 @@ find_top(const struct doc *d, const char *k0, const char *name,
 			return ((long)i);
 	}
 	return (-1);
+}
+
+/* The first top-level line "${k0} ${name} ...", or -1. */
+static long
+find_top(const struct doc *d, const char *k0, const char *name,
+    struct words *ws)
+{
+	return (next_top(d, k0, name, 0, ws));
 }
 
 /* ---------------------------------------------------------------- */
@@ -956,7 +985,7 @@ match_regex(struct ctx *c, const struct doc *d, size_t i,
 	struct words rw;
 	struct buf pat = { 0 };
 	char   *p;
-	long	ri;
+	long	ri, r2;
 	int	action, log;
 
 	if (kw(ws, at, "class")) {
@@ -978,12 +1007,22 @@ match_regex(struct ctx *c, const struct doc *d, size_t i,
 		untr(c, d, i, "not a regex criterion esmtp-inspect knows");
 		return;
 	}
+	if (!budget(c, d, i))
+		return;
 	if ((ri = find_top(&c->in, "regex", ws->w[at], &rw)) < 0) {
 		untr(c, d, i, "regex %s is not in the input", ws->w[at]);
 		return;
 	}
 	if (!regex_text(c->in.v[ri].s, text, sizeof(text))) {
 		untr(c, &c->in, (size_t)ri, "a regex without its pattern");
+		return;
+	}
+	/* Defined again: which text the ASA keeps is not known. */
+	if ((r2 = next_top(&c->in, "regex", ws->w[at], (size_t)ri + 1,
+	    &rw)) >= 0) {
+		untr(c, &c->in, (size_t)r2, "regex %s is defined twice: "
+		    "which pattern the ASA uses is not known", ws->w[at]);
+		untr(c, d, i, "its regex %s is not translated", ws->w[at]);
 		return;
 	}
 	if ((p = regex_pcre(text, &why)) == NULL) {
@@ -1318,6 +1357,8 @@ inspect_class(struct ctx *c, const struct doc *d, size_t at,
 	long	ci = -1, i;
 	int	all = 1;
 
+	if (!budget(c, d, at))
+		return;
 	for (i = 0; i < (long)c->in.n && cw->n == 2; i++) {
 		if (c->in.v[i].parent != -1)
 			continue;
@@ -1325,9 +1366,16 @@ inspect_class(struct ctx *c, const struct doc *d, size_t at,
 		if (kw(&ws, 0, "class-map") && kw(&ws, 1, "type") &&
 		    kw(&ws, 2, "inspect") && kw(&ws, 3, "esmtp") &&
 		    strcmp(ws.w[ws.n - 1], cw->w[1]) == 0) {
+			if (ci >= 0) {
+				/* re-entered: match-all over both blocks */
+				untr(c, &c->in, (size_t)i, "class-map %s in "
+				    "two blocks: not translated", cw->w[1]);
+				untr(c, d, at, "its class-map is not "
+				    "translated");
+				return;
+			}
 			ci = i;
 			all = !kw(&ws, 4, "match-any");
-			break;
 		}
 	}
 	if (ci < 0) {
@@ -1617,6 +1665,8 @@ exempt_acl(struct ctx *c, const char *name, const struct doc *d, size_t at)
 	size_t	i;
 	int	k, found = 0, sany, dany, rs, rd, any, sport, dport, t;
 
+	if (!budget(c, d, at))
+		return;
 	for (i = 0; i < c->in.n; i++) {
 		if (c->in.v[i].parent != -1 ||
 		    strncasecmp(c->in.v[i].s, "access-list ", 12) != 0)
@@ -1714,7 +1764,11 @@ exempt_acl(struct ctx *c, const char *name, const struct doc *d, size_t at)
 		untr(c, d, at, "access-list %s is not in the input", name);
 }
 
-/* `no inspect esmtp` in class ${cls}: its class-map's access-lists. */
+/*
+ * `no inspect esmtp` in class ${cls}: the access-lists of its class-map,
+ * every block of it (a re-entered class-map adds to it), each
+ * access-list read once.
+ */
 static void
 exempt_class(struct ctx *c, const char *cls, const struct doc *d, size_t at)
 {
@@ -1723,6 +1777,8 @@ exempt_class(struct ctx *c, const char *cls, const struct doc *d, size_t at)
 	long	ci;
 	int	any = 0;
 
+	if (!budget(c, d, at))
+		return;
 	if ((ci = find_top(&c->in, "class-map", cls, &ws)) < 0) {
 		untr(c, d, at, "class-map %s is not in the input", cls);
 		return;
@@ -1732,19 +1788,34 @@ exempt_class(struct ctx *c, const char *cls, const struct doc *d, size_t at)
 	buf_add(&c->exempt_from, " (class ");
 	buf_show(&c->exempt_from, cls);
 	buf_add(&c->exempt_from, ")\n");
-	for (j = (size_t)ci + 1; j < c->in.n &&
-	    c->in.v[j].indent > c->in.v[ci].indent; j++) {
-		if (c->in.v[j].parent != ci)
-			continue;
-		words_split(&ws, c->in.v[j].s);
-		if (kw(&ws, 0, "match") && kw(&ws, 1, "access-list") &&
-		    ws.n == 3) {
-			exempt_acl(c, ws.w[2], &c->in, j);
-			any = 1;
-		} else if (!kw(&ws, 0, "description")) {
-			untr(c, &c->in, j, "only a class of access-lists can "
-			    "become exempt-clients");
-			any = 1;
+	for (; ci >= 0; ci = next_top(&c->in, "class-map", cls,
+	    (size_t)ci + 1, &ws)) {
+		for (j = (size_t)ci + 1; j < c->in.n &&
+		    c->in.v[j].indent > c->in.v[ci].indent; j++) {
+			if (c->in.v[j].parent != ci)
+				continue;
+			words_split(&ws, c->in.v[j].s);
+			if (kw(&ws, 0, "match") && kw(&ws, 1, "access-list") &&
+			    ws.n == 3) {
+				any = 1;
+				if (strv_has(&c->acls_done, ws.w[2]))
+					continue;
+				if (c->acls_done.n >= MAX_STATEMENTS) {
+					untr(c, &c->in, j, "more than %d "
+					    "access-lists in exemptions",
+					    MAX_STATEMENTS);
+					continue;
+				}
+				if (strv_add(&c->acls_done, ws.w[2]) != 0) {
+					c->nomem = 1;
+					return;
+				}
+				exempt_acl(c, ws.w[2], &c->in, j);
+			} else if (!kw(&ws, 0, "description")) {
+				untr(c, &c->in, j, "only a class of "
+				    "access-lists can become exempt-clients");
+				any = 1;
+			}
 		}
 	}
 	if (!any)
@@ -2048,20 +2119,28 @@ struct inspect {
 };
 
 /*
- * The policy-maps the first MAX_POLICIES service-policy lines apply,
- * into ${sp}; none at all: every policy-map counts (a part of a
- * configuration).
+ * The policy-maps the service-policy lines apply, into ${sp}; none at
+ * all: every policy-map counts (a part of a configuration).  Beyond
+ * MAX_POLICIES lines the list is dropped, every policy-map counts, and
+ * the line is not translated: the one that matters is never left out.
  */
 static void
 service_policies(struct ctx *c, struct strv *sp)
 {
 	struct words ws;
-	size_t	i;
+	size_t	i, nlines = 0;
 
-	for (i = 0; i < c->in.n && sp->n < MAX_POLICIES; i++) {
+	for (i = 0; i < c->in.n; i++) {
 		if (c->in.v[i].parent != -1 ||
 		    strncasecmp(c->in.v[i].s, "service-policy ", 15) != 0)
 			continue;
+		if (++nlines > MAX_POLICIES) {
+			untr(c, &c->in, i, "more than %d service-policy "
+			    "lines: the inspect esmtp of every policy-map is "
+			    "looked at", MAX_POLICIES);
+			strv_free(sp);
+			return;
+		}
 		words_split(&ws, c->in.v[i].s);
 		if (ws.n >= 2 && strv_add(sp, ws.w[1]) != 0)
 			c->nomem = 1;
@@ -2134,15 +2213,19 @@ find_inspects(struct ctx *c, struct inspect **v)
 	return (n);
 }
 
-/* The policy-map type inspect esmtp ${name} of the input, or -1. */
+/*
+ * The policy-map type inspect esmtp ${name} (any name when NULL) of the
+ * input at or after line ${from}, or -1.
+ */
 static long
-find_map(const struct doc *d, const char *name)
+find_map(const struct doc *d, const char *name, size_t from)
 {
 	struct words ws;
 	size_t	i;
 
-	for (i = 0; i < d->n; i++) {
-		if (d->v[i].parent != -1)
+	for (i = from; i < d->n; i++) {
+		if (d->v[i].parent != -1 ||
+		    strncasecmp(d->v[i].s, "policy-map", 10) != 0)
 			continue;
 		words_split(&ws, d->v[i].s);
 		if (ws.n == 5 && kw(&ws, 0, "policy-map") &&
@@ -2154,12 +2237,49 @@ find_map(const struct doc *d, const char *name)
 	return (-1);
 }
 
+/*
+ * No inspect esmtp line names a map: the input's one map (a part of a
+ * configuration), or with maps of several names the _default_esmtp_map,
+ * which an inspect esmtp without a name applies; every map is then
+ * listed as not translated, as which one is meant is not known.
+ * Returns the map's first line or -1 (the built-in one), its name in
+ * ${mw}->w[4] or "" in ${name}.
+ */
+static long
+unnamed_map(struct ctx *c, long m, struct words *mw, const char **name)
+{
+	struct words ws;
+	long	o;
+	int	several = 0;
+
+	words_split(mw, c->in.v[m].s);
+	*name = mw->w[4];
+	for (o = find_map(&c->in, NULL, (size_t)m + 1); o >= 0 && !several;
+	    o = find_map(&c->in, NULL, (size_t)o + 1)) {
+		words_split(&ws, c->in.v[o].s);
+		several = strcmp(ws.w[4], mw->w[4]) != 0;
+	}
+	if (!several)
+		return (m);
+	for (o = m; o >= 0; o = find_map(&c->in, NULL, (size_t)o + 1)) {
+		words_split(&ws, c->in.v[o].s);
+		if (strcmp(ws.w[4], DEFAULT_MAP) != 0)
+			untr(c, &c->in, (size_t)o, "maps of several names and "
+			    "no inspect esmtp line naming one: an inspect "
+			    "esmtp without a map applies %s, translated "
+			    "instead", DEFAULT_MAP);
+	}
+	*name = DEFAULT_MAP;
+	return (find_map(&c->in, DEFAULT_MAP, 0));
+}
+
 /* Select the map, translate it, the exemption and the limits. */
 static void
 translate(struct ctx *c)
 {
 	struct inspect *ins = NULL, *pick = NULL;
 	struct buf src = { 0 };
+	struct words mw;
 	const char *name;
 	size_t	n, k;
 	long	m;
@@ -2185,7 +2305,7 @@ translate(struct ctx *c)
 	 */
 	m = -1;
 	if (pick == NULL && (global_off ||
-	    ((m = find_map(&c->in, NULL)) < 0 && negs == 0))) {
+	    ((m = find_map(&c->in, NULL, 0)) < 0 && negs == 0))) {
 		c->res->status = ASACONF_NO_ESMTP;
 		free(ins);
 		return;
@@ -2203,10 +2323,14 @@ translate(struct ctx *c)
 		    "ASA's %s, which differs (NOOP for unknown verbs)",
 		    DEFAULT_MAP);
 	if (pick != NULL && !pick->fixup)
-		m = find_map(&c->in, name);
+		m = find_map(&c->in, name, 0);
+	else if (pick == NULL && m >= 0)
+		m = unnamed_map(c, m, &mw, &name);
 	if (m >= 0) {
 		from_line(c, &src, &c->in, (size_t)m);
-		translate_map(c, &c->in, (size_t)m);
+		/* A re-entered policy-map adds to it, as on the ASA. */
+		for (; m >= 0; m = find_map(&c->in, name, (size_t)m + 1))
+			translate_map(c, &c->in, (size_t)m);
 	} else if (strcmp(name, DEFAULT_MAP) == 0) {
 		buf_add(&src, "the built-in %s", DEFAULT_MAP);
 		if (doc_read(&c->def, default_map, sizeof(default_map) - 1,
@@ -2232,6 +2356,14 @@ translate(struct ctx *c)
 	for (k = 0, negs = 0; k < n; k++)
 		if (ins[k].no && !ins[k].fixup &&
 		    strcmp(ins[k].cls, "inspection_default") != 0) {
+			if (c->classes_done.n < MAX_STATEMENTS &&
+			    strv_has(&c->classes_done, ins[k].cls))
+				continue;	/* the same class again */
+			if (c->classes_done.n < MAX_STATEMENTS &&
+			    strv_add(&c->classes_done, ins[k].cls) != 0) {
+				c->nomem = 1;
+				break;
+			}
 			if (++negs > MAX_STATEMENTS)
 				untr(c, &c->in, ins[k].i, "more than %d "
 				    "exemptions: not translated",
@@ -2297,6 +2429,8 @@ asaconf_translate(const char *text, size_t len, struct asaconf_result *res)
 	strv_free(&c->verbs_masked);
 	strv_free(&c->exempt);
 	strv_free(&c->hosts);
+	strv_free(&c->classes_done);
+	strv_free(&c->acls_done);
 	rc = c->nomem ? -1 : 0;
 	free(c);
 	return (rc);
