@@ -18,9 +18,7 @@
  * and escaped as config_print() does, and every comment is printable
  * ASCII, so the output always reads back through the configuration
  * loader; a limit outside the loader's range is never written (the line
- * is "not translated" instead).  Rules of SPEC 4.2 that this build's
- * policy table does not know yet are written only when the ASA map uses
- * them (res->unknown_rules says so).
+ * is "not translated" instead).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -2083,15 +2081,8 @@ write_conf(struct ctx *c, const char *source)
 	    "  connect-timeout = 10\n  command-timeout = 300\n"
 	    "  data-timeout = 600\n  shutdown-timeout = 30\n}\n");
 
-	for (r = 0; r < R_N; r++) {
-		int	known = policy_rule_lookup(rules[r].name) >= 0;
-
-		if (!known && !c->r[r].set)
-			continue;	/* SPEC 4.2 rule this build lacks: off */
-		if (!known)
-			res->unknown_rules = 1;
+	for (r = 0; r < R_N; r++)
 		write_rule(c, &b, r);
-	}
 	strv_free(&kws);
 	strv_free(&cmds);
 	for (r = 0; r < R_N; r++)

@@ -46,11 +46,6 @@ struct asaconf_result {
 	size_t	conflen;
 	struct asaconf_untranslated *untr;	/* OK, PARTIAL only */
 	size_t	nuntr;
-	/*
-	 * 1 when the output names a rule the configuration loader of this
-	 * build does not know (SPEC 4.2 rules not yet in policy.c).
-	 */
-	int	unknown_rules;
 	char	err[256];		/* ASACONF_REFUSED: "line N: ..." */
 };
 

@@ -72,18 +72,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (res.conf[i] != '\n' && (res.conf[i] < 0x20 ||
 		    res.conf[i] > 0x7e))
 			abort();
-	if (!res.unknown_rules) {
-		if ((fp = fopen(path, "w")) == NULL ||
-		    fwrite(res.conf, 1, res.conflen, fp) != res.conflen ||
-		    fclose(fp) != 0)
-			abort();
-		if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
-			fprintf(stderr, "the output does not load: %s\n%s", err,
-			    res.conf);
-			abort();
-		}
-		config_unref(cfg);
+	if ((fp = fopen(path, "w")) == NULL ||
+	    fwrite(res.conf, 1, res.conflen, fp) != res.conflen ||
+	    fclose(fp) != 0)
+		abort();
+	if ((cfg = config_load(path, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "the output does not load: %s\n%s", err,
+		    res.conf);
+		abort();
 	}
+	config_unref(cfg);
 	asaconf_free(&res);
 	return (0);
 }
