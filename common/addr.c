@@ -101,13 +101,17 @@ addr_strip(const char *arg, size_t len, const char **out, size_t *outlen)
  * inside a quoted string nor escaped by a backslash.  Returns 1 with
  * ${dom} pointing into ${addr} and ${domlen} set (0 for "user@"), 0 for
  * an address without a domain (a local one: "postmaster"), -1 for one
- * without a domain that a bang path or a percent hack ("host!user",
- * "user%host", outside quotes) may route to another host.
+ * whose local part may route it to another host whatever its domain:
+ * a "%", "!" or a second "@" in it, quoted, escaped or not ("user%host",
+ * "host!user", "user@host@local", "\"user@host\"@local").  Postfix, with
+ * its defaults (allow_percent_hack, swap_bangpath,
+ * resolve_dequoted_address), strips a local domain and routes such an
+ * address by its local part.
  */
 int
 addr_domain(const char *addr, size_t len, const char **dom, size_t *domlen)
 {
-	size_t	i, start = 0, at = len;
+	size_t	i, start = 0, at = len, nat = 0;
 	int	quoted = 0, routed = 0;
 
 	/* "@a,@b:user@c" is user@c (RFC 5321 4.1.2, obsolete but read). */
@@ -120,25 +124,68 @@ addr_domain(const char *addr, size_t len, const char **dom, size_t *domlen)
 	for (i = start; i < len; i++) {
 		if (addr[i] == '\\' && i + 1 < len) {
 			i++;
+			if (addr[i] == '@' || addr[i] == '!' || addr[i] == '%')
+				routed = 1;
 			continue;
 		}
 		if (quoted) {
 			quoted = addr[i] != '"';
+			if (addr[i] == '@' || addr[i] == '!' || addr[i] == '%')
+				routed = 1;
 			continue;
 		}
 		if (addr[i] == '"')
 			quoted = 1;
-		else if (addr[i] == '@')
+		else if (addr[i] == '@') {
 			at = i;
-		else if (addr[i] == '!' || addr[i] == '%')
+			nat++;
+		} else if (addr[i] == '!' || addr[i] == '%')
 			routed = 1;
 	}
+	/* A "%" or "!" in the domain is no domain either: fail closed. */
+	if (routed || nat > 1)
+		return (-1);
 	if (at < len) {
 		*dom = addr + at + 1;
 		*domlen = len - at - 1;
 		return (1);
 	}
-	return (routed ? -1 : 0);
+	return (0);
+}
+
+/**
+ * addr_normal(addr, len, out): ${addr} (${len} octets, as addr_strip()
+ * gives it) the way Postfix records an envelope address: a source route
+ * ("@a,@b:") dropped, the quotes and backslash escapes of the local part
+ * removed, a final "." of the domain dropped.  ${out} holds at least
+ * ${len} octets; returns the length written (no NUL is added).
+ */
+size_t
+addr_normal(const char *addr, size_t len, char *out)
+{
+	size_t	i, start = 0, o = 0;
+	int	quoted = 0;
+
+	if (len > 0 && addr[0] == '@')
+		for (i = 0; i < len; i++)
+			if (addr[i] == ':') {
+				start = i + 1;
+				break;
+			}
+	for (i = start; i < len; i++) {
+		if (addr[i] == '\\' && i + 1 < len) {
+			out[o++] = addr[++i];
+			continue;
+		}
+		if (addr[i] == '"') {
+			quoted = !quoted;
+			continue;
+		}
+		out[o++] = addr[i];
+	}
+	if (o > 1 && out[o - 1] == '.' && memchr(out, '@', o) != NULL)
+		o--;
+	return (o);
 }
 
 /**

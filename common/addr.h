@@ -38,11 +38,24 @@ size_t	addr_badchars(const char *arg, size_t len, unsigned char *first);
  * inside a quoted string nor escaped by a backslash.  Returns 1 with
  * ${dom} pointing into ${addr} and ${domlen} set (0 for "user@"), 0 for
  * an address without a domain (a local one: "postmaster"), -1 for one
- * without a domain that a bang path or a percent hack ("host!user",
- * "user%host", outside quotes) may route to another host.
+ * whose local part may route it to another host whatever its domain:
+ * a "%", "!" or a second "@" in it, quoted, escaped or not ("user%host",
+ * "host!user", "user@host@local", "\"user@host\"@local").  Postfix, with
+ * its defaults (allow_percent_hack, swap_bangpath,
+ * resolve_dequoted_address), strips a local domain and routes such an
+ * address by its local part.
  */
 int	addr_domain(const char *addr, size_t len, const char **dom,
 	    size_t *domlen);
+
+/**
+ * addr_normal(addr, len, out): ${addr} (${len} octets, as addr_strip()
+ * gives it) the way Postfix records an envelope address: a source route
+ * ("@a,@b:") dropped, the quotes and backslash escapes of the local part
+ * removed, a final "." of the domain dropped.  ${out} holds at least
+ * ${len} octets; returns the length written (no NUL is added).
+ */
+size_t	addr_normal(const char *addr, size_t len, char *out);
 
 /* What addr_list() calls for each address; non-zero stops the list. */
 typedef int addr_list_fn(void *arg, const char *addr, size_t len);

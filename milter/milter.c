@@ -1058,6 +1058,33 @@ milter_connect(SMFICTX *ctx, char *hostname, struct sockaddr *hostaddr)
 	return (milter_connect_answer(neg, SMFIS_CONTINUE));
 }
 
+/*
+ * sender-address: the patterns against the sender as the client wrote it
+ * and, where it differs, as Postfix records it (addr_normal(): no source
+ * route, no quotes, no final dot), so that neither "x@evil.example." nor
+ * "\"spammer\"@good.example" slips past a pattern written for the plain
+ * form.  The null sender is matched as the empty string.  -1 when out of
+ * memory.
+ */
+static int
+milter_check_sender(struct milter_conn *c, struct verdict *v)
+{
+	char   *norm;
+	size_t	n;
+
+	if (milter_pattern_fire(c, v, POLICY_SENDER_ADDRESS, c->tx.from,
+	    c->tx.from_len, NULL))
+		return (0);
+	if ((norm = malloc(c->tx.from_len + 1)) == NULL)
+		return (-1);
+	n = addr_normal(c->tx.from, c->tx.from_len, norm);
+	if (n != c->tx.from_len || memcmp(norm, c->tx.from, n) != 0)
+		(void)milter_pattern_fire(c, v, POLICY_SENDER_ADDRESS, norm, n,
+		    NULL);
+	free(norm);
+	return (0);
+}
+
 /** milter_envfrom(ctx, argv): MAIL FROM: start a transaction; sender-length, address-characters, sender-address. */
 sfsistat
 milter_envfrom(SMFICTX *ctx, char **argv)
@@ -1090,10 +1117,9 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 		milter_verdict_fire(c, &v, &ev);
 	}
 	milter_check_chars(c, &v, arg, NULL, 0);
-	/* The null sender is matched as the empty string. */
-	if (milter_rule_active(c, POLICY_SENDER_ADDRESS))
-		(void)milter_pattern_fire(c, &v, POLICY_SENDER_ADDRESS,
-		    c->tx.from, c->tx.from_len, NULL);
+	if (milter_rule_active(c, POLICY_SENDER_ADDRESS) &&
+	    milter_check_sender(c, &v) != 0)
+		return (milter_fail(ctx, c, "mail", "out of memory"));
 	return (milter_verdict_finish(ctx, c, &v));
 }
 

@@ -324,6 +324,23 @@ static const struct row rows[] = {
 	  "action = reject }\n", SMFIS_CONTINUE,
 	  "<a@evilxtest>", 0, NULL, SMFIS_CONTINUE, 1, NULL, SMFIS_CONTINUE,
 	  NULL, "" },
+	/* the sender as Postfix records it is matched too (review) */
+	{ "sender-address: a final dot",
+	  "rule sender-address { patterns = { '@evil\\.test$' } "
+	  "action = reject }\n", SMFIS_CONTINUE, "<x@evil.test.>", 0, NULL,
+	  SMFIS_REJECT, 0, NULL, 0,
+	  "550 5.7.1 Message refused by policy (sender-address)",
+	  P "NOQUEUE: rule=sender-address action=reject value=1 limit=0 "
+	  "stage=mail " CLIENT " from=<x@evil.test.> detail=\"x@evil.test\"\n" },
+	{ "sender-address: a quoted local part and a source route",
+	  "rule sender-address { patterns = { '^spammer@' } "
+	  "action = reject }\n", SMFIS_CONTINUE,
+	  "<@relay.test:\"spa\\mmer\"@good.test>", 0, NULL,
+	  SMFIS_REJECT, 0, NULL, 0,
+	  "550 5.7.1 Message refused by policy (sender-address)",
+	  P "NOQUEUE: rule=sender-address action=reject value=1 limit=0 "
+	  "stage=mail " CLIENT " from=<@relay.test:\\x22spa\\x5cmmer\\x22@good.test> "
+	  "detail=\"spammer@good.test\"\n" },
 	{ "sender-address: the null sender is the empty string",
 	  "rule sender-address { patterns = { '^$' } action = tempfail }\n",
 	  SMFIS_CONTINUE, "<>", 0, NULL, SMFIS_TEMPFAIL, 0, NULL, 0,
@@ -371,14 +388,24 @@ static const struct row rows[] = {
 	  "action = reject }\n", SMFIS_CONTINUE,
 	  "<a@d.test>", 0, NULL, SMFIS_CONTINUE, 1, "<Postmaster>",
 	  SMFIS_CONTINUE, NULL, "" },
-	{ "mail-relay: the domain after a quoted @",
+	/* a quoted @: Postfix (resolve_dequoted_address) may route it by
+	 * the local part, so it fires whatever the domain */
+	{ "mail-relay: a quoted @ in the local part fires",
 	  "rule mail-relay { domains = { \"d.test\" } action = reject }\n",
 	  SMFIS_CONTINUE, "<a@d.test>", 0, NULL, SMFIS_CONTINUE, 1,
-	  "<\"u@d.test\"@evil.test>", SMFIS_REJECT,
+	  "<\"u@evil.test\"@d.test>", SMFIS_REJECT,
 	  "550 5.7.1 Message refused by policy (mail-relay)",
 	  P "QID1: rule=mail-relay action=reject value=1 limit=0 stage=rcpt "
-	  CLIENT " from=<a@d.test> rcpt=<\\x22u@d.test\\x22@evil.test> "
-	  "detail=\"evil.test\"\n" },
+	  CLIENT " from=<a@d.test> rcpt=<\\x22u@evil.test\\x22@d.test> "
+	  "detail=\"\\x22u@evil.test\\x22@d.test\"\n" },
+	{ "mail-relay: a percent hack before a listed domain fires",
+	  "rule mail-relay { domains = { \"d.test\" } action = reject }\n",
+	  SMFIS_CONTINUE, "<a@d.test>", 0, NULL, SMFIS_CONTINUE, 1,
+	  "<u%evil.test@d.test>", SMFIS_REJECT,
+	  "550 5.7.1 Message refused by policy (mail-relay)",
+	  P "QID1: rule=mail-relay action=reject value=1 limit=0 stage=rcpt "
+	  CLIENT " from=<a@d.test> rcpt=<u%evil.test@d.test> "
+	  "detail=\"u%evil.test@d.test\"\n" },
 	{ "mail-relay: a percent hack without a domain fires",
 	  "rule mail-relay { domains = { \"d.test\" } action = tempfail }\n",
 	  SMFIS_CONTINUE, "<a@d.test>", 0, NULL, SMFIS_CONTINUE, 1,
