@@ -45,6 +45,12 @@
  *   multipart/digest).  message/rfc822, rfc2822, global and news are
  *   attached messages; one whose first Content-Transfer-Encoding is
  *   base64, quoted-printable or x-uuencode is opaque content.
+ * - The part callback reports GMime's reading of the type and encoding
+ *   (last Content-Type, last Content-Transfer-Encoding RFC 2047-decoded)
+ *   and also the first Content-Type's type and every class any reading
+ *   of any Content-Transfer-Encoding gives (raw or decoded, whole or cut
+ *   at ';', ',' or white space as Thunderbird cuts it), so that a rule
+ *   sees what every client decodes by.
  *
  * Where that cannot be done exactly, or where mail clients are known to
  * read a structure differently, the structure callback fires (once per
@@ -59,7 +65,8 @@
  * as SPEC 4.1 says; only the four above are read as messages), a field with
  * more than MIME_OPEN_WORDS "=?" after its last "?=" (GMime's RFC 2047
  * reader is quadratic on those: such a field is not given to it), a
- * Content-Type that RFC 2047 decoding changes (GMime decodes it, other
+ * Content-Type or Content-Transfer-Encoding that RFC 2047 decoding
+ * changes (GMime decodes it, other
  * clients do not), and what GMime reads by the accident of its 4096-octet
  * read buffer: a part header ended by a boundary line (missed when its CR
  * and LF straddle the buffer's end); a boundary at the end of a content
@@ -170,11 +177,18 @@ struct mime {
 	size_t	ptlen;			/* type/subtype, lower case; 0: default */
 	int	ptcut;
 	char	ptype[MIME_TYPE_MAX];
-	enum mime_cte pcte;
+	size_t	pt1len;			/* the first Content-Type's, the same way */
+	int	pt1cut;
+	char	ptype1[MIME_TYPE_MAX];
+	enum mime_cte pcte;		/* GMime's class: the last field, decoded */
 	int	pcte_set;		/* a Content-Transfer-Encoding was seen */
 	size_t	pcelen;
 	int	pcecut;
 	char	pce[MIME_CTE_MAX];
+	unsigned pctes;			/* classes of every reading of every field */
+	size_t	pcvlen[MIME_CTE_N];	/* the first value giving each class */
+	int	pcvcut[MIME_CTE_N];
+	char	pcv[MIME_CTE_N][MIME_CTE_MAX];
 
 	/* The current line. */
 	size_t	llen;			/* octets so far, CR terminator excluded */
@@ -640,36 +654,69 @@ token_is(const char *t, size_t tl, const char *want)
 	return (tl == strlen(want) && g_ascii_strncasecmp(t, want, tl) == 0);
 }
 
-/* The block's (first) Content-Transfer-Encoding: GMime's reading ${ce}, the unfolded value ${v}. */
+/* The class g_mime_content_encoding_from_string() gives ${r}. */
+static enum mime_cte
+cte_class(const char *r)
+{
+
+	switch (g_mime_content_encoding_from_string(r)) {
+	case GMIME_CONTENT_ENCODING_7BIT:
+		return (MIME_CTE_7BIT);
+	case GMIME_CONTENT_ENCODING_8BIT:
+		return (MIME_CTE_8BIT);
+	case GMIME_CONTENT_ENCODING_BINARY:
+		return (MIME_CTE_BINARY);
+	case GMIME_CONTENT_ENCODING_BASE64:
+		return (MIME_CTE_BASE64);
+	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
+		return (MIME_CTE_QUOTED_PRINTABLE);
+	default:
+		return (MIME_CTE_OTHER);
+	}
+}
+
+/*
+ * One Content-Transfer-Encoding of the block, the unfolded value ${v}:
+ * GMime's part decodes by ${r} (${v} RFC 2047-decoded) of the last one.
+ */
 static void
-part_cte(struct mime *m, GMimeContentEncoding ce, const char *v)
+part_cte(struct mime *m, const char *r, const char *v)
 {
 	size_t	n = strlen(v);
 
-	switch (ce) {
-	case GMIME_CONTENT_ENCODING_7BIT:
-		m->pcte = MIME_CTE_7BIT;
-		break;
-	case GMIME_CONTENT_ENCODING_8BIT:
-		m->pcte = MIME_CTE_8BIT;
-		break;
-	case GMIME_CONTENT_ENCODING_BINARY:
-		m->pcte = MIME_CTE_BINARY;
-		break;
-	case GMIME_CONTENT_ENCODING_BASE64:
-		m->pcte = MIME_CTE_BASE64;
-		break;
-	case GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE:
-		m->pcte = MIME_CTE_QUOTED_PRINTABLE;
-		break;
-	default:
-		m->pcte = MIME_CTE_OTHER;
-		break;
-	}
+	m->pcte = cte_class(r);
 	m->pcte_set = 1;
 	m->pcecut = n > MIME_CTE_MAX;
 	m->pcelen = m->pcecut ? MIME_CTE_MAX : n;
 	memcpy(m->pce, v, m->pcelen);
+}
+
+/*
+ * One reading ${r} of the Content-Transfer-Encoding ${v}: whole, as GMime
+ * reads it, and cut at its first ';', ',' or white space, as Thunderbird
+ * does (MimeHeaders_get()); a rule fires if any reading of any field is
+ * listed, so no client decodes by one the rule did not see.
+ */
+static void
+cte_readings(struct mime *m, const char *r, const char *v)
+{
+	enum mime_cte k[2];
+	size_t	n, i;
+	char   *t;
+
+	t = g_strndup(r, strcspn(r, ";, \t\r\n\f\v"));
+	k[0] = cte_class(r);
+	k[1] = cte_class(t);
+	g_free(t);
+	for (i = 0; i < 2; i++) {
+		if (m->pctes & (1u << k[i]))
+			continue;
+		m->pctes |= 1u << k[i];
+		n = strlen(v);
+		m->pcvcut[k[i]] = n > MIME_CTE_MAX;
+		m->pcvlen[k[i]] = m->pcvcut[k[i]] ? MIME_CTE_MAX : n;
+		memcpy(m->pcv[k[i]], v, m->pcvlen[k[i]]);
+	}
 }
 
 /* Append ${n} octets of ${s} in lower case to the block's type, cut at MIME_TYPE_MAX. */
@@ -728,6 +775,12 @@ content_type(struct mime *m, GMimeContentType *ct, const char *v, int trunc)
 		part_type(m, t, tl, sub, sl);
 	else
 		part_type(m, "application", 11, "octet-stream", 12);
+	if (m->nct == 1) {
+		/* Thunderbird reads the first: the rules see it too. */
+		memcpy(m->ptype1, m->ptype, m->ptlen);
+		m->pt1len = m->ptlen;
+		m->pt1cut = m->ptcut;
+	}
 	m->kind = m->dflt_msg ? K_MSG : K_LEAF;
 	m->digest = 0;
 	m->blen = 0;
@@ -935,9 +988,27 @@ field_done(struct mime *m, const char *name, size_t nlen, char *v,
 			m->encoded = ce == GMIME_CONTENT_ENCODING_BASE64 ||
 			    ce == GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE ||
 			    ce == GMIME_CONTENT_ENCODING_UUENCODE;
-			/* A client decodes by the object's reading: the
-			 * unfolded value (a CR in it is no white space). */
-			part_cte(m, g_mime_content_encoding_from_string(v), v);
+		}
+		/*
+		 * GMime's part decodes by the last field, unfolded (a CR in
+		 * it is no white space) and RFC 2047-decoded
+		 * (g_mime_header_get_value()); other clients read the raw
+		 * value, so a change by decoding is a structure cause.  The
+		 * rules see every reading of every field.
+		 */
+		dec = NULL;
+		if (open_words(v) > MIME_OPEN_WORDS ||
+		    (dec = g_mime_utils_header_decode_text(m->opts, v)) == NULL)
+			structure(m, "more than 64 unterminated encoded words "
+			    "in one field");
+		else if (strcmp(dec, v) != 0)
+			structure(m, "Content-Transfer-Encoding changed by "
+			    "RFC 2047 decoding");
+		part_cte(m, dec != NULL ? dec : v, v);
+		cte_readings(m, v, v);
+		if (dec != NULL) {
+			cte_readings(m, dec, v);
+			g_free(dec);
 		}
 	}
 }
@@ -1053,10 +1124,13 @@ block_reset(struct mime *m, int digest)
 	m->blines = 0;
 	m->ptlen = 0;
 	m->ptcut = 0;
+	m->pt1len = 0;
+	m->pt1cut = 0;
 	m->pcte = MIME_CTE_7BIT;
 	m->pcte_set = 0;
 	m->pcelen = 0;
 	m->pcecut = 0;
+	m->pctes = 0;
 }
 
 /*
@@ -1068,6 +1142,7 @@ static void
 block_end(struct mime *m)
 {
 	struct mime_part p;
+	int	k;
 
 	if (!m->pending)
 		return;
@@ -1086,12 +1161,28 @@ block_end(struct mime *m)
 		p.type = "text/plain";
 		p.typelen = 10;
 	}
+	p.type1 = p.type;
+	p.type1len = p.typelen;
+	p.type1_cut = p.type_cut;
+	if (m->nct >= 2) {
+		p.type1 = m->ptype1;
+		p.type1len = m->pt1len;
+		p.type1_cut = m->pt1cut;
+	}
 	p.cte = m->pcte;
 	if (m->pcte_set) {
 		p.cte_value = m->pce;
 		p.cte_len = m->pcelen;
 		p.cte_cut = m->pcecut;
-	}
+		p.ctes = m->pctes;
+		for (k = 0; k < MIME_CTE_N; k++)
+			if (m->pctes & (1u << k)) {
+				p.cte_by[k] = m->pcv[k];
+				p.cte_by_len[k] = m->pcvlen[k];
+				p.cte_by_cut[k] = m->pcvcut[k];
+			}
+	} else
+		p.ctes = 1u << MIME_CTE_7BIT;
 	m->pfn(m->arg, &p);
 }
 

@@ -11,8 +11,9 @@
  * words one by one) to UTF-8.  It reads the structure as GMime's full
  * parser does; where it cannot (SPEC 4.1: an overlong boundary, more
  * whitespace after one than it keeps, a repeated Content-* field, nesting
- * past MIME_MAX_DEPTH, an encoded message/ part, a field too costly to
- * decode) it says so through the structure callback.  With a part
+ * past MIME_MAX_DEPTH, an encoded message/ part, a Content-Type or
+ * Content-Transfer-Encoding that RFC 2047 decoding changes, a field too
+ * costly to decode) it says so through the structure callback.  With a part
  * callback (mime_set_part_fn()) it also reports each entity's
  * type/subtype and Content-Transfer-Encoding, as GMime's objects have
  * them.  Only part headers are ever buffered, each field up to
@@ -49,11 +50,12 @@ typedef void mime_name_fn(void *arg, const char *param, const char *name,
  */
 typedef void mime_struct_fn(void *arg, const char *detail);
 
-/* A part's Content-Transfer-Encoding as GMime reads it (absent: 7bit). */
+/* Classes of a Content-Transfer-Encoding as GMime reads it (absent: 7bit). */
 enum mime_cte {
 	MIME_CTE_7BIT, MIME_CTE_8BIT, MIME_CTE_BINARY, MIME_CTE_BASE64,
 	MIME_CTE_QUOTED_PRINTABLE, MIME_CTE_OTHER
 };
+#define MIME_CTE_N	(MIME_CTE_OTHER + 1)
 
 /*
  * One MIME entity (the message itself, every part at any depth, multiparts
@@ -64,23 +66,39 @@ enum mime_cte {
  * lower case, ${typelen} octets (not NUL-terminated); text/plain without
  * a Content-Type (message/rfc822 in a multipart/digest),
  * application/octet-stream for one GMime cannot parse.  ${type_cut}: it
- * was longer than MIME_TYPE_MAX and is cut there.  ${cte}: the class of
- * the first Content-Transfer-Encoding, unfolded, as GMime's part decodes
- * by it (g_mime_content_encoding_from_string(): case-insensitive, "7-bit"
- * and "8-bit" too, white space or a comment after the word allowed;
- * x-uuencode and anything else is other).
- * ${cte_value}: that value unfolded, white space at both ends removed,
- * ${cte_len} octets (cut at MIME_CTE_MAX: ${cte_cut}), NULL when the
- * block has none.
+ * was longer than MIME_TYPE_MAX and is cut there.  ${type1}, ${type1len},
+ * ${type1_cut}: the same of the block's first Content-Type (Thunderbird
+ * reads the first), or ${type} itself when there is at most one.
+ * ${cte}: the class of the last Content-Transfer-Encoding (GMime's part
+ * reads them all, the last one winning), unfolded and RFC 2047-decoded,
+ * as GMime's part decodes by it (g_mime_content_encoding_from_string():
+ * case-insensitive, "7-bit" and "8-bit" too, white space or a comment
+ * after the word allowed; x-uuencode and anything else is other).
+ * ${cte_value}: that value as written, unfolded, white space at both ends
+ * removed, ${cte_len} octets (cut at MIME_CTE_MAX: ${cte_cut}), NULL when
+ * the block has none.
+ * ${ctes}: bit (1u << class) of every reading of every
+ * Content-Transfer-Encoding of the block (raw and RFC 2047-decoded, whole
+ * as GMime reads it and cut at the first ';', ',' or white space as
+ * Thunderbird does); MIME_CTE_7BIT alone when the block has none.
+ * ${cte_by}[class], ${cte_by_len}, ${cte_by_cut}: the first value as
+ * written that gave that class (NULL for 7bit without a field).
  */
 struct mime_part {
 	const char *type;
 	size_t	typelen;
 	int	type_cut;
+	const char *type1;
+	size_t	type1len;
+	int	type1_cut;
 	enum mime_cte cte;
 	const char *cte_value;
 	size_t	cte_len;
 	int	cte_cut;
+	unsigned ctes;
+	const char *cte_by[MIME_CTE_N];
+	size_t	cte_by_len[MIME_CTE_N];
+	int	cte_by_cut[MIME_CTE_N];
 };
 
 typedef void mime_part_fn(void *arg, const struct mime_part *part);

@@ -562,6 +562,13 @@ check_structure(const char *what, const char *msg, const char *expect)
 #define SP40	"                                        "
 
 static const struct msg_row structures[] = {
+	{ "an encoding RFC 2047 decoding changes (issue 19 review)",
+	  "Content-Type: multipart/mixed; boundary=w\n\n"
+	  "--w\nContent-Transfer-Encoding: =?us-ascii?q?base64?=\n\n--w--\n",
+	  "!Content-Transfer-Encoding changed by RFC 2047 decoding|" },
+	{ "... at top level too",
+	  "Content-Transfer-Encoding: =?us-ascii?q?base64?=\n\nQUFB\n",
+	  "!Content-Transfer-Encoding changed by RFC 2047 decoding|" },
 	{ "a line that is no header field in a part header (issue 19)",
 	  "Content-Type: multipart/mixed; boundary=w\n\n"
 	  "--w\nnot a field\nContent-Disposition: attachment; filename=a\n\n"
@@ -1014,22 +1021,45 @@ Test(mime, done_when)
 /* ---- part types and encodings (mime-type, mime-encoding) ------------- */
 
 /*
- * Parts are collected as "type cte[=value]|": cte is the class number
- * (enum mime_cte), value the field as written when there is one, "[C]"
- * after a type cut at MIME_TYPE_MAX.
+ * Parts are collected as "type{first} cte[=value] +k=value|": cte is the
+ * class number (enum mime_cte), value the field as written when there is
+ * one, "[C]" after a type cut at MIME_TYPE_MAX; {first} the first
+ * Content-Type's type when there are several; each +k another class a
+ * reading of a field gave, with the first value that gave it.
  */
 static void
 collect_part(void *arg, const struct mime_part *p)
 {
 	struct out *o = arg;
-	int	k;
+	int	k, c;
 
 	o->count++;
-	k = snprintf(o->s + o->n, OUT_MAX - o->n, "%.*s%s %d%s%.*s|",
-	    (int)p->typelen, p->type, p->type_cut ? "[C]" : "", (int)p->cte,
+	cr_assert(p->ctes & (1u << p->cte));
+	k = snprintf(o->s + o->n, OUT_MAX - o->n, "%.*s%s", (int)p->typelen,
+	    p->type, p->type_cut ? "[C]" : "");
+	cr_assert(k > 0 && (size_t)k < OUT_MAX - o->n);
+	o->n += (size_t)k;
+	if (p->type1 != p->type) {
+		k = snprintf(o->s + o->n, OUT_MAX - o->n, "{%.*s%s}",
+		    (int)p->type1len, p->type1, p->type1_cut ? "[C]" : "");
+		cr_assert(k > 0 && (size_t)k < OUT_MAX - o->n);
+		o->n += (size_t)k;
+	}
+	k = snprintf(o->s + o->n, OUT_MAX - o->n, " %d%s%.*s", (int)p->cte,
 	    p->cte_value != NULL ? "=" : "", (int)p->cte_len,
 	    p->cte_value != NULL ? p->cte_value : "");
 	cr_assert(k > 0 && (size_t)k < OUT_MAX - o->n);
+	o->n += (size_t)k;
+	for (c = 0; c < MIME_CTE_N; c++) {
+		if (c == (int)p->cte || (p->ctes & (1u << c)) == 0)
+			continue;
+		cr_assert(p->cte_by[c] != NULL);
+		k = snprintf(o->s + o->n, OUT_MAX - o->n, " +%d=%.*s", c,
+		    (int)p->cte_by_len[c], p->cte_by[c]);
+		cr_assert(k > 0 && (size_t)k < OUT_MAX - o->n);
+		o->n += (size_t)k;
+	}
+	k = snprintf(o->s + o->n, OUT_MAX - o->n, "|");
 	o->n += (size_t)k;
 }
 
@@ -1099,6 +1129,36 @@ static const struct msg_row parts[] = {
 	{ "text that looks like a part header in a leaf body is no part",
 	  "Content-Type: text/plain\n\nContent-Type: image/png\n\nx\n",
 	  "text/plain 0|" },
+	/* Issue 19 review: every reading a client decodes by. */
+	{ "RFC 2047 in the encoding at top level: GMime decodes it first",
+	  "Content-Transfer-Encoding: =?us-ascii?q?base64?=\n\nQUFB\n",
+	  "text/plain 3==?us-ascii?q?base64?= +5==?us-ascii?q?base64?=|" },
+	{ "... and in a part",
+	  MP("--b\nContent-Type: application/x-msdownload\n"
+	  "Content-Transfer-Encoding: =?us-ascii?b?YmFzZTY0?=\n\nQUFB\n--b--\n"),
+	  "multipart/mixed 0|application/x-msdownload 3==?us-ascii?b?YmFzZTY0?= "
+	  "+5==?us-ascii?b?YmFzZTY0?=|" },
+	{ "two Content-Types: GMime's last, Thunderbird's first",
+	  MP("--b\nContent-Type: application/x-msdownload; name=\"setup.exe\"\n"
+	  "Content-Type: text/plain\n\nx\n--b--\n"),
+	  "multipart/mixed 0|text/plain{application/x-msdownload} 0|" },
+	{ "two encodings: GMime decodes by the last, Thunderbird the first",
+	  MP("--b\nContent-Transfer-Encoding: 7bit\n"
+	  "Content-Transfer-Encoding: base64\n\nQUFB\n--b--\n"),
+	  "multipart/mixed 0|text/plain 3=base64 +0=7bit|" },
+	{ "... the other way round",
+	  "Content-Transfer-Encoding: base64\nContent-Transfer-Encoding: 8bit\n"
+	  "\nQUFB\n", "text/plain 1=8bit +3=base64|" },
+	{ "an encoding cut at ';', ',' or white space (Thunderbird; GMime "
+	  "reads a word before white space too)",
+	  MP("--b\nContent-Transfer-Encoding: base64;\n\nQUFB\n"
+	  "--b\nContent-Transfer-Encoding: base64,x\n\nQUFB\n"
+	  "--b\nContent-Transfer-Encoding: quoted-printable x\n\nQUFB\n"
+	  "--b\nContent-Transfer-Encoding: 8bit;base64\n\nQUFB\n--b--\n"),
+	  "multipart/mixed 0|text/plain 5=base64; +3=base64;|"
+	  "text/plain 5=base64,x +3=base64,x|"
+	  "text/plain 4=quoted-printable x|"
+	  "text/plain 5=8bit;base64 +1=8bit;base64|" },
 };
 
 /* ${s} with "@N:c@" replaced by N copies of c. */
@@ -1145,8 +1205,8 @@ Test(mime, part_types_and_encodings)
 			for (c = 1; c <= tl; c++) {
 				out_init(&o);
 				feed(m, t, tl, c);
-				cr_assert_str_eq(o.s, want, "%s (%s, chunk %zu)",
-				    parts[i].what, k ? "CRLF" : "LF", c);
+				cr_assert_str_eq(o.s, want, "%s (%s, chunk %zu): %s",
+				    parts[i].what, k ? "CRLF" : "LF", c, o.s);
 			}
 		}
 		free(crlf);
