@@ -93,7 +93,7 @@ struct milter_tx {
 	size_t	mime_held_len;		/* its full length */
 	size_t	mime_held_kept;		/* octets kept: enough for the log */
 	char	mime_held_name[AUDIT_VALUE_MAX + 1];
-	const char *mime_held_cause;	/* mime-structure from there, or NULL */
+	const char *mime_held_cause;	/* a structure cause from there, or NULL */
 	/* header-line-length's first offender, fired at end of headers. */
 	int	hll;
 	long long hll_len;
@@ -562,30 +562,42 @@ milter_mime_name(void *arg, const char *param, const char *name, size_t len,
 
 /*
  * mime-structure: the scanner cannot read this MIME structure as a mail
- * client would; ${detail} is the cause (a constant string).
+ * client would; ${detail} is the cause (a constant string).  mime-type
+ * and mime-encoding cannot trust the type and encoding it reports then
+ * (a client may read another): they fire too, with the cause in detail,
+ * whether mime-structure is on or not (fail closed, as mime-filename-length
+ * does through unreadable()).
  */
 static void
 milter_mime_structure(void *arg, const char *detail)
 {
+	static const enum policy_rule rules[] = { POLICY_MIME_STRUCTURE,
+	    POLICY_MIME_TYPE, POLICY_MIME_ENCODING };
 	struct milter_conn *c = arg;
 	struct audit_rule ev;
+	size_t	i;
 
-	if (!milter_rule_pending(c, POLICY_MIME_STRUCTURE) ||
-	    c->tx.mime_held_cause != NULL)
+	if (c->tx.mime_held_cause != NULL)
 		return;
 	if (c->v == NULL) {
 		/* From the top-level header: fired with the body. */
-		c->tx.mime_held_cause = detail;
+		for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+			if (milter_rule_pending(c, rules[i]))
+				c->tx.mime_held_cause = detail;
 		return;
 	}
-	memset(&ev, 0, sizeof(ev));
-	ev.rule = POLICY_MIME_STRUCTURE;
-	ev.value = 1;
-	ev.limit = 0;
-	ev.detail = detail;
-	ev.detail_len = strlen(detail);
-	c->tx.fired |= 1u << POLICY_MIME_STRUCTURE;
-	milter_verdict_fire(c, c->v, &ev);
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		if (!milter_rule_pending(c, rules[i]))
+			continue;
+		memset(&ev, 0, sizeof(ev));
+		ev.rule = rules[i];
+		ev.value = 1;
+		ev.limit = 0;
+		ev.detail = detail;
+		ev.detail_len = strlen(detail);
+		c->tx.fired |= 1u << rules[i];
+		milter_verdict_fire(c, c->v, &ev);
+	}
 }
 
 /*
@@ -657,9 +669,13 @@ milter_encoding(enum mime_cte e)
 
 /*
  * One MIME entity (the message, each part, at any depth): mime-type on
- * its type/subtype, mime-encoding on its Content-Transfer-Encoding, each
- * on the first entity that fires it in the message.  The scanner reports
- * entities only from the body and end of message (c->v set).
+ * its type/subtype, as GMime reads it (the last Content-Type) and as
+ * Thunderbird does (the first); mime-encoding on every reading of every
+ * Content-Transfer-Encoding (GMime's, Thunderbird's, raw and RFC
+ * 2047-decoded), detail the first value as written that a listed class
+ * came from.  Each fires on the first entity that fires it in the
+ * message.  The scanner reports entities only from the body and end of
+ * message (c->v set).
  */
 static void
 milter_mime_part(void *arg, const struct mime_part *p)
@@ -667,24 +683,32 @@ milter_mime_part(void *arg, const struct mime_part *p)
 	struct milter_conn *c = arg;
 	struct audit_rule ev;
 	enum config_encoding e;
+	int	k;
 
 	if (c->v == NULL)
 		return;
 	if (milter_rule_pending(c, POLICY_MIME_TYPE) &&
-	    milter_pattern_fire(c, c->v, POLICY_MIME_TYPE, p->type,
-	    p->typelen, p->type_cut ? "type longer than 255 octets" : NULL))
+	    (milter_pattern_fire(c, c->v, POLICY_MIME_TYPE, p->type,
+	    p->typelen, p->type_cut ? "type longer than 255 octets" : NULL) ||
+	    (p->type1 != p->type && milter_pattern_fire(c, c->v,
+	    POLICY_MIME_TYPE, p->type1, p->type1len, p->type1_cut ?
+	    "type longer than 255 octets" : NULL))))
 		c->tx.fired |= 1u << POLICY_MIME_TYPE;
-	e = milter_encoding(p->cte);
-	if (milter_rule_pending(c, POLICY_MIME_ENCODING) &&
-	    (c->cfg->rules[POLICY_MIME_ENCODING].encodings &
-	    CONFIG_ENC_BIT(e)) != 0) {
+	for (k = 0; k < MIME_CTE_N; k++) {
+		if ((p->ctes & (1u << k)) == 0 ||
+		    !milter_rule_pending(c, POLICY_MIME_ENCODING))
+			continue;
+		e = milter_encoding((enum mime_cte)k);
+		if ((c->cfg->rules[POLICY_MIME_ENCODING].encodings &
+		    CONFIG_ENC_BIT(e)) == 0)
+			continue;
 		memset(&ev, 0, sizeof(ev));
 		ev.rule = POLICY_MIME_ENCODING;
 		ev.value = 1;
 		ev.limit = 0;
 		/* The value as written; "7bit" where the field is absent. */
-		ev.detail = p->cte_value != NULL ? p->cte_value : "7bit";
-		ev.detail_len = p->cte_value != NULL ? p->cte_len : 4;
+		ev.detail = p->cte_by[k] != NULL ? p->cte_by[k] : "7bit";
+		ev.detail_len = p->cte_by[k] != NULL ? p->cte_by_len[k] : 4;
 		c->tx.fired |= 1u << POLICY_MIME_ENCODING;
 		milter_verdict_fire(c, c->v, &ev);
 	}

@@ -1250,6 +1250,71 @@ static const struct crow crows[] = {
 	  "action = reject }\n", 0, 0, { { "From", " <a@d.test>" },
 	  { "Content-Transfer-Encoding", " base64" } }, { "QUFB\r\n" }, "",
 	  NULL, "" },
+	/* Issue 19 review: evasions of mime-type and mime-encoding. */
+	{ "mime-encoding: an RFC 2047 encoding at top level, as GMime decodes it",
+	  "rule mime-encoding { encodings = { \"base64\" } action = reject }\n",
+	  0, 0, { { "From", " <a@d.test>" },
+	  { "Content-Transfer-Encoding", " =?us-ascii?q?base64?=" } },
+	  { "QUFB\r\n" },
+	  "b1=reject", "550 5.7.1 Message refused by policy (mime-structure)",
+	  P "QID1: rule=mime-structure action=reject value=1 limit=0 "
+	  "stage=body " QCLIENT " detail=\"Content-Transfer-Encoding changed "
+	  "by RFC 2047 decoding\"\n"
+	  P "QID1: rule=mime-encoding action=reject value=1 limit=0 "
+	  "stage=body " QCLIENT " detail=\"Content-Transfer-Encoding changed "
+	  "by RFC 2047 decoding\"\n" },
+	{ "mime-encoding: an RFC 2047 encoding in a part, mime-structure off",
+	  "rule mime-structure { action = none }\n"
+	  "rule mime-encoding { encodings = { \"base64\" } action = reject }\n",
+	  0, 0, MP_HDRS,
+	  { "--=b1\r\nContent-Transfer-Encoding: =?us-ascii?q?base64?=\r\n"
+	  "\r\nQUFB\r\n--=b1--\r\n" },
+	  "b1=reject", "550 5.7.1 Message refused by policy (mime-encoding)",
+	  P "QID1: rule=mime-encoding action=reject value=1 limit=0 "
+	  "stage=body " QCLIENT " detail=\"Content-Transfer-Encoding changed "
+	  "by RFC 2047 decoding\"\n" },
+	{ "mime-type: two Content-Types, profile asa: fails closed",
+	  "profile = asa\nrule mime-type { patterns = { "
+	  "'^application/x-msdownload$' } action = reject }\n",
+	  0, 0, MP_HDRS,
+	  { "--=b1\r\nContent-Type: application/x-msdownload; "
+	  "name=\"setup.exe\"\r\nContent-Type: text/plain\r\n\r\n"
+	  "x\r\n--=b1--\r\n" },
+	  "b1=reject", "550 5.7.1 Message refused by policy (mime-type)",
+	  P "QID1: rule=mime-type action=reject value=1 limit=0 stage=body "
+	  QCLIENT " detail=\"Content-Type twice in one header\"\n" },
+	{ "mime-encoding: two encodings, profile asa: fails closed",
+	  "profile = asa\n"
+	  "rule mime-encoding { encodings = { \"base64\" } action = reject }\n",
+	  0, 0, MP_HDRS,
+	  { "--=b1\r\nContent-Transfer-Encoding: 7bit\r\n"
+	  "Content-Transfer-Encoding: base64\r\n\r\nQUFB\r\n--=b1--\r\n" },
+	  "b1=reject", "550 5.7.1 Message refused by policy (mime-encoding)",
+	  P "QID1: rule=mime-encoding action=reject value=1 limit=0 "
+	  "stage=body " QCLIENT " detail=\"Content-Transfer-Encoding twice "
+	  "in one header\"\n" },
+	{ "mime-encoding: base64; as Thunderbird reads it",
+	  "rule mime-encoding { encodings = { \"base64\" } action = reject }\n",
+	  0, 0, MP_HDRS,
+	  { "--=b1\r\nContent-Transfer-Encoding: base64;\r\n\r\nQUFB\r\n"
+	  "--=b1--\r\n" },
+	  "b1=reject", "550 5.7.1 Message refused by policy (mime-encoding)",
+	  P "QID1: rule=mime-encoding action=reject value=1 limit=0 "
+	  "stage=body " QCLIENT " detail=\"base64;\"\n" },
+	{ "mime-encoding: base64,x at top level",
+	  "rule mime-encoding { encodings = { \"base64\" } action = reject }\n",
+	  0, 0, { { "From", " <a@d.test>" },
+	  { "Content-Transfer-Encoding", " base64,x" } }, { "QUFB\r\n" },
+	  "b1=reject", "550 5.7.1 Message refused by policy (mime-encoding)",
+	  P "QID1: rule=mime-encoding action=reject value=1 limit=0 "
+	  "stage=body " QCLIENT " detail=\"base64,x\"\n" },
+	{ "mime-encoding: others still sees GMime's reading of base64;",
+	  "rule mime-encoding { encodings = { \"others\" } action = log }\n",
+	  0, 0, { { "From", " <a@d.test>" },
+	  { "Content-Transfer-Encoding", " base64;" } }, { "QUFB\r\n" },
+	  "", NULL,
+	  P "QID1: rule=mime-encoding action=log value=1 limit=0 "
+	  "stage=body " QCLIENT " detail=\"base64;\"\n" },
 	{ "mime-type and mime-encoding on one part: both logged",
 	  "rule mime-type { patterns = { 'pdf' } action = tempfail }\n"
 	  "rule mime-encoding { encodings = { \"base64\" } action = reject }\n",
