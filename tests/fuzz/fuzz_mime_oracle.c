@@ -32,8 +32,9 @@
  * entity in the order of the message (each object's content type, lower
  * case, and the encoding a leaf part is decoded with, or for a multipart
  * or message part the class g_mime_content_encoding_from_string() gives
- * its first Content-Transfer-Encoding; 7bit without one), unless the
- * scanner said it could not read the structure.  A type the scanner cut
+ * its last Content-Transfer-Encoding, decoded, as GMime's part reads it;
+ * 7bit without one), unless the scanner said it could not read the
+ * structure.  The class must be among the scanner's readings (ctes).  A type the scanner cut
  * (longer than MIME_TYPE_MAX) must be a prefix of GMime's.
  *
  * FUZZ_MIME_ORACLE_DEBUG=1 in the environment prints both sides' lengths.
@@ -121,12 +122,13 @@ on_part(void *arg, const struct mime_part *p)
 			abort();
 	if (p->typelen > MIME_TYPE_MAX || (p->type_cut && p->typelen !=
 	    MIME_TYPE_MAX) || (p->cte_value == NULL && (p->cte !=
-	    MIME_CTE_7BIT || p->cte_len != 0)) || p->cte_len > MIME_CTE_MAX)
+	    MIME_CTE_7BIT || p->cte_len != 0)) || p->cte_len > MIME_CTE_MAX ||
+	    (p->ctes & (1u << p->cte)) == 0 || p->type1len > MIME_TYPE_MAX)
 		abort();
 	add_part(s, p->type, p->typelen, p->type_cut, (int)p->cte);
 }
 
-/* The class of ${o}'s encoding (${v}: its first field, NULL: none), as mime.h's enum mime_cte. */
+/* The class of ${o}'s encoding (${v}: its last field, NULL: none), as mime.h's enum mime_cte. */
 static int
 cte_class(GMimeObject *o, const char *v)
 {
@@ -385,7 +387,7 @@ walk(GMimeParserOptions *opts, GMimeObject *o, int depth)
 		else if (g_ascii_strcasecmp(g_mime_header_get_name(h),
 		    "Content-Disposition") == 0)
 			raw_cd = g_mime_header_get_raw_value(h);
-		else if (cte == NULL && g_ascii_strcasecmp(
+		else if (g_ascii_strcasecmp(
 		    g_mime_header_get_name(h), "Content-Transfer-Encoding") == 0)
 			cte = g_mime_header_get_value(h);
 	}
