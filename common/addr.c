@@ -93,6 +93,22 @@ addr_strip(const char *arg, size_t len, const char **out, size_t *outlen)
 	*outlen = (size_t)(e - s);
 }
 
+/*
+ * Where the address proper starts in ${addr}: after a source route
+ * ("@a,@b:user@c" is user@c, RFC 5321 4.1.2, obsolete but read), else 0.
+ */
+static size_t
+route_end(const char *addr, size_t len)
+{
+	size_t	i;
+
+	if (len > 0 && addr[0] == '@')
+		for (i = 0; i < len; i++)
+			if (addr[i] == ':')
+				return (i + 1);
+	return (0);
+}
+
 /**
  * addr_domain(addr, len, dom, domlen): the domain the envelope address
  * ${addr} (${len} octets, without "<" ">", as addr_strip() gives it) is
@@ -111,17 +127,10 @@ addr_strip(const char *arg, size_t len, const char **out, size_t *outlen)
 int
 addr_domain(const char *addr, size_t len, const char **dom, size_t *domlen)
 {
-	size_t	i, start = 0, at = len, nat = 0;
+	size_t	i, at = len, nat = 0;
 	int	quoted = 0, routed = 0;
 
-	/* "@a,@b:user@c" is user@c (RFC 5321 4.1.2, obsolete but read). */
-	if (len > 0 && addr[0] == '@')
-		for (i = 0; i < len; i++)
-			if (addr[i] == ':') {
-				start = i + 1;
-				break;
-			}
-	for (i = start; i < len; i++) {
+	for (i = route_end(addr, len); i < len; i++) {
 		if (addr[i] == '\\' && i + 1 < len) {
 			i++;
 			if (addr[i] == '@' || addr[i] == '!' || addr[i] == '%')
@@ -163,16 +172,10 @@ addr_domain(const char *addr, size_t len, const char **dom, size_t *domlen)
 size_t
 addr_normal(const char *addr, size_t len, char *out)
 {
-	size_t	i, start = 0, o = 0;
+	size_t	i, o = 0;
 	int	quoted = 0;
 
-	if (len > 0 && addr[0] == '@')
-		for (i = 0; i < len; i++)
-			if (addr[i] == ':') {
-				start = i + 1;
-				break;
-			}
-	for (i = start; i < len; i++) {
+	for (i = route_end(addr, len); i < len; i++) {
 		if (addr[i] == '\\' && i + 1 < len) {
 			out[o++] = addr[++i];
 			continue;
