@@ -27,8 +27,9 @@
  * offender).  The envelope rules: sender-length, address-characters and
  * sender-address at MAIL, rcpt-count, address-characters and mail-relay
  * at each RCPT.  A PCRE2 match that runs into its limit fires its rule
- * (fail closed), and so does a MIME type longer than the scanner holds.  What the MIME scanner finds in the top-level
- * header is held and fired with the first body chunk (or at end of
+ * (fail closed), and so does a MIME type longer than the scanner holds.
+ * What the MIME scanner finds in the top-level header is held and fired
+ * with the first body chunk (or at end of
  * message), so that every MIME finding is logged with stage=body.  Their
  * working objects (hdrcount, the MIME scanner) are taken on first use in
  * a connection from a bounded pool (or allocated), reset per message and
