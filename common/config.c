@@ -884,40 +884,6 @@ parse_action(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
 	return (0);
 }
 
-/* Header field names: printable ASCII except ':' and space (RFC 5322 2.2). */
-static int
-parse_header(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
-{
-	char	b[128];
-	size_t	i;
-	int	r;
-
-	if ((r = rule_of(cfg)) < 0)
-		return (-1);
-	if (r != POLICY_DUPLICATE_HEADER) {
-		cfg_error(cfg, "rule \"%s\" takes no %s (only %s does)",
-		    policy_rule_name(r), opt->name,
-		    policy_rule_name(POLICY_DUPLICATE_HEADER));
-		return (-1);
-	}
-	if (cfg_opt_size(opt) > PATTERN_LIST_MAX) {
-		cfg_error(cfg, "rule \"%s\": more than %d %s",
-		    policy_rule_name(r), PATTERN_LIST_MAX, opt->name);
-		return (-1);
-	}
-	for (i = 0; value[i] != '\0'; i++)
-		if (value[i] <= 0x20 || value[i] > 0x7e || value[i] == ':')
-			break;
-	if (i == 0 || value[i] != '\0') {
-		cfg_error(cfg, "rule \"%s\": header name \"%s\" is not valid "
-		    "(printable ASCII except \":\" and space)",
-		    policy_rule_name(r), show(value, b, sizeof(b)));
-		return (-1);
-	}
-	*(const char **)result = value;
-	return (0);
-}
-
 /*
  * For a list option of one rule only: the rule, or -1 after reporting that
  * ${opt} belongs elsewhere or that the list is too long (SPEC 4.2: 1,000).
@@ -947,6 +913,30 @@ list_rule(cfg_t *cfg, cfg_opt_t *opt, enum policy_rule want1,
 		return (-1);
 	}
 	return (r);
+}
+
+/* Header field names: printable ASCII except ':' and space (RFC 5322 2.2). */
+static int
+parse_header(cfg_t *cfg, cfg_opt_t *opt, const char *value, void *result)
+{
+	char	b[128];
+	size_t	i;
+	int	r;
+
+	if ((r = list_rule(cfg, opt, POLICY_DUPLICATE_HEADER,
+	    POLICY_DUPLICATE_HEADER)) < 0)
+		return (-1);
+	for (i = 0; value[i] != '\0'; i++)
+		if (value[i] <= 0x20 || value[i] > 0x7e || value[i] == ':')
+			break;
+	if (i == 0 || value[i] != '\0') {
+		cfg_error(cfg, "rule \"%s\": header name \"%s\" is not valid "
+		    "(printable ASCII except \":\" and space)",
+		    policy_rule_name(r), show(value, b, sizeof(b)));
+		return (-1);
+	}
+	*(const char **)result = value;
+	return (0);
 }
 
 /* A PCRE2 pattern that compiles (pattern.c), checked where it is written. */

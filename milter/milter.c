@@ -354,6 +354,25 @@ milter_verdict_fire(const struct milter_conn *c, struct verdict *v,
 	(void)verdict_fire(v, ev);
 }
 
+/*
+ * A rule with a limit measured ${value}: fires when the rule is active and
+ * the value is over its limit ("gt", SPEC 4), with value and limit.
+ */
+static void
+milter_over_limit(const struct milter_conn *c, struct verdict *v,
+    enum policy_rule rule, long long value)
+{
+	struct audit_rule ev;
+
+	if (!milter_rule_active(c, rule) || value <= c->cfg->rules[rule].limit)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.rule = rule;
+	ev.value = value;
+	ev.limit = c->cfg->rules[rule].limit;
+	milter_verdict_fire(c, v, &ev);
+}
+
 /* The stage's answer: continue, or the reply of the strongest action. */
 static sfsistat
 milter_verdict_finish(SMFICTX *ctx, const struct milter_conn *c,
@@ -647,26 +666,15 @@ milter_pattern_fire(const struct milter_conn *c, struct verdict *v,
 	return (1);
 }
 
-/* The CONFIG_ENC_* of the scanner's class ${e}. */
-static enum config_encoding
-milter_encoding(enum mime_cte e)
-{
-
-	switch (e) {
-	case MIME_CTE_7BIT:
-		return (CONFIG_ENC_7BIT);
-	case MIME_CTE_8BIT:
-		return (CONFIG_ENC_8BIT);
-	case MIME_CTE_BINARY:
-		return (CONFIG_ENC_BINARY);
-	case MIME_CTE_BASE64:
-		return (CONFIG_ENC_BASE64);
-	case MIME_CTE_QUOTED_PRINTABLE:
-		return (CONFIG_ENC_QUOTED_PRINTABLE);
-	default:
-		return (CONFIG_ENC_OTHERS);
-	}
-}
+/* The CONFIG_ENC_* of each of the scanner's classes (enum mime_cte). */
+static const enum config_encoding milter_encoding[MIME_CTE_N] = {
+	[MIME_CTE_7BIT] = CONFIG_ENC_7BIT,
+	[MIME_CTE_8BIT] = CONFIG_ENC_8BIT,
+	[MIME_CTE_BINARY] = CONFIG_ENC_BINARY,
+	[MIME_CTE_BASE64] = CONFIG_ENC_BASE64,
+	[MIME_CTE_QUOTED_PRINTABLE] = CONFIG_ENC_QUOTED_PRINTABLE,
+	[MIME_CTE_OTHER] = CONFIG_ENC_OTHERS,
+};
 
 /*
  * One MIME entity (the message, each part, at any depth): mime-type on
@@ -699,7 +707,7 @@ milter_mime_part(void *arg, const struct mime_part *p)
 		if ((p->ctes & (1u << k)) == 0 ||
 		    !milter_rule_pending(c, POLICY_MIME_ENCODING))
 			continue;
-		e = milter_encoding((enum mime_cte)k);
+		e = milter_encoding[k];
 		if ((c->cfg->rules[POLICY_MIME_ENCODING].encodings &
 		    CONFIG_ENC_BIT(e)) == 0)
 			continue;
@@ -1116,7 +1124,6 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 {
 	struct milter_conn *c;
 	struct verdict v;
-	struct audit_rule ev;
 	const char *arg;
 
 	if ((c = milter_getconn(ctx)) == NULL)
@@ -1132,15 +1139,7 @@ milter_envfrom(SMFICTX *ctx, char **argv)
 	    &c->tx.from_len);
 
 	milter_verdict_init(c, &v, "mail");
-	if (milter_rule_active(c, POLICY_SENDER_LENGTH) &&
-	    (long long)c->tx.from_len >
-	    c->cfg->rules[POLICY_SENDER_LENGTH].limit) {
-		memset(&ev, 0, sizeof(ev));
-		ev.rule = POLICY_SENDER_LENGTH;
-		ev.value = (long long)c->tx.from_len;
-		ev.limit = c->cfg->rules[POLICY_SENDER_LENGTH].limit;
-		milter_verdict_fire(c, &v, &ev);
-	}
+	milter_over_limit(c, &v, POLICY_SENDER_LENGTH, (long long)c->tx.from_len);
 	milter_check_chars(c, &v, arg, NULL, 0);
 	if (milter_rule_active(c, POLICY_SENDER_ADDRESS) &&
 	    milter_check_sender(c, &v) != 0)
@@ -1339,24 +1338,8 @@ milter_header_rules(SMFICTX *ctx, struct milter_conn *c)
 static void
 milter_eoh_totals(const struct milter_conn *c, struct verdict *v)
 {
-	struct audit_rule ev;
-
-	if (milter_rule_active(c, POLICY_HEADER_LENGTH) &&
-	    c->tx.hlen > c->cfg->rules[POLICY_HEADER_LENGTH].limit) {
-		memset(&ev, 0, sizeof(ev));
-		ev.rule = POLICY_HEADER_LENGTH;
-		ev.value = c->tx.hlen;
-		ev.limit = c->cfg->rules[POLICY_HEADER_LENGTH].limit;
-		milter_verdict_fire(c, v, &ev);
-	}
-	if (milter_rule_active(c, POLICY_HEADER_TO_COUNT) &&
-	    c->tx.nto > c->cfg->rules[POLICY_HEADER_TO_COUNT].limit) {
-		memset(&ev, 0, sizeof(ev));
-		ev.rule = POLICY_HEADER_TO_COUNT;
-		ev.value = c->tx.nto;
-		ev.limit = c->cfg->rules[POLICY_HEADER_TO_COUNT].limit;
-		milter_verdict_fire(c, v, &ev);
-	}
+	milter_over_limit(c, v, POLICY_HEADER_LENGTH, c->tx.hlen);
+	milter_over_limit(c, v, POLICY_HEADER_TO_COUNT, c->tx.nto);
 }
 
 /** milter_eoh(ctx): end of headers: header-line-length, header-length, header-to-count, duplicate-header, dkim-unsigned-duplicate. */
@@ -1467,18 +1450,9 @@ milter_body(SMFICTX *ctx, unsigned char *buf, size_t len)
 static void
 milter_check_body_length(const struct milter_conn *c, struct verdict *v)
 {
-	struct audit_rule ev;
-
-	if (!milter_rule_active(c, POLICY_BODY_LENGTH) ||
-	    c->tx.blen <= (unsigned long long)
-	    c->cfg->rules[POLICY_BODY_LENGTH].limit)
-		return;
-	memset(&ev, 0, sizeof(ev));
-	ev.rule = POLICY_BODY_LENGTH;
-	ev.value = c->tx.blen > (unsigned long long)LLONG_MAX ? LLONG_MAX :
-	    (long long)c->tx.blen;
-	ev.limit = c->cfg->rules[POLICY_BODY_LENGTH].limit;
-	milter_verdict_fire(c, v, &ev);
+	milter_over_limit(c, v, POLICY_BODY_LENGTH,
+	    c->tx.blen > (unsigned long long)LLONG_MAX ? LLONG_MAX :
+	    (long long)c->tx.blen);
 }
 
 /**

@@ -589,18 +589,21 @@ class Postfix:
                 out.append(f.read())
         return out
 
+    # A delivery of queue id %s in the MTA's log (Sendmail: stat=Sent).
+    SENT_RX = r"\b%s: to=.*status=sent"
+
     def assert_nothing_delivered(self, mark, client_port=None, timeout=20):
         """Nothing delivered since ${mark}: the queue drains empty and no new
-        Maildir file appears; the maillog has no status=sent for the session
-        from ${client_port}."""
+        Maildir file appears; the MTA's log shows no delivery (SENT_RX) for
+        the queue id of the session from ${client_port}, if it has one."""
         self.wait_queue_empty(timeout)
         new = self.mark() - mark
         if new:
             raise AssertionError("unexpected deliveries: %s" % sorted(new))
         if client_port is not None:
             qid = self.queue_id_for(client_port, timeout=0)
-            if qid and re.search(r"\b%s: to=.*status=sent" % qid, self.maillog_text()):
-                raise AssertionError("maillog shows status=sent for %s" % qid)
+            if qid and re.search(self.SENT_RX % qid, self.maillog_text()):
+                raise AssertionError("%s's log shows a delivery of %s" % (self.NAME, qid))
 
     def queue_files(self):
         out = []
@@ -611,9 +614,9 @@ class Postfix:
 
     def wait_queue_empty(self, timeout=20):
         try:
-            poll(lambda: not self.queue_files(), timeout, "Postfix queue to be empty")
+            poll(lambda: not self.queue_files(), timeout, "%s queue to be empty" % self.NAME)
         except AssertionError as e:
-            raise AssertionError("%s: %s" % (e, self.queue_files()))
+            raise AssertionError("%s: %s\n%s" % (e, self.queue_files(), self.maillog_tail(15)))
 
     # Where the maillog stood when the current test began (the runner sets
     # it): client ports come round again within a run, so searches by port
@@ -987,24 +990,11 @@ class Sendmail:
             out.extend(os.path.join(root, f) for f in files)
         return out
 
-    def wait_queue_empty(self, timeout=20):
-        try:
-            poll(lambda: not self.queue_files(), timeout, "Sendmail queue to be empty")
-        except AssertionError as e:
-            raise AssertionError("%s: %s\n%s" % (e, self.queue_files(), self.maillog_tail(15)))
-
-    def assert_nothing_delivered(self, mark, client_port=None, timeout=20):
-        """Nothing delivered since ${mark}: the queue is empty and no new
-        Maildir file appeared; with ${client_port}, Sendmail's log has no
-        stat=Sent for that session's queue id (if the milter logged one)."""
-        self.wait_queue_empty(timeout)
-        new = self.mark() - mark
-        if new:
-            raise AssertionError("unexpected deliveries: %s" % sorted(new))
-        if client_port is not None:
-            qid = self.queue_id_for(client_port, timeout=0)
-            if qid and re.search(r"(?m)^%s: to=.*stat=Sent" % qid, self.maillog_text()):
-                raise AssertionError("Sendmail's log shows stat=Sent for %s" % qid)
+    # Postfix's, with Sendmail's queue files and log (queue_files(),
+    # maillog_text(), SENT_RX; the queue id from the milter's line)
+    SENT_RX = r"(?m)^%s: to=.*stat=Sent"
+    wait_queue_empty = Postfix.wait_queue_empty
+    assert_nothing_delivered = Postfix.assert_nothing_delivered
 
     # -- what a client sees (see Postfix)
 
@@ -1089,6 +1079,26 @@ def _pids_with_env(name, value):
         if want in env:
             out.append(int(d))
     return out
+
+
+def expect_reply(r, code, text):
+    """The Reply ${r} is exactly ${code} ${text} (None: the peer hung up)."""
+    assert r is not None, "connection closed, expected %d %s" % (code, text)
+    assert (r.code, r.text) == (code, text), "got %r, expected %d %s" % (r, code, text)
+
+
+def send_ok(mta, sender, to, subject="harness test"):
+    """One swaks send of a message through ${mta} (Postfix or Sendmail)
+    that must be delivered to each of ${to} byte for byte, after the trace
+    lines the MTA prepends.  Returns swaks' local port."""
+    mark = mta.mark()
+    msg = make_message(sender, to[0], subject)
+    port = free_port()
+    r = swaks(mta.smtp_port, sender, to, data=msg, local_port=port)
+    assert r.returncode == 0, "swaks failed (%d):\n%s" % (r.returncode, r.stdout[-1500:])
+    for rc in to:
+        check_delivered(mta.wait_delivered(rc, mark)[0], msg)
+    return port
 
 
 def check_delivered(data, sent):

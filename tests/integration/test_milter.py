@@ -27,7 +27,7 @@ import subprocess
 
 import harness
 from harness import (LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING, SMTPSession,
-                     check_delivered, each_mta, make_message, swaks)
+                     check_delivered, each_mta, expect_reply, make_message)
 
 IDENT = harness.Milter.IDENT
 SENDER = "sender@example.test"
@@ -61,22 +61,10 @@ def session(ctx):
     return s
 
 
-def expect_reply(r, code, text):
-    assert r is not None, "connection closed, expected %d %s" % (code, text)
-    assert (r.code, r.text) == (code, text), "got %r, expected %d %s" % (r, code, text)
 
 
 def send_ok(ctx, sender, to, subject="harness test"):
-    """A normal swaks send of one message that must be delivered byte for byte
-    (after the trace lines the MTA prepends).  Returns swaks' local port."""
-    mark = ctx.mta.mark()
-    msg = make_message(sender, to[0], subject)
-    port = harness.free_port()
-    r = swaks(ctx.smtp_port, sender, to, data=msg, local_port=port)
-    assert r.returncode == 0, "swaks failed (%d):\n%s" % (r.returncode, r.stdout[-1500:])
-    for rc in to:
-        check_delivered(ctx.mta.wait_delivered(rc, mark)[0], msg)
-    return port
+    return harness.send_ok(ctx.mta, sender, to, subject)
 
 
 def no_rule_lines(ctx, since):

@@ -20,7 +20,7 @@ harness.Sendmail.LOG_TAG).
 """
 
 import harness
-from harness import SMTPSession, check_delivered, make_message, swaks
+from harness import SMTPSession, check_delivered, make_message
 
 REQUIRES = ("sendmail",)
 
@@ -38,23 +38,10 @@ def session(ctx):
     return s
 
 
-def expect_reply(r, code, text):
-    assert r is not None, "connection closed, expected %d %s" % (code, text)
-    assert (r.code, r.text) == (code, text), "got %r, expected %d %s" % (r, code, text)
 
 
 def send_ok(ctx, sender, to, subject="harness test"):
-    """One swaks send through Sendmail, delivered byte for byte (after the
-    Return-Path: and Received: lines Sendmail prepends).  Returns swaks'
-    local port."""
-    mark = ctx.sendmail.mark()
-    msg = make_message(sender, to[0], subject)
-    port = harness.free_port()
-    r = swaks(ctx.sendmail.smtp_port, sender, to, data=msg, local_port=port)
-    assert r.returncode == 0, "swaks failed (%d):\n%s" % (r.returncode, r.stdout[-1500:])
-    for rc in to:
-        check_delivered(ctx.sendmail.wait_delivered(rc, mark)[0], msg)
-    return port
+    return harness.send_ok(ctx.sendmail, sender, to, subject)
 
 
 def sm_log(ctx, regex, since):

@@ -25,7 +25,7 @@ import time
 
 import harness
 from harness import (LOG_ERR, LOG_INFO, LOG_NOTICE, LOG_WARNING, SMTPSession,
-                     check_delivered, make_message, poll, swaks)
+                     check_delivered, expect_reply, make_message, poll, swaks)
 
 REQUIRES = ("shim",)
 
@@ -86,9 +86,6 @@ def raw(s, line=None):
     return r, s.received[n:consumed(s)]
 
 
-def expect_reply(r, code, text):
-    assert r is not None, "connection closed, expected %d %s" % (code, text)
-    assert (r.code, r.text) == (code, text), "got %r, expected %d %s" % (r, code, text)
 
 
 def session_id(ctx, port, since, shim=None, addr="127.0.0.1"):
